@@ -1,0 +1,12 @@
+"""interlayer: move trained neural networks between frameworks through one framework-neutral IR.
+
+``import interlayer`` imports no framework; each frontend and backend imports its own when first used.
+"""
+__version__ = "0.1.0"
+
+from . import errors
+from .api import build, convert, export, load, run, save
+from .ir.graph import Graph
+from .registry import register
+
+__all__ = ["Graph", "build", "convert", "errors", "export", "load", "register", "run", "save", "__version__"]

@@ -1,0 +1,104 @@
+"""Generate the tables of ``docs/ir.md`` and the README's support section from the registries.
+
+``python -m interlayer.docs [--check] [ROOT]`` rewrites (or, with ``--check``, compares) every block between
+``<!-- BEGIN GENERATED: name -->`` and ``<!-- END GENERATED: name -->`` in docs/ir.md and README.md.
+"""
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+
+from .ir import ops
+from .registry import converters
+
+
+def op_table() -> str:
+    """One section per op family: each op with its attributes (kind, default) and weights (layout)."""
+    lines = []
+    families: dict[str, list[ops.OpSchema]] = {}
+    for schema in ops.OPS.values():
+        families.setdefault(schema.family, []).append(schema)
+    for family, schemas in families.items():
+        lines += [f"### {family}", "", "| op | meaning | attributes (kind = default) | weights (canonical layout) |",
+                  "|---|---|---|---|"]
+        for schema in schemas:
+            attrs = "<br>".join(f"`{a.name}` ({a.kind}{', nullable' if a.nullable else ''}) = {a.describe_default()}"
+                                + (f": {a.doc}" if a.doc else "") for a in schema.attrs) or "none"
+            weights = "<br>".join(f"`{w.name}` {w.layout}" + (f" if `{w.present_if}`" if w.present_if else "")
+                                  for w in schema.weights) or "none"
+            arity = _arity(schema.inputs)
+            lines.append(f"| `{schema.name}` | {_cell(schema.doc)} ({arity}) | {_cell(attrs)} | {_cell(weights)} |")
+        lines.append("")
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def support_table() -> str:
+    """Which backends write each op, and which source layers each frontend reads, from the registries."""
+    from .reference import kernels  # noqa: F401  (registers the kernels)
+    from .reference.interpreter import KERNELS
+    from .registry import FRAMEWORKS
+
+    backends = {fw: set(converters(fw, "backend")) for fw in FRAMEWORKS}
+    lines = ["| IR op | reference | " + " | ".join(f"{fw} backend" for fw in FRAMEWORKS) + " |",
+             "|---|---|" + "---|" * len(FRAMEWORKS)]
+    for name in ops.OPS:
+        marks = ["yes" if name in backends[fw] else "-" for fw in FRAMEWORKS]
+        lines.append(f"| `{name}` | {'yes' if name in KERNELS else '-'} | " + " | ".join(marks) + " |")
+    lines.append("")
+    for fw in FRAMEWORKS:
+        keys = sorted({_label(key) for key in converters(fw, "frontend")})
+        lines.append(f"**{fw} frontend reads** ({len(keys)}): " + ", ".join(f"`{k}`" for k in keys))
+        lines.append("")
+    return "\n".join(lines)
+
+
+def _label(key) -> str:
+    if isinstance(key, str):
+        return key
+    module = getattr(key, "__module__", "") or ""
+    name = getattr(key, "__qualname__", None) or getattr(key, "__name__", None) or repr(key)
+    short = {"_operator": "operator", "torch._C._VariableFunctions": "torch"}.get(module, module.split(".")[0])
+    return f"{short}.{name}" if short and not name.startswith(short) else name
+
+
+def _arity(inputs) -> str:
+    low, high = inputs
+    if low == high:
+        return f"{low} input" + ("s" if low != 1 else "")
+    return f"{low}+ inputs" if high is None else f"{low}-{high} inputs"
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+GENERATORS = {"ops": op_table, "support": support_table}
+_BLOCK = re.compile(r"(<!-- BEGIN GENERATED: (\w+) -->\n)(.*?)(<!-- END GENERATED: \2 -->)", re.S)
+
+
+def render(text: str) -> str:
+    return _BLOCK.sub(lambda m: m.group(1) + GENERATORS[m.group(2)]() + m.group(4), text)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    check = "--check" in args
+    args = [a for a in args if a != "--check"]
+    root = Path(args[0]) if args else Path.cwd()
+    stale = []
+    for path in (root / "docs" / "ir.md", root / "README.md"):
+        text = path.read_text()
+        fresh = render(text)
+        if fresh != text:
+            stale.append(str(path))
+            if not check:
+                path.write_text(fresh)
+    if check and stale:
+        print("out of date (run `python -m interlayer.docs`):", ", ".join(stale))
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,70 @@
+"""GraphBuilder: how frontends write IR. It names nodes, fills defaults, records provenance and collects
+every unsupported layer so that one error names them all."""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..errors import UnsupportedLayerError
+from . import ops
+from .check import validate
+from .graph import Graph, Node, TensorSpec
+
+
+class GraphBuilder:
+    def __init__(self, name: str, framework: str, version: str):
+        self.name = name
+        self.framework = framework
+        self.version = version
+        self.nodes: list[Node] = []
+        self.inputs: list[TensorSpec] = []
+        self.outputs: list[TensorSpec] = []
+        self.name_map: dict[str, str] = {}
+        self.problems: list[tuple[str, str]] = []
+        self._taken: set[str] = set()
+
+    def unique(self, name: str) -> str:
+        base, index = name, 1
+        while name in self._taken:
+            name = f"{base}_{index}"
+            index += 1
+        self._taken.add(name)
+        return name
+
+    def input(self, name: str, shape, dtype: str = "float32", perm=None) -> str:
+        """Declare a graph input by its canonical shape; ``perm`` as in :class:`TensorSpec`."""
+        name = self.unique(name)
+        self.inputs.append(TensorSpec(name, tuple(shape), dtype, None if perm is None else tuple(perm)))
+        return name
+
+    def add(self, op: str, inputs: list[str], attrs: dict[str, Any] | None = None,
+            weights: dict[str, Any] | None = None, *, name: str, sources: dict[str, str] | None = None) -> str:
+        """Append a node and return its output value. ``sources`` maps weight name -> source parameter name."""
+        schema = ops.get(op)
+        node_name = self.unique(name)
+        arrays = {key: np.array(value, copy=True) for key, value in (weights or {}).items() if value is not None}
+        node = Node(node_name, op, list(inputs), [node_name], schema.fill(dict(attrs or {})), arrays)
+        self.nodes.append(node)
+        for weight, source in (sources or {}).items():
+            if weight in arrays:
+                self.name_map[source] = node.tensor_name(weight)
+        return node_name
+
+    def output(self, value: str, dtype: str = "float32", perm=None) -> None:
+        self.outputs.append(TensorSpec(value, (), dtype, None if perm is None else tuple(perm)))
+
+    def unsupported(self, where: str, message: str) -> None:
+        self.problems.append((where, message))
+
+    def finish(self) -> Graph:
+        """The validated graph; raises one error naming every unsupported layer met on the way."""
+        if self.problems:
+            raise UnsupportedLayerError(f"{self.framework} frontend", self.problems)
+        graph = Graph(self.nodes, self.inputs, self.outputs, self.name,
+                      {"framework": self.framework, "version": self.version, "name_map": dict(self.name_map)})
+        validate(graph)
+        shapes = graph.shapes()
+        for spec in graph.outputs:
+            spec.shape = shapes[spec.name]
+        return graph

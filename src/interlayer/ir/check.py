@@ -1,0 +1,118 @@
+"""Validation in one place: structure, attributes, weights and shapes. Every problem is reported at once."""
+from __future__ import annotations
+
+import networkx as nx
+import numpy as np
+
+from ..errors import ValidationError
+from . import ops
+from .graph import Graph, Shape
+
+
+def problems(graph: Graph) -> list[str]:
+    """Every rule the graph breaks, as ``node 'name' (op): message`` lines."""
+    found: list[str] = []
+    defined = {spec.name for spec in graph.inputs}
+    names: set[str] = set()
+    for node in graph.nodes:
+        where = f"node '{node.name}' ({node.op})"
+        if node.name in names:
+            found.append(f"{where}: the node name is used twice")
+        names.add(node.name)
+        for value in node.outputs:
+            if value in defined:
+                found.append(f"{where}: value '{value}' is produced twice")
+            defined.add(value)
+        if node.op not in ops.OPS:
+            found.append(f"{where}: unknown op. Expected one of {sorted(ops.OPS)}")
+            continue
+        found += [f"{where}: {message}" for message in _node_problems(node)]
+    found += _structure_problems(graph, defined)
+    if not found:
+        try:
+            infer_shapes(graph)
+        except ValidationError as exc:
+            found.append(str(exc))
+    return found
+
+
+def validate(graph: Graph) -> Graph:
+    """Raise one :class:`ValidationError` naming every problem; return the graph when it is valid."""
+    found = problems(graph)
+    if found:
+        raise ValidationError(f"IR graph '{graph.name}': {len(found)} problem(s):\n" + "\n".join(f"  - {p}" for p in found))
+    return graph
+
+
+def _node_problems(node) -> list[str]:
+    schema = ops.get(node.op)
+    try:
+        attrs = schema.fill(node.attrs)
+    except ValidationError as exc:
+        return [str(exc)]
+    found = schema.problems(attrs)
+    low, high = schema.inputs
+    if len(node.inputs) < low or (high is not None and len(node.inputs) > high):
+        found.append(f"takes {low} to {high or 'any number of'} inputs. Received: {len(node.inputs)}")
+    if found:
+        return found
+    declared = {w.name: w for w in schema.weights}
+    for name in sorted(set(node.weights) - set(declared)):
+        found.append(f"unknown weight '{name}'. Expected one of {sorted(declared)}")
+    for weight in schema.weights:
+        array = node.weights.get(weight.name)
+        if not weight.present(attrs):
+            if array is not None:
+                found.append(f"weight '{weight.name}' is present but {weight.present_if}=False")
+            continue
+        if array is None:
+            found.append(f"weight '{weight.name}' {weight.layout} is missing")
+            continue
+        expected = tuple(weight.shape(attrs))
+        if not isinstance(array, np.ndarray):
+            found.append(f"weight '{weight.name}' must be a numpy array. Received: {type(array).__name__}")
+        elif tuple(array.shape) != expected:
+            found.append(f"weight '{weight.name}' must have shape {expected} {weight.layout}. "
+                         f"Received: shape={tuple(array.shape)}")
+        elif array.dtype.kind not in "fV" and array.dtype.name != "bfloat16":
+            found.append(f"weight '{weight.name}' must be floating point. Received: dtype={array.dtype}")
+    return found
+
+
+def _structure_problems(graph: Graph, defined: set[str]) -> list[str]:
+    found = []
+    for node in graph.nodes:
+        for value in node.inputs:
+            if value not in defined:
+                found.append(f"node '{node.name}' ({node.op}): input '{value}' is not defined by any node or graph input")
+    for spec in graph.outputs:
+        if spec.name not in defined:
+            found.append(f"graph output '{spec.name}' is not defined by any node or graph input")
+    network = graph.to_networkx()
+    if not found and not nx.is_directed_acyclic_graph(network):
+        cycle = [edge[0] for edge in nx.find_cycle(network)]
+        found.append(f"the graph has a cycle through {cycle}")
+    elif not found:
+        position: dict[str, int] = {spec.name: -1 for spec in graph.inputs}
+        for index, node in enumerate(graph.nodes):
+            for value in node.inputs:
+                if position.get(value, -1) >= index:
+                    found.append(f"node '{node.name}': input '{value}' is produced later; nodes must be in topological order")
+            position.update({value: index for value in node.outputs})
+    return found
+
+
+def infer_shapes(graph: Graph) -> dict[str, Shape]:
+    """Every value's shape, computed node by node from the graph inputs through each op's schema."""
+    shapes: dict[str, Shape] = {spec.name: tuple(spec.shape) for spec in graph.inputs}
+    for node in graph.nodes:
+        schema = ops.get(node.op)
+        attrs = schema.fill(node.attrs)
+        try:
+            outputs = schema.infer(attrs, [shapes[value] for value in node.inputs])
+        except ValidationError as exc:
+            raise ValidationError(f"node '{node.name}' ({node.op}): {exc}") from exc
+        except KeyError as exc:
+            raise ValidationError(f"node '{node.name}' ({node.op}): input {exc} is not defined") from exc
+        shapes.update(zip(node.outputs, (tuple(s) for s in outputs)))
+    return shapes

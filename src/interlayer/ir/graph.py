@@ -1,0 +1,175 @@
+"""The IR graph: named nodes over named values, weights held by the node that owns them.
+
+A value is produced by exactly one node output or graph input. Shapes are tuples of ints with symbolic
+dimensions as strings (the batch dimension is ``"N"`` by convention). Activations are channels-first.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any, Iterator
+
+import numpy as np
+
+from ..errors import ValidationError
+
+FORMAT_VERSION = 1
+BATCH = "N"
+
+Dim = int | str
+Shape = tuple[Dim, ...]
+
+
+@dataclass
+class TensorSpec:
+    """A graph input or output: a value name, its canonical shape (symbolic dims as strings) and dtype name.
+
+    ``perm`` says how the source framework held the tensor: ``source = numpy.transpose(canonical, perm)``
+    (``(0, 2, 3, 1)`` for a Keras NHWC image); ``None`` when the source held it as the IR does.
+    """
+
+    name: str
+    shape: Shape
+    dtype: str = "float32"
+    perm: tuple[int, ...] | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        data = {"name": self.name, "shape": list(self.shape), "dtype": self.dtype}
+        if self.perm is not None:
+            data["perm"] = list(self.perm)
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> "TensorSpec":
+        perm = data.get("perm")
+        return cls(data["name"], tuple(data["shape"]), data.get("dtype", "float32"), None if perm is None else tuple(perm))
+
+
+@dataclass
+class Node:
+    """One layer or operation. ``weights`` maps a schema weight name to its array in canonical layout."""
+
+    name: str
+    op: str
+    inputs: list[str]
+    outputs: list[str]
+    attrs: dict[str, Any] = field(default_factory=dict)
+    weights: dict[str, np.ndarray] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        """The node's configuration, weights excluded (they are stored as tensors ``<node>.<weight>``)."""
+        return {
+            "name": self.name,
+            "op": self.op,
+            "inputs": list(self.inputs),
+            "outputs": list(self.outputs),
+            "attrs": _jsonable(self.attrs),
+            "weights": sorted(self.weights),
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any], tensors: dict[str, np.ndarray] | None = None) -> "Node":
+        tensors = tensors or {}
+        weights = {w: tensors[f"{data['name']}.{w}"] for w in data.get("weights", []) if f"{data['name']}.{w}" in tensors}
+        return cls(data["name"], data["op"], list(data["inputs"]), list(data["outputs"]), dict(data["attrs"]), weights)
+
+    def tensor_name(self, weight: str) -> str:
+        return f"{self.name}.{weight}"
+
+
+@dataclass
+class Graph:
+    """A model as IR: inputs, nodes in topological order, outputs, and its provenance."""
+
+    nodes: list[Node]
+    inputs: list[TensorSpec]
+    outputs: list[TensorSpec]
+    name: str = "model"
+    source: dict[str, Any] = field(default_factory=dict)
+    """Provenance: ``framework``, ``version`` and ``name_map`` (source parameter name -> IR tensor name)."""
+
+    def node(self, name: str) -> Node:
+        for node in self.nodes:
+            if node.name == name:
+                return node
+        raise KeyError(name)
+
+    def producers(self) -> dict[str, Node]:
+        return {value: node for node in self.nodes for value in node.outputs}
+
+    def consumers(self) -> dict[str, list[Node]]:
+        found: dict[str, list[Node]] = {}
+        for node in self.nodes:
+            for value in node.inputs:
+                found.setdefault(value, []).append(node)
+        return found
+
+    def tensors(self) -> Iterator[tuple[str, np.ndarray]]:
+        """Every weight as ``(<node>.<weight>, array)`` in node order."""
+        for node in self.nodes:
+            for weight, array in node.weights.items():
+                yield node.tensor_name(weight), array
+
+    def parameter_count(self) -> int:
+        return int(sum(array.size for _, array in self.tensors()))
+
+    def shapes(self) -> dict[str, Shape]:
+        """Every value's shape, inferred from the inputs through each op's schema."""
+        from .check import infer_shapes
+
+        return infer_shapes(self)
+
+    def to_networkx(self):
+        """A ``networkx.DiGraph`` of node names, edges labelled with the value they carry."""
+        import networkx as nx
+
+        graph = nx.DiGraph()
+        producers = self.producers()
+        for spec in self.inputs:
+            graph.add_node(spec.name, op="input")
+        for node in self.nodes:
+            graph.add_node(node.name, op=node.op)
+            for value in node.inputs:
+                source = producers[value].name if value in producers else value
+                graph.add_edge(source, node.name, value=value)
+        return graph
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "format_version": FORMAT_VERSION,
+            "name": self.name,
+            "inputs": [spec.to_json() for spec in self.inputs],
+            "outputs": [spec.to_json() for spec in self.outputs],
+            "nodes": [node.to_json() for node in self.nodes],
+            "source": _jsonable(self.source),
+        }
+
+    def dumps(self) -> str:
+        return json.dumps(self.to_json(), sort_keys=True, separators=(",", ":"))
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any], tensors: dict[str, np.ndarray] | None = None) -> "Graph":
+        version = data.get("format_version")
+        if version != FORMAT_VERSION:
+            raise ValidationError(
+                f"IR graph: unsupported format version. Expected format_version={FORMAT_VERSION}. "
+                f"Received: format_version={version!r}. Upgrade interlayer to read newer graphs."
+            )
+        return cls(
+            nodes=[Node.from_json(item, tensors) for item in data["nodes"]],
+            inputs=[TensorSpec.from_json(item) for item in data["inputs"]],
+            outputs=[TensorSpec.from_json(item) for item in data["outputs"]],
+            name=data.get("name", "model"),
+            source=dict(data.get("source", {})),
+        )
+
+
+def _jsonable(value: Any) -> Any:
+    """Attributes as JSON: tuples become lists, numpy scalars plain numbers."""
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, np.generic):
+        return value.item()
+    return value

@@ -1,0 +1,173 @@
+"""How an op is declared: its attributes with defaults, its weights with their canonical layout, its shapes.
+
+Each op is declared once with :func:`define`; the declaration is the single source of truth for validation
+(``ir/check.py``), for the reference interpreter's signature and for the tables in ``docs/ir.md``.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from ...errors import ValidationError
+
+REQUIRED = object()
+
+_KINDS: dict[str, Callable[[Any], bool]] = {
+    "int": lambda v: isinstance(v, int) and not isinstance(v, bool),
+    "float": lambda v: isinstance(v, (int, float)) and not isinstance(v, bool),
+    "bool": lambda v: isinstance(v, bool),
+    "str": lambda v: isinstance(v, str),
+    "ints": lambda v: isinstance(v, (list, tuple)) and all(_KINDS["int"](x) for x in v),
+    "floats": lambda v: isinstance(v, (list, tuple)) and all(_KINDS["float"](x) for x in v),
+}
+
+
+@dataclass(frozen=True)
+class Attr:
+    """An attribute. ``default`` may be a callable of the other (already filled) attributes."""
+
+    name: str
+    kind: str
+    default: Any = REQUIRED
+    doc: str = ""
+    choices: tuple[Any, ...] | None = None
+    nullable: bool = False
+
+    def describe_default(self) -> str:
+        if self.default is REQUIRED:
+            return "required"
+        if callable(self.default):
+            return self.default.__doc__ or "derived"
+        return repr(self.default)
+
+
+@dataclass(frozen=True)
+class Weight:
+    """A weight: its canonical layout (as text) and its expected shape as a function of the attributes."""
+
+    name: str
+    layout: str
+    shape: Callable[[dict[str, Any]], tuple[int, ...]]
+    present_if: str | None = None
+    """Name of a bool attribute that says whether the weight exists (e.g. ``bias``)."""
+
+    def present(self, attrs: dict[str, Any]) -> bool:
+        return self.present_if is None or bool(attrs[self.present_if])
+
+
+@dataclass(frozen=True)
+class OpSchema:
+    name: str
+    family: str
+    doc: str
+    attrs: tuple[Attr, ...] = ()
+    weights: tuple[Weight, ...] = ()
+    inputs: tuple[int, int | None] = (1, 1)
+    """Minimum and maximum input count (``None``: unbounded)."""
+    infer: Callable[[dict[str, Any], list[tuple]], list[tuple]] = field(default=lambda attrs, shapes: [shapes[0]])
+    check: Callable[[dict[str, Any]], list[str]] | None = None
+    """Extra rules over the filled attributes; returns the broken rules as messages."""
+
+    def fill(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        """The attributes with defaults filled in, in declaration order. Unknown or missing ones raise."""
+        unknown = sorted(set(attrs) - {a.name for a in self.attrs})
+        if unknown:
+            raise ValidationError(
+                f"op '{self.name}': unknown attribute(s). Expected one of {[a.name for a in self.attrs]}. "
+                f"Received: {unknown}."
+            )
+        filled: dict[str, Any] = {}
+        for attr in self.attrs:
+            if attr.name in attrs:
+                filled[attr.name] = attrs[attr.name]
+            elif attr.default is REQUIRED:
+                raise ValidationError(f"op '{self.name}': attribute '{attr.name}' is required. Received: none.")
+            else:
+                filled[attr.name] = attr.default(filled) if callable(attr.default) else attr.default
+        return filled
+
+    def problems(self, attrs: dict[str, Any]) -> list[str]:
+        """Every rule the filled attributes break (type, choices, op-specific checks)."""
+        found = []
+        for attr in self.attrs:
+            value = attrs.get(attr.name)
+            if value is None and attr.nullable:
+                continue
+            if not _KINDS[attr.kind](value):
+                found.append(f"attribute '{attr.name}' must be {attr.kind}. Received: {attr.name}={value!r}")
+            elif attr.choices is not None and value not in attr.choices:
+                found.append(f"attribute '{attr.name}' must be one of {list(attr.choices)}. Received: {attr.name}={value!r}")
+        if not found and self.check is not None:
+            found += self.check(attrs)
+        return found
+
+
+OPS: dict[str, OpSchema] = {}
+
+
+def define(schema: OpSchema) -> OpSchema:
+    """Register an op schema. Declaring the same op twice is an error."""
+    if schema.name in OPS:
+        raise ValidationError(f"op '{schema.name}' is declared twice ({OPS[schema.name].family}, {schema.family}).")
+    OPS[schema.name] = schema
+    return schema
+
+
+def get(op: str) -> OpSchema:
+    try:
+        return OPS[op]
+    except KeyError:
+        raise ValidationError(f"unknown op '{op}'. Expected one of {sorted(OPS)}.") from None
+
+
+# Shape helpers shared by several families ----------------------------------------------------------------
+
+
+def spatial_out(size, kernel: int, stride: int, dilation: int, pad_begin: int, pad_end: int, ceil_mode: bool = False):
+    """Output length of a sliding window (PyTorch's rule for ceil_mode: the last window starts in bounds)."""
+    if isinstance(size, str):
+        return "?"
+    span = size + pad_begin + pad_end - dilation * (kernel - 1) - 1
+    if ceil_mode:
+        out = math.ceil(span / stride) + 1
+        if (out - 1) * stride >= size + pad_begin:
+            out -= 1
+    else:
+        out = span // stride + 1
+    return out
+
+
+def per_axis(value: int, count: int = 1):
+    """A default of ``count`` times ``value`` per spatial axis (``len(kernel_size)`` axes)."""
+
+    def default(attrs):
+        return [value] * (count * len(attrs["kernel_size"]))
+
+    default.__doc__ = f"{value} per spatial axis" if count == 1 else f"{value} at both ends of each spatial axis"
+    return default
+
+
+def window_check(attrs: dict[str, Any]) -> list[str]:
+    rank = len(attrs["kernel_size"])
+    found = []
+    for key, length in (("strides", rank), ("dilations", rank), ("pads", 2 * rank)):
+        if key in attrs and len(attrs[key]) != length:
+            found.append(f"'{key}' must have {length} entries for a {rank}-D window. Received: {key}={attrs[key]}")
+    for key in ("kernel_size", "strides", "dilations"):
+        if key in attrs and any(v < 1 for v in attrs[key]):
+            found.append(f"'{key}' entries must be >= 1. Received: {key}={attrs[key]}")
+    if "pads" in attrs and any(p < 0 for p in attrs["pads"]):
+        found.append(f"'pads' entries must be >= 0. Received: pads={attrs['pads']}")
+    return found
+
+
+def window_shape(attrs: dict[str, Any], shape: tuple, channels, ceil_mode: bool = False) -> tuple:
+    rank = len(attrs["kernel_size"])
+    dilations = attrs.get("dilations", [1] * rank)
+    spatial = [
+        spatial_out(shape[2 + i], attrs["kernel_size"][i], attrs["strides"][i], dilations[i],
+                    attrs["pads"][i], attrs["pads"][rank + i], ceil_mode)
+        for i in range(rank)
+    ]
+    return (shape[0], channels, *spatial)

@@ -1,0 +1,124 @@
+"""Ops that move data without arithmetic: flatten, reshape, transpose, pad, dropout, identity; and merges."""
+from __future__ import annotations
+
+import math
+
+from ...errors import ValidationError
+from .schema import Attr, OpSchema, define
+
+
+def _static(shape, op: str):
+    if any(isinstance(d, str) for d in shape[1:]):
+        raise ValidationError(f"op '{op}': needs static non-batch dimensions. Received: shape={shape}.")
+    return shape
+
+
+def _flatten_shape(attrs, shapes):
+    shape = _static(shapes[0], "flatten")
+    if attrs["axis"] != 1:
+        raise ValidationError(f"op 'flatten': only axis=1 is defined. Received: axis={attrs['axis']}.")
+    return [(shape[0], math.prod(shape[1:]))]
+
+
+FLATTEN = define(OpSchema(
+    name="flatten", family="tensor",
+    doc="Collapse axes 1... into one. 'order' is the element order of the result: channels_first reads the "
+        "canonical (N, C, *spatial) tensor row-major (PyTorch); channels_last reads it as (N, *spatial, C) (Keras).",
+    attrs=(
+        Attr("axis", "int", 1),
+        Attr("order", "str", "channels_first", choices=("channels_first", "channels_last")),
+    ),
+    infer=_flatten_shape,
+))
+
+
+def _reshape_shape(attrs, shapes):
+    shape = _static(shapes[0], "reshape")
+    target = list(attrs["shape"])
+    total = math.prod(shape[1:])
+    if target.count(-1) > 1 or any(d == 0 or d < -1 for d in target):
+        raise ValidationError(f"op 'reshape': 'shape' takes positive sizes and at most one -1. Received: shape={target}.")
+    if -1 in target:
+        known = math.prod(d for d in target if d != -1)
+        target[target.index(-1)] = total // known if known and total % known == 0 else -1
+    if -1 in target or math.prod(target) != total:
+        raise ValidationError(f"op 'reshape': cannot reshape {shape[1:]} into {attrs['shape']}.")
+    return [(shape[0], *target)]
+
+
+RESHAPE = define(OpSchema(
+    name="reshape", family="tensor",
+    doc="Row-major reshape of the non-batch axes of the canonical tensor; the batch axis is kept.",
+    attrs=(Attr("shape", "ints", doc="target sizes after the batch axis; one may be -1"),),
+    infer=_reshape_shape,
+))
+
+
+def _transpose_shape(attrs, shapes):
+    perm = attrs["perm"]
+    if sorted(perm) != list(range(len(shapes[0]))) or perm[0] != 0:
+        raise ValidationError(f"op 'transpose': 'perm' must permute all {len(shapes[0])} axes and keep axis 0 first. "
+                              f"Received: perm={perm}.")
+    return [tuple(shapes[0][p] for p in perm)]
+
+
+TRANSPOSE = define(OpSchema(
+    name="transpose", family="tensor", doc="out = numpy.transpose(x, perm); the batch axis stays first.",
+    attrs=(Attr("perm", "ints"),), infer=_transpose_shape,
+))
+
+
+def _pad_shape(attrs, shapes):
+    shape = shapes[0]
+    rank = len(shape) - 2
+    pads = attrs["pads"]
+    if len(pads) != 2 * rank:
+        raise ValidationError(f"op 'pad': needs {2 * rank} pads for a rank {len(shape)} input. Received: pads={pads}.")
+    spatial = [d if isinstance(d, str) else d + pads[i] + pads[rank + i] for i, d in enumerate(shape[2:])]
+    return [(shape[0], shape[1], *spatial)]
+
+
+PAD = define(OpSchema(
+    name="pad", family="tensor",
+    doc="Constant padding of the spatial axes (2...) of a channels-first tensor; negative pads crop.",
+    attrs=(
+        Attr("pads", "ints", doc="begin of each spatial axis, then end of each"),
+        Attr("value", "float", 0.0),
+    ),
+    infer=_pad_shape,
+))
+
+DROPOUT = define(OpSchema(
+    name="dropout", family="tensor", doc="Identity at inference; the training rate is kept.",
+    attrs=(Attr("rate", "float", 0.5),),
+))
+IDENTITY = define(OpSchema(name="identity", family="tensor", doc="out = x"))
+
+
+def _same_shapes(attrs, shapes):
+    first = shapes[0]
+    for shape in shapes[1:]:
+        if len(shape) != len(first) or any(a != b for a, b in zip(shape, first) if not (isinstance(a, str) or isinstance(b, str))):
+            raise ValidationError(f"op 'add': inputs must have equal shapes. Received: shapes={shapes}.")
+    return [first]
+
+
+ADD = define(OpSchema(name="add", family="merge", doc="Element-wise sum of two or more equal-shaped inputs.",
+                      inputs=(2, None), infer=_same_shapes))
+
+
+def _concat_shape(attrs, shapes):
+    axis = attrs["axis"]
+    rank = len(shapes[0])
+    if not 1 <= axis < rank or any(len(s) != rank for s in shapes):
+        raise ValidationError(f"op 'concat': axis must be in [1, {rank}) for equal-rank inputs. Received: axis={axis}.")
+    sizes = [s[axis] for s in shapes]
+    total = "?" if any(isinstance(d, str) for d in sizes) else sum(sizes)
+    return [tuple(total if i == axis else d for i, d in enumerate(shapes[0]))]
+
+
+CONCAT = define(OpSchema(
+    name="concat", family="merge", doc="Join inputs along one axis of the canonical tensor.",
+    attrs=(Attr("axis", "int", doc="non-negative axis of the canonical tensor"),),
+    inputs=(2, None), infer=_concat_shape,
+))

@@ -1,0 +1,82 @@
+"""Run a graph with numpy alone. Float tensors are computed in float64 and returned in the declared dtype."""
+from __future__ import annotations
+
+from typing import Any, Callable, Mapping, Sequence
+
+import numpy as np
+
+from ..errors import ValidationError
+from ..ir import ops
+from ..ir.check import validate
+from ..ir.graph import Graph
+
+Kernel = Callable[..., np.ndarray]
+KERNELS: dict[str, Kernel] = {}
+
+
+def kernel(op: str) -> Callable[[Kernel], Kernel]:
+    """Register the numpy function of an op: ``fn(attrs, weights, *inputs) -> output``."""
+
+    def register(fn: Kernel) -> Kernel:
+        if op in KERNELS:
+            raise ValidationError(f"reference: op '{op}' has two kernels.")
+        KERNELS[op] = fn
+        return fn
+
+    return register
+
+
+def run(graph: Graph, inputs: Any, *, keep_all: bool = False) -> dict[str, np.ndarray]:
+    """Execute ``graph`` on ``inputs`` (a dict by input name, a sequence in input order, or one array).
+
+    Returns the graph outputs by name, in order; with ``keep_all``, every intermediate value too.
+    """
+    from . import kernels  # noqa: F401  (registers every kernel)
+
+    validate(graph)
+    values = _bind_inputs(graph, inputs)
+    for node in graph.nodes:
+        schema = ops.get(node.op)
+        attrs = schema.fill(node.attrs)
+        weights = {name: np.asarray(array, dtype=np.float64) for name, array in node.weights.items()}
+        try:
+            result = KERNELS[node.op](attrs, weights, *(values[v] for v in node.inputs))
+        except KeyError:
+            raise ValidationError(f"reference: op '{node.op}' of node '{node.name}' has no kernel.") from None
+        values[node.outputs[0]] = result
+    dtypes = {spec.name: spec.dtype for spec in graph.outputs}
+    chosen = values if keep_all else {spec.name: values[spec.name] for spec in graph.outputs}
+    return {name: _cast(array, dtypes.get(name, "float32")) for name, array in chosen.items()}
+
+
+def _bind_inputs(graph: Graph, inputs: Any) -> dict[str, np.ndarray]:
+    if isinstance(inputs, Mapping):
+        missing = [spec.name for spec in graph.inputs if spec.name not in inputs]
+        if missing:
+            raise ValidationError(f"reference: missing input(s) {missing}. Received: {sorted(inputs)}.")
+        arrays = [inputs[spec.name] for spec in graph.inputs]
+    elif isinstance(inputs, Sequence) and not isinstance(inputs, np.ndarray):
+        arrays = list(inputs)
+    else:
+        arrays = [inputs]
+    if len(arrays) != len(graph.inputs):
+        raise ValidationError(f"reference: the graph takes {len(graph.inputs)} input(s). Received: {len(arrays)}.")
+    bound = {}
+    for spec, array in zip(graph.inputs, arrays):
+        array = np.asarray(array)
+        static = [(i, d) for i, d in enumerate(spec.shape) if not isinstance(d, str)]
+        if array.ndim != len(spec.shape) or any(array.shape[i] != d for i, d in static):
+            raise ValidationError(f"reference: input '{spec.name}' must have shape {list(spec.shape)}. "
+                                  f"Received: shape={list(array.shape)}.")
+        bound[spec.name] = array.astype(np.float64) if array.dtype.kind == "f" else array
+    return bound
+
+
+def _cast(array: np.ndarray, dtype: str) -> np.ndarray:
+    if array.dtype.kind != "f":
+        return array
+    if dtype == "bfloat16":
+        import ml_dtypes
+
+        return array.astype(ml_dtypes.bfloat16)
+    return array.astype(dtype)

@@ -1,0 +1,77 @@
+"""Shared test helpers: equivalence with a stated tolerance, seeded random graphs and weights."""
+from __future__ import annotations
+
+import numpy as np
+
+from interlayer.ir import Graph, Node, TensorSpec
+from interlayer.ir import ops
+
+RTOL = 1e-5
+
+
+def relative_error(actual, expected) -> float:
+    """max |actual - expected| relative to the largest magnitude of ``expected``."""
+    actual, expected = np.asarray(actual, np.float64), np.asarray(expected, np.float64)
+    assert actual.shape == expected.shape, f"shape {actual.shape} != expected {expected.shape}"
+    scale = max(float(np.abs(expected).max(initial=0.0)), 1e-12)
+    return float(np.abs(actual - expected).max(initial=0.0)) / scale
+
+
+def assert_equivalent(actual, expected, rtol: float = RTOL, what: str = "output") -> None:
+    error = relative_error(actual, expected)
+    assert error <= rtol, f"{what}: relative error {error:.3e} > {rtol:.0e}"
+
+
+def assert_varies(output_a, output_b, what: str = "output") -> None:
+    """Two different inputs must give different outputs: a test on a constant function proves nothing."""
+    assert relative_error(output_a, output_b) > 1e-4, f"{what} does not depend on its input"
+
+
+def random_weights(schema: ops.OpSchema, attrs: dict, rng: np.random.Generator, dtype=np.float32) -> dict:
+    """Seeded weights for every declared weight; variances positive, nothing left at a framework default."""
+    weights = {}
+    for weight in schema.weights:
+        if not weight.present(attrs):
+            continue
+        shape = tuple(weight.shape(attrs))
+        if weight.name == "variance":
+            array = rng.uniform(0.5, 2.0, shape)
+        elif weight.name == "weight":
+            fan_in = int(np.prod(shape[1:])) or 1
+            array = rng.standard_normal(shape) / np.sqrt(fan_in)
+        else:
+            array = rng.standard_normal(shape) * 0.5
+        weights[weight.name] = array.astype(dtype)
+    return weights
+
+
+def single_op_graph(op: str, attrs: dict, input_shapes: list[tuple], seed: int = 0) -> Graph:
+    """A graph of one node over ``input_shapes`` (batch first, made symbolic), with seeded random weights."""
+    schema = ops.get(op)
+    filled = schema.fill(attrs)
+    rng = np.random.default_rng(seed)
+    inputs = [TensorSpec(f"x{i}", ("N", *shape[1:])) for i, shape in enumerate(input_shapes)]
+    node = Node(op, op, [spec.name for spec in inputs], [op], filled, random_weights(schema, filled, rng))
+    graph = Graph([node], inputs, [TensorSpec(op, ())], name=op)
+    graph.outputs[0].shape = graph.shapes()[op]
+    return graph
+
+
+def chain_graph(steps: list[tuple[str, dict]], input_shape: tuple, seed: int = 0, name: str = "chain") -> Graph:
+    """A chain of nodes ``[(op, attrs), ...]`` over one input, with seeded random weights."""
+    rng = np.random.default_rng(seed)
+    nodes, value = [], "x"
+    for index, (op, attrs) in enumerate(steps):
+        schema = ops.get(op)
+        filled = schema.fill(attrs)
+        node_name = f"{op}_{index}"
+        nodes.append(Node(node_name, op, [value], [node_name], filled, random_weights(schema, filled, rng)))
+        value = node_name
+    graph = Graph(nodes, [TensorSpec("x", ("N", *input_shape[1:]))], [TensorSpec(value, ())], name=name)
+    graph.outputs[0].shape = graph.shapes()[value]
+    return graph
+
+
+def random_inputs(graph: Graph, batch: int = 2, seed: int = 1) -> list[np.ndarray]:
+    rng = np.random.default_rng(seed)
+    return [rng.standard_normal((batch, *spec.shape[1:])).astype(np.float32) for spec in graph.inputs]
