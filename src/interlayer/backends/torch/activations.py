@@ -1,0 +1,76 @@
+"""Activations and softmax as torch layers (nn.ReLU, nn.ReLU6, nn.Hardtanh, nn.Softmax, ...)."""
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+from ...registry import register
+from .context import Step
+
+
+@register("torch", "backend", "relu")
+def relu(ctx: Step, node):
+    return ctx.module(nn.ReLU(), ctx.input)
+
+
+@register("torch", "backend", "clip")
+def clip(ctx: Step, node):
+    low, high = ctx.attrs["min"], ctx.attrs["max"]
+    if (low, high) == (0.0, 6.0):
+        return ctx.module(nn.ReLU6(), ctx.input)
+    if low is None and high is None:
+        return ctx.module(nn.Identity(), ctx.input)
+    if low is None or high is None or low >= high:
+        return ctx.call(torch.clamp, ctx.input, min=low, max=high)
+    return ctx.module(nn.Hardtanh(float(low), float(high)), ctx.input)
+
+
+@register("torch", "backend", "leaky_relu")
+def leaky_relu(ctx: Step, node):
+    return ctx.module(nn.LeakyReLU(ctx.attrs["alpha"]), ctx.input)
+
+
+@register("torch", "backend", "elu")
+def elu(ctx: Step, node):
+    return ctx.module(nn.ELU(ctx.attrs["alpha"]), ctx.input)
+
+
+@register("torch", "backend", "gelu")
+def gelu(ctx: Step, node):
+    return ctx.module(nn.GELU(approximate=ctx.attrs["approximate"]), ctx.input)
+
+
+@register("torch", "backend", "silu")
+def silu(ctx: Step, node):
+    return ctx.module(nn.SiLU(), ctx.input)
+
+
+@register("torch", "backend", "sigmoid")
+def sigmoid(ctx: Step, node):
+    return ctx.module(nn.Sigmoid(), ctx.input)
+
+
+@register("torch", "backend", "tanh")
+def tanh(ctx: Step, node):
+    return ctx.module(nn.Tanh(), ctx.input)
+
+
+@register("torch", "backend", "hard_sigmoid")
+def hard_sigmoid(ctx: Step, node):
+    alpha, beta = ctx.attrs["alpha"], ctx.attrs["beta"]
+    if not (math.isclose(alpha, 1.0 / 6.0, rel_tol=1e-9) and beta == 0.5):
+        return ctx.unsupported(f"only PyTorch's hard sigmoid is built. Expected alpha=1/6, beta=0.5 "
+                               f"(nn.Hardsigmoid). Received: alpha={alpha}, beta={beta}")
+    return ctx.module(nn.Hardsigmoid(), ctx.input)
+
+
+@register("torch", "backend", "hard_swish")
+def hard_swish(ctx: Step, node):
+    return ctx.module(nn.Hardswish(), ctx.input)
+
+
+@register("torch", "backend", "softmax")
+def softmax(ctx: Step, node):
+    return ctx.module(nn.Softmax(dim=ctx.attrs["axis"]), ctx.input)

@@ -1,0 +1,92 @@
+"""IR -> PyTorch: a ``torch.fx.GraphModule`` of native layers, named after the IR nodes, weights bit-exact.
+
+Every node is converted first; ops without a converter and nodes that cannot be expressed exactly are all
+collected and raised as one :class:`UnsupportedLayerError`, and no model is returned.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ...errors import InterlayerError, UnsupportedLayerError
+from ...ir import layout
+from ...ir.check import validate
+from ...ir.graph import Graph
+from ...registry import converters
+from .names import identifier
+
+
+def build(graph: Graph, **options: Any):
+    """A trainable ``torch.fx.GraphModule`` (in eval mode) computing ``graph`` on channels-first inputs."""
+    from torch import fx
+
+    from .context import Emitter, Step
+
+    if options:
+        raise InterlayerError(f"torch backend: unknown option(s). Expected none. Received: {sorted(options)}.")
+    validate(graph)
+    graph = layout.refold_flatten(graph, "channels_first")
+    emitter = Emitter(graph.shapes())
+    table = converters("torch", "backend")
+    taken: set[str] = set()
+    for spec in graph.inputs:
+        name = identifier(spec.name)
+        while name in taken:
+            name += "_"
+        taken.add(name)
+        emitter.values[spec.name] = emitter.graph.placeholder(name)
+    for node in graph.nodes:
+        step = Step(emitter, node)
+        converter = table.get(node.op)
+        if converter is None:
+            value = step.unsupported(f"op '{node.op}' has no torch backend converter. Expected one of "
+                                     f"{sorted(table)}. Received: op={node.op!r}")
+        else:
+            value = converter(step, node)
+        emitter.values[node.outputs[0]] = value if value is not None else step.input
+    if emitter.problems:
+        raise UnsupportedLayerError("torch backend", emitter.problems)
+    results = [emitter.values[spec.name] for spec in graph.outputs]
+    emitter.graph.output(results[0] if len(results) == 1 else tuple(results))
+    model = fx.GraphModule(emitter.root, emitter.graph, class_name=identifier(graph.name))
+    return model.eval()
+
+
+def predict(model, inputs) -> list[np.ndarray]:
+    """Run any torch module on canonical numpy inputs; the outputs, flattened in order, as float32 arrays."""
+    import torch
+
+    arrays = [np.ascontiguousarray(array) for array in (inputs if isinstance(inputs, (list, tuple)) else [inputs])]
+    dtype = next((p.dtype for p in model.parameters() if p.is_floating_point()), None)
+    tensors = []
+    for array in arrays:
+        value = torch.from_numpy(array)
+        tensors.append(value.to(dtype) if dtype is not None and value.is_floating_point() else value)
+    modes = {module: module.training for module in model.modules()}
+    model.eval()
+    try:
+        with torch.no_grad():
+            result = model(*tensors)
+    finally:
+        for module, mode in modes.items():
+            module.training = mode
+    return [_numpy(item) for item in _flat(result)]
+
+
+def _flat(value):
+    if isinstance(value, (list, tuple)):
+        for item in value:
+            yield from _flat(item)
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _flat(item)
+    else:
+        yield value
+
+
+def _numpy(value) -> np.ndarray:
+    value = value.detach().cpu()
+    if value.is_floating_point():
+        value = value.float()
+    return value.numpy()

@@ -1,0 +1,113 @@
+"""What a torch backend converter sees: one IR node, its inputs as fx values, and a way to emit torch code.
+
+A converter is ``fn(ctx, node) -> fx.Node | None``: it makes native torch layers and calls ``ctx.module(...)``
+(or ``ctx.call(...)`` for a function, ``ctx.method(...)`` for a tensor method), and returns the fx value of
+the node's output; or it returns ``ctx.unsupported(...)`` when the node cannot be expressed exactly.
+"""
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import numpy as np
+import torch
+from torch import fx, nn
+
+from ...ir import ops
+from ...ir.graph import Node
+from .names import Names
+
+
+class Emitter:
+    """The model under construction: an fx graph, the root module holding the layers, and every problem met."""
+
+    def __init__(self, shapes: dict):
+        self.graph = fx.Graph()
+        self.root = nn.Module()
+        self.names = Names()
+        self.values: dict[str, fx.Node] = {}
+        self.shapes = shapes
+        self.problems: list[tuple[str, str]] = []
+
+    def attach(self, path: str, module: nn.Module) -> None:
+        *parents, leaf = path.split(".")
+        owner = self.root
+        for part in parents:
+            if part not in owner._modules:
+                owner.add_module(part, nn.Module())
+            owner = owner._modules[part]
+        owner.add_module(leaf, module)
+
+
+class Step:
+    """One IR node under conversion."""
+
+    def __init__(self, emitter: Emitter, node: Node):
+        self.emitter = emitter
+        self.node = node
+        self.attrs = ops.get(node.op).fill(dict(node.attrs))
+        self.where = f"node '{node.name}' ({node.op})"
+
+    @property
+    def inputs(self) -> list[fx.Node]:
+        return [self.emitter.values[value] for value in self.node.inputs]
+
+    @property
+    def input(self) -> fx.Node:
+        return self.inputs[0]
+
+    def shape(self, index: int = 0) -> tuple:
+        """The IR shape of an input (batch symbolic)."""
+        return tuple(self.emitter.shapes[self.node.inputs[index]])
+
+    @property
+    def out_shape(self) -> tuple:
+        return tuple(self.emitter.shapes[self.node.outputs[0]])
+
+    def module(self, module: nn.Module, *args: Any, suffix: str = "") -> fx.Node:
+        """Register ``module`` under this node's name (plus ``suffix``) and call it."""
+        path = self.emitter.names.module(self.node.name + suffix)
+        self.emitter.attach(path, module)
+        return self.emitter.graph.create_node("call_module", path, args, {}, name=path.replace(".", "_"))
+
+    def call(self, fn: Callable, *args: Any, suffix: str = "", **kwargs: Any) -> fx.Node:
+        return self.emitter.graph.create_node("call_function", fn, args, kwargs, name=self.node.name + suffix)
+
+    def method(self, name: str, *args: Any, suffix: str = "") -> fx.Node:
+        return self.emitter.graph.create_node("call_method", name, args, {}, name=self.node.name + suffix)
+
+    def unsupported(self, message: str) -> None:
+        message = message if message.endswith(".") else message + "."
+        self.emitter.problems.append((self.where, message))
+        return None
+
+
+def tensor(array: np.ndarray) -> torch.Tensor:
+    """A torch tensor with its own copy of ``array``'s bits and dtype (bfloat16 through ml_dtypes)."""
+    array = np.array(array, copy=True)
+    if array.dtype.name == "bfloat16":
+        return torch.from_numpy(array.view(np.int16)).view(torch.bfloat16)
+    return torch.from_numpy(array)
+
+
+def parameter(array: np.ndarray) -> nn.Parameter:
+    return nn.Parameter(tensor(array))
+
+
+def torch_pads(pads: list[int], rank: int) -> tuple[int, ...]:
+    """IR pads (begin of each spatial axis, then end of each) in PyTorch's order: last axis first."""
+    return tuple(p for axis in reversed(range(rank)) for p in (pads[axis], pads[rank + axis]))
+
+
+def per_rank(classes: dict[int, type], step: Step, what: str) -> type | None:
+    """The torch class for the rank of the node's input, or None with the problem recorded."""
+    rank = len(step.shape())
+    if rank not in classes:
+        step.unsupported(f"torch has no {what} for this input rank. Expected a rank in {sorted(classes)}. "
+                         f"Received: rank={rank}")
+        return None
+    return classes[rank]
+
+
+def single(values: list[int]) -> int | tuple[int, ...]:
+    """An int for one axis (what the 1-D layers document), a tuple otherwise."""
+    return values[0] if len(values) == 1 else tuple(values)

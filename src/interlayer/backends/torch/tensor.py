@@ -1,0 +1,66 @@
+"""flatten, reshape, transpose, pad, dropout, identity, add and concat."""
+from __future__ import annotations
+
+import operator
+
+import torch
+from torch import nn
+
+from ...ir import layout
+from ...registry import register
+from .context import Step, per_rank, torch_pads
+
+_CONSTANT_PAD = {3: nn.ConstantPad1d, 4: nn.ConstantPad2d, 5: nn.ConstantPad3d}
+_ZERO_PAD = {3: nn.ZeroPad1d, 4: nn.ZeroPad2d, 5: nn.ZeroPad3d}
+
+
+@register("torch", "backend", "flatten")
+def flatten(ctx: Step, node):
+    value, rank = ctx.input, len(ctx.shape())
+    if ctx.attrs["order"] == "channels_last" and rank > 2:  # (N, C, *spatial) read as (N, *spatial, C)
+        value = ctx.method("permute", value, *layout.channels_last(rank), suffix="_permute")
+    return ctx.module(nn.Flatten(), value)
+
+
+@register("torch", "backend", "reshape")
+def reshape(ctx: Step, node):
+    return ctx.call(torch.reshape, ctx.input, (-1, *ctx.out_shape[1:]))
+
+
+@register("torch", "backend", "transpose")
+def transpose(ctx: Step, node):
+    return ctx.method("permute", ctx.input, *ctx.attrs["perm"])
+
+
+@register("torch", "backend", "pad")
+def pad(ctx: Step, node):
+    value = ctx.attrs["value"]
+    classes = _ZERO_PAD if value == 0.0 else _CONSTANT_PAD
+    cls = per_rank(classes, ctx, "constant padding")
+    if cls is None:
+        return None
+    padding = torch_pads(ctx.attrs["pads"], len(ctx.shape()) - 2)
+    return ctx.module(cls(padding) if value == 0.0 else cls(padding, value), ctx.input)
+
+
+@register("torch", "backend", "dropout")
+def dropout(ctx: Step, node):
+    return ctx.module(nn.Dropout(ctx.attrs["rate"]), ctx.input)
+
+
+@register("torch", "backend", "identity")
+def identity(ctx: Step, node):
+    return ctx.module(nn.Identity(), ctx.input)
+
+
+@register("torch", "backend", "add")
+def add(ctx: Step, node):
+    first, *rest = ctx.inputs
+    for index, value in enumerate(rest):
+        first = ctx.call(operator.add, first, value, suffix="" if index == len(rest) - 1 else f"_{index}")
+    return first
+
+
+@register("torch", "backend", "concat")
+def concat(ctx: Step, node):
+    return ctx.call(torch.cat, list(ctx.inputs), dim=ctx.attrs["axis"])

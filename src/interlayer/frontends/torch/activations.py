@@ -1,0 +1,82 @@
+"""Activations and softmax, as modules (nn.ReLU), functions (F.relu, torch.relu) and methods (x.relu())."""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ...registry import register
+from .context import Call
+
+
+@register("torch", "frontend", nn.ReLU, F.relu, torch.relu, "relu")
+def relu(ctx: Call, target):
+    return ctx.add("relu", [ctx.input])
+
+
+@register("torch", "frontend", F.relu6)
+def relu6(ctx: Call, target):
+    return ctx.add("clip", [ctx.input], {"min": 0.0, "max": 6.0})
+
+
+@register("torch", "frontend", nn.ReLU6, nn.Hardtanh, F.hardtanh)
+def hardtanh(ctx: Call, target):
+    low, high = ctx.option("min_val", 1, -1.0), ctx.option("max_val", 2, 1.0)
+    return ctx.add("clip", [ctx.input], {"min": float(low), "max": float(high)})
+
+
+@register("torch", "frontend", nn.LeakyReLU, F.leaky_relu)
+def leaky_relu(ctx: Call, target):
+    return ctx.add("leaky_relu", [ctx.input], {"alpha": float(ctx.option("negative_slope", 1, 0.01))})
+
+
+@register("torch", "frontend", nn.ELU, F.elu)
+def elu(ctx: Call, target):
+    return ctx.add("elu", [ctx.input], {"alpha": float(ctx.option("alpha", 1, 1.0))})
+
+
+@register("torch", "frontend", nn.GELU, F.gelu)
+def gelu(ctx: Call, target):
+    return ctx.add("gelu", [ctx.input], {"approximate": ctx.option("approximate", 1, "none")})
+
+
+@register("torch", "frontend", nn.SiLU, F.silu)
+def silu(ctx: Call, target):
+    return ctx.add("silu", [ctx.input])
+
+
+@register("torch", "frontend", nn.Sigmoid, torch.sigmoid, F.sigmoid, "sigmoid")
+def sigmoid(ctx: Call, target):
+    return ctx.add("sigmoid", [ctx.input])
+
+
+@register("torch", "frontend", nn.Tanh, torch.tanh, F.tanh, "tanh")
+def tanh(ctx: Call, target):
+    return ctx.add("tanh", [ctx.input])
+
+
+@register("torch", "frontend", nn.Hardswish, F.hardswish)
+def hard_swish(ctx: Call, target):
+    return ctx.add("hard_swish", [ctx.input])
+
+
+@register("torch", "frontend", nn.Hardsigmoid, F.hardsigmoid)
+def hard_sigmoid(ctx: Call, target):
+    return ctx.add("hard_sigmoid", [ctx.input], {"alpha": 1.0 / 6.0, "beta": 0.5})
+
+
+@register("torch", "frontend", nn.Softmax, F.softmax, torch.softmax, "softmax")
+def softmax(ctx: Call, target):
+    dim = ctx.option("dim", 1, None)
+    if dim is None:
+        return ctx.unsupported("dim must be given. Expected an explicit axis (dim=None picks one from the rank, "
+                               "a deprecated rule). Received: dim=None")
+    if ctx.module is None and ctx.const(ctx.arg(None, "dtype", None)) is not None:
+        return ctx.unsupported(f"dtype must be None. Expected softmax in the input's dtype. "
+                               f"Received: dtype={ctx.const(ctx.arg(None, 'dtype', None))}")
+    rank = len(ctx.shape(ctx.node.args[0]))
+    axis = ctx.axis(dim, rank)
+    if axis == 0:
+        return ctx.unsupported(f"softmax over the batch axis has no IR equivalent. Expected dim >= 1 or a negative "
+                               f"dim. Received: dim={dim}")
+    return ctx.add("softmax", [ctx.input], {"axis": axis})

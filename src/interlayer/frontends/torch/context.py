@@ -1,0 +1,149 @@
+"""What a torch frontend converter sees: one traced fx node, its captured shapes, and a way to write IR.
+
+A converter is ``fn(ctx, target) -> str | None``: ``target`` is the leaf module (``call_module``), the function
+(``call_function``) or the method name (``call_method``); it returns the IR value of the node's result, or
+``ctx.unsupported(...)`` (which returns ``None``) when the call has no exact IR equivalent.
+"""
+from __future__ import annotations
+
+import operator
+from typing import Any
+
+import numpy as np
+
+from ...ir.builder import GraphBuilder
+
+_MISSING = object()
+_PREFIXES = {"_operator": "operator", "torch._C._nn": "F", "torch.nn.functional": "F",
+             "torch._C._VariableFunctions": "torch", "torch.functional": "torch"}
+
+
+class Capture:
+    """The state of one capture: the builder, the IR value of each fx node, and the source's names."""
+
+    def __init__(self, builder: GraphBuilder, root, paths: dict[str, tuple[str, str]]):
+        self.builder = builder
+        self.root = root
+        self.values: dict[Any, str] = {}
+        self.paths = paths
+        """module path in the traced root -> (IR node name, state_dict prefix); only where they differ."""
+        self.sourced: set[str] = set()
+        self.order: dict[Any, int] = {node: index for index, node in enumerate(root.graph.nodes)}
+        """position of each fx node in the traced graph"""
+
+
+class Call:
+    """One fx node under conversion."""
+
+    def __init__(self, capture: Capture, node):
+        self.capture = capture
+        self.node = node
+        self.module = capture.root.get_submodule(node.target) if node.op == "call_module" else None
+        if self.module is not None:
+            self.name, self.prefix = capture.paths.get(node.target, (node.target, node.target + "."))
+        else:
+            self.name, self.prefix = node.name, ""
+        self.where = f"node '{self.name}' ({describe(node, self.module)})"
+
+    # reading the call ------------------------------------------------------------------------------------
+
+    def arg(self, index: int | None, keyword: str, default: Any = _MISSING) -> Any:
+        """A positional-or-keyword argument of the call (for methods, index 0 is the tensor itself)."""
+        if index is not None and index < len(self.node.args):
+            return self.node.args[index]
+        if keyword in self.node.kwargs:
+            return self.node.kwargs[keyword]
+        if default is _MISSING:
+            raise KeyError(keyword)
+        return default
+
+    def option(self, attribute: str, index: int | None = None, default: Any = None) -> Any:
+        """A setting read from the module's attribute, or else from the call's argument of that name."""
+        if self.module is not None:
+            return getattr(self.module, attribute, default)
+        return self.const(self.arg(index, attribute, default))
+
+    @property
+    def input(self) -> str:
+        """The IR value of the first argument (the input tensor of a layer, function or method)."""
+        return self.value(self.node.args[0])
+
+    def value(self, arg) -> str:
+        """The IR value of an fx node argument (a recorded problem when it is not a tensor the model computed)."""
+        if not hasattr(arg, "meta") or arg not in self.capture.values:
+            self.unsupported(f"its argument is not a tensor computed from the inputs. Expected tensors produced by "
+                             f"the model's layers. Received: argument={arg!r}")
+            return f"<not a tensor: {arg}>"
+        return self.capture.values[arg]
+
+    def is_tensor(self, arg) -> bool:
+        return hasattr(arg, "meta") and _is_tensor_meta(arg.meta.get("tensor_meta"))
+
+    def shape(self, arg=None) -> tuple[int, ...]:
+        """The shape captured for an fx node argument (the call's own result when ``arg`` is None)."""
+        node = self.node if arg is None else arg
+        return tuple(node.meta["tensor_meta"].shape)
+
+    def const(self, arg) -> Any:
+        """A plain Python value of an argument; fx nodes that computed sizes are replaced by their values."""
+        if hasattr(arg, "meta"):
+            return arg.meta.get("interlayer.value")
+        if isinstance(arg, (list, tuple)):
+            return type(arg)(self.const(item) for item in arg)
+        return arg
+
+    def axis(self, dim: int, rank: int) -> int:
+        return operator.index(dim) % rank
+
+    # writing IR ------------------------------------------------------------------------------------------
+
+    def add(self, op: str, inputs: list[str], attrs: dict | None = None, weights: dict | None = None,
+            sources: dict[str, str] | None = None) -> str:
+        """Append an IR node named after this call. ``sources`` maps weight -> the module's own tensor name."""
+        mapped = None
+        if sources and self.module is not None and self.node.target not in self.capture.sourced:
+            self.capture.sourced.add(self.node.target)
+            mapped = {weight: self.prefix + local for weight, local in sources.items()}
+        return self.capture.builder.add(op, inputs, attrs, weights, name=self.name, sources=mapped)
+
+    def unsupported(self, message: str) -> None:
+        message = message if message.endswith(".") else message + "."
+        self.capture.builder.unsupported(self.where, message)
+        return None
+
+
+def describe(node, module=None) -> str:
+    """A readable name of what an fx node calls: ``Conv2d``, ``torch.cat``, ``F.relu``, ``Tensor.view``."""
+    if module is not None:
+        return type(module).__name__
+    if node.op == "call_method":
+        return f"Tensor.{node.target}"
+    target = node.target
+    name = getattr(target, "__name__", repr(target))
+    module_name = getattr(target, "__module__", None) or ""
+    if module_name in _PREFIXES:
+        return f"{_PREFIXES[module_name]}.{name}"
+    return f"{module_name}.{name}" if module_name else name
+
+
+def to_numpy(tensor) -> np.ndarray:
+    """A numpy copy of a tensor with its dtype kept (bfloat16 through ml_dtypes)."""
+    import torch
+
+    tensor = tensor.detach().cpu()
+    if tensor.dtype == torch.bfloat16:
+        import ml_dtypes
+
+        return tensor.view(torch.int16).numpy().view(ml_dtypes.bfloat16).copy()
+    return tensor.numpy().copy()
+
+
+def ntuple(value, rank: int) -> list[int]:
+    """A per-axis list from PyTorch's int-or-tuple settings."""
+    if isinstance(value, (list, tuple)):
+        return [int(v) for v in value]
+    return [int(value)] * rank
+
+
+def _is_tensor_meta(meta) -> bool:
+    return meta is not None and hasattr(meta, "shape") and hasattr(meta, "dtype")

@@ -1,0 +1,258 @@
+"""capture(): inputs, names, provenance, outputs, errors, and the registry's exact class matching."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+import interlayer
+from interlayer import registry
+from interlayer.errors import SourceError, UnsupportedLayerError
+from interlayer.frontends.torch import capture
+from support import assert_equivalent
+from torch_frontend_support import Fn2, check_capture, inputs_for, randomise, torch_outputs
+
+
+class ConvNet(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.features = nn.Sequential(
+            nn.Conv2d(1, 6, 5, padding=2), nn.BatchNorm2d(6), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Conv2d(6, 16, 5), nn.BatchNorm2d(16, eps=1e-3), nn.ReLU(), nn.AvgPool2d(2))
+        self.classifier = nn.Sequential(nn.Flatten(), nn.Linear(16 * 5 * 5, 32), nn.Dropout(0.25),
+                                        nn.BatchNorm1d(32), nn.Linear(32, 10), nn.Softmax(dim=1))
+
+    def forward(self, x):
+        return self.classifier(self.features(x))
+
+
+def test_convnet_matches_torch():
+    check_capture(ConvNet(), (1, 1, 28, 28))
+
+
+def test_name_map_covers_every_state_dict_key():
+    model = ConvNet()
+    graph = check_capture(model, (1, 1, 28, 28))
+    keys = {key for key in model.state_dict() if not key.endswith("num_batches_tracked")}
+    name_map = graph.source["name_map"]
+    assert set(name_map) == keys
+    tensors = dict(graph.tensors())
+    for key, tensor_name in name_map.items():
+        assert np.array_equal(tensors[tensor_name], model.state_dict()[key].numpy()), key
+    assert name_map["features.1.running_var"] == "features.1.variance"
+    assert name_map["classifier.3.weight"] == "classifier.3.scale"
+
+
+def test_provenance():
+    graph = check_capture(ConvNet(), (1, 1, 28, 28))
+    assert graph.name == "ConvNet"
+    assert graph.source["framework"] == "torch"
+    assert graph.source["version"] == torch.__version__
+    assert [node.name for node in graph.nodes][:3] == ["features.0", "features.1", "features.2"]
+
+
+def test_inputs_are_canonical_with_symbolic_batch():
+    graph = check_capture(ConvNet(), (1, 1, 28, 28))
+    [spec] = graph.inputs
+    assert (spec.name, spec.shape, spec.dtype, spec.perm) == ("x", ("N", 1, 28, 28), "float32", None)
+    assert graph.outputs[0].shape == ("N", 10)
+
+
+@pytest.mark.parametrize("example", [
+    pytest.param((2, 1, 28, 28), id="shape-tuple"),
+    pytest.param([2, 1, 28, 28], id="shape-list"),
+    pytest.param([(2, 1, 28, 28)], id="list-of-shapes"),
+    pytest.param(torch.zeros(2, 1, 28, 28), id="tensor"),
+    pytest.param((torch.zeros(2, 1, 28, 28),), id="tuple-of-tensors"),
+    pytest.param(np.zeros((2, 1, 28, 28), np.float32), id="numpy-array"),
+])
+def test_example_input_forms(example):
+    graph = capture(randomise(ConvNet()), example_inputs=example)
+    assert graph.inputs[0].shape == ("N", 1, 28, 28)
+
+
+def test_two_inputs_from_shapes():
+    graph = check_capture(Fn2(lambda m, x, y: torch.cat([x, y], 1)), [(1, 2, 3), (1, 4, 3)])
+    assert [(spec.name, spec.shape) for spec in graph.inputs] == [("x", ("N", 2, 3)), ("y", ("N", 4, 3))]
+
+
+def test_tuple_outputs_are_flattened_in_order():
+    class TwoHeads(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.body = nn.Linear(4, 6)
+            self.a = nn.Linear(6, 2)
+            self.b = nn.Linear(6, 3)
+
+        def forward(self, x):
+            h = torch.relu(self.body(x))
+            return self.a(h), [self.b(h), h]
+
+    graph = check_capture(TwoHeads(), (1, 4))
+    assert [spec.name for spec in graph.outputs] == ["a", "b", "relu"]
+    assert [spec.shape for spec in graph.outputs] == [("N", 2), ("N", 3), ("N", 6)]
+
+
+def test_without_example_inputs_is_a_source_error():
+    with pytest.raises(SourceError, match=r"needs example inputs.*example_inputs=None"):
+        capture(ConvNet())
+
+
+def test_export_without_example_inputs_is_a_source_error():
+    with pytest.raises(SourceError, match="example_inputs"):
+        interlayer.export(ConvNet())
+
+
+def test_wrong_example_shape_is_a_source_error():
+    with pytest.raises(SourceError, match=r"running ConvNet on the example inputs failed.*shapes=\[\(1, 3, 28, 28\)\]"):
+        capture(ConvNet(), (1, 3, 28, 28))
+
+
+def test_unreadable_example_inputs_is_a_source_error():
+    with pytest.raises(SourceError, match="example input must be a tensor, an array or a shape"):
+        capture(ConvNet(), ["image"])
+
+
+def test_every_unsupported_layer_is_named_in_one_error():
+    model = nn.Sequential()
+    model.add_module("features", nn.Sequential(nn.Conv2d(3, 8, 3, padding=1, padding_mode="reflect"),
+                                               nn.ReLU(), nn.PixelShuffle(2)))
+    with pytest.raises(UnsupportedLayerError) as info:
+        capture(model, (1, 3, 8, 8))
+    message = str(info.value)
+    assert "2 layer(s) cannot be converted" in message
+    assert "node 'features.0' (Conv2d): padding_mode must be 'zeros'." in message
+    assert "Received: padding_mode='reflect'." in message
+    assert "node 'features.2' (PixelShuffle): has no torch frontend converter." in message
+    assert [where for where, _ in info.value.problems] == ["node 'features.0' (Conv2d)",
+                                                           "node 'features.2' (PixelShuffle)"]
+
+
+class DataDependent(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(4, 4)
+
+    def forward(self, x):
+        if x.sum() > 0:
+            return self.fc(x)
+        return x
+
+
+def test_data_dependent_control_flow_is_a_source_error():
+    with pytest.raises(SourceError, match=r"cannot trace DataDependent.*control flow") as info:
+        capture(DataDependent(), (1, 4))
+    assert isinstance(info.value.__cause__, torch.fx.proxy.TraceError)
+
+
+class MyConv(nn.Conv2d):
+    pass
+
+
+def test_subclass_does_not_match_its_parent_converter():
+    with pytest.raises(UnsupportedLayerError, match=r"node '0' \(MyConv\): is a subclass of Conv2d"):
+        capture(nn.Sequential(MyConv(3, 4, 3)), (1, 3, 6, 6))
+
+
+class Scale(nn.Module):
+    """A user layer with data-dependent code that fx could not trace; a registered converter makes it a leaf."""
+
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(4, 4)
+
+    def forward(self, x):
+        return self.fc(x) if x.sum() > -1e9 else x
+
+
+def test_registered_user_module_is_a_leaf(monkeypatch):
+    table = registry.converters("torch", "frontend")
+
+    def scale(ctx, module):
+        return ctx.add("linear", [ctx.input], {"in_features": 4, "out_features": 4},
+                       {"weight": module.fc.weight.detach().numpy(), "bias": module.fc.bias.detach().numpy()},
+                       sources={"weight": "fc.weight", "bias": "fc.bias"})
+
+    monkeypatch.setitem(table, Scale, scale)
+    model = nn.Sequential(Scale(), nn.ReLU())
+    graph = check_capture(model, (1, 4))
+    assert [node.name for node in graph.nodes] == ["0", "1"]
+    assert graph.source["name_map"] == {"0.fc.weight": "0.weight", "0.fc.bias": "0.bias"}
+
+
+def test_training_mode_is_restored():
+    model = ConvNet().train()
+    model.features[1].eval()
+    capture(model, (1, 1, 28, 28))
+    assert model.training and model.classifier[2].training
+    assert not model.features[1].training
+
+
+def test_weights_are_copies_and_keep_their_dtype():
+    model = randomise(nn.Sequential(nn.Linear(3, 2))).double()
+    graph = capture(model, torch.zeros(1, 3, dtype=torch.float64))
+    weight = graph.node("0").weights["weight"]
+    assert weight.dtype == np.float64
+    with torch.no_grad():
+        model[0].weight.add_(1.0)
+    assert not np.array_equal(weight, model[0].weight.detach().numpy())
+
+
+def test_shared_module_called_twice():
+    class Twice(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc = nn.Linear(4, 4)
+
+        def forward(self, x):
+            return self.fc(torch.tanh(self.fc(x)))
+
+    model = Twice()
+    graph = check_capture(model, (1, 4))
+    assert [node.name for node in graph.nodes] == ["fc", "tanh", "fc_1"]
+    assert graph.source["name_map"] == {"fc.weight": "fc.weight", "fc.bias": "fc.bias"}
+
+
+def test_graph_survives_the_archive(tmp_path):
+    model = ConvNet()
+    graph = check_capture(model, (1, 1, 28, 28))
+    interlayer.save(graph, tmp_path / "convnet.safetensors")
+    loaded = interlayer.load(tmp_path / "convnet.safetensors")
+    arrays = inputs_for(loaded)
+    assert_equivalent(list(interlayer.run(loaded, arrays).values())[0], torch_outputs(model, arrays)[0])
+
+
+class InPlaceChain(nn.Module):
+    """torchvision's habit: in-place activations on a tensor nobody reads again."""
+
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(4, 4)
+        self.relu = nn.ReLU(inplace=True)
+
+    def forward(self, x):
+        out = self.fc(x)
+        out += x
+        return torch.nn.functional.hardtanh(self.relu(out), -0.5, 0.5, inplace=True)
+
+
+def test_in_place_layers_whose_input_is_not_read_again():
+    check_capture(InPlaceChain(), (1, 4))
+
+
+class InPlaceThroughAlias(nn.Module):
+    """The in-place ReLU overwrites x through the Dropout alias; torch's sum then reads relu(x) twice."""
+
+    def __init__(self):
+        super().__init__()
+        self.drop = nn.Dropout(0.1)
+        self.relu = nn.ReLU(inplace=True)
+
+    def forward(self, x):
+        return x + self.relu(self.drop(x))
+
+
+def test_in_place_layer_whose_input_is_read_later_is_refused():
+    with pytest.raises(UnsupportedLayerError, match=r"node 'relu' \(ReLU\): it works in place and 'add' reads"):
+        capture(InPlaceThroughAlias(), (1, 4))

@@ -1,0 +1,80 @@
+"""MaxPool, AvgPool and adaptive pooling, as modules and functions: captured graph == torch."""
+from __future__ import annotations
+
+import pytest
+import torch.nn.functional as F
+from torch import nn
+
+from interlayer.errors import UnsupportedLayerError
+from interlayer.frontends.torch import capture
+from torch_frontend_support import Fn, check_capture
+
+CASES = [
+    pytest.param(lambda: nn.MaxPool2d(2), (1, 3, 8, 8), id="max2d"),
+    pytest.param(lambda: nn.MaxPool2d(3, stride=2, padding=1), (1, 3, 9, 9), id="max2d-padding"),
+    pytest.param(lambda: nn.MaxPool2d((3, 2), stride=(2, 1), padding=(1, 0)), (1, 3, 9, 8), id="max2d-tuples"),
+    pytest.param(lambda: nn.MaxPool2d(2, stride=1, dilation=2), (1, 3, 7, 7), id="max2d-dilation"),
+    pytest.param(lambda: nn.MaxPool2d(3, stride=2, ceil_mode=True), (1, 3, 8, 8), id="max2d-ceil"),
+    pytest.param(lambda: nn.MaxPool2d(3, stride=2, padding=1, ceil_mode=True), (1, 3, 10, 10), id="max2d-ceil-padding"),
+    pytest.param(lambda: nn.MaxPool1d(3, stride=2), (1, 3, 11), id="max1d"),
+    pytest.param(lambda: nn.MaxPool1d(2, padding=1, ceil_mode=True), (1, 3, 10), id="max1d-ceil-padding"),
+    pytest.param(lambda: nn.AvgPool2d(2), (1, 3, 8, 8), id="avg2d"),
+    pytest.param(lambda: nn.AvgPool2d(3, stride=2, padding=1), (1, 3, 9, 9), id="avg2d-padding-include"),
+    pytest.param(lambda: nn.AvgPool2d(3, stride=2, padding=1, count_include_pad=False), (1, 3, 9, 9),
+                 id="avg2d-padding-exclude"),
+    pytest.param(lambda: nn.AvgPool2d(3, stride=2, ceil_mode=True), (1, 3, 8, 8), id="avg2d-ceil"),
+    pytest.param(lambda: nn.AvgPool2d(3, stride=2, padding=1, ceil_mode=True), (1, 3, 10, 10),
+                 id="avg2d-ceil-padding-include"),
+    pytest.param(lambda: nn.AvgPool2d(3, stride=2, padding=1, ceil_mode=True, count_include_pad=False), (1, 3, 10, 10),
+                 id="avg2d-ceil-padding-exclude"),
+    pytest.param(lambda: nn.AvgPool1d(2), (1, 3, 10), id="avg1d"),
+    pytest.param(lambda: nn.AvgPool1d(3, stride=2, padding=1, ceil_mode=True), (1, 3, 10), id="avg1d-ceil-padding"),
+    pytest.param(lambda: nn.AdaptiveAvgPool2d(1), (1, 3, 5, 6), id="adaptive-avg2d-1"),
+    pytest.param(lambda: nn.AdaptiveAvgPool2d((1, 1)), (1, 3, 5, 6), id="adaptive-avg2d-1x1"),
+    pytest.param(lambda: nn.AdaptiveAvgPool1d(1), (1, 3, 7), id="adaptive-avg1d-1"),
+    pytest.param(lambda: nn.AdaptiveMaxPool2d(1), (1, 3, 5, 6), id="adaptive-max2d-1"),
+    pytest.param(lambda: nn.AdaptiveMaxPool1d(1), (1, 3, 7), id="adaptive-max1d-1"),
+    pytest.param(lambda: nn.AdaptiveAvgPool2d((2, 3)), (1, 3, 6, 6), id="adaptive-avg2d-dividing"),
+    pytest.param(lambda: nn.AdaptiveMaxPool2d((None, 2)), (1, 3, 5, 6), id="adaptive-max2d-none-dividing"),
+    pytest.param(lambda: Fn(lambda m, x: F.max_pool2d(x, 2)), (1, 3, 8, 8), id="F.max_pool2d"),
+    pytest.param(lambda: Fn(lambda m, x: F.max_pool1d(x, 3, 2, 1)), (1, 3, 9), id="F.max_pool1d-positional"),
+    pytest.param(lambda: Fn(lambda m, x: F.avg_pool2d(x, 3, stride=2, padding=1, count_include_pad=False)),
+                 (1, 3, 9, 9), id="F.avg_pool2d-exclude"),
+    pytest.param(lambda: Fn(lambda m, x: F.avg_pool1d(x, 2)), (1, 3, 10), id="F.avg_pool1d"),
+    pytest.param(lambda: Fn(lambda m, x: F.adaptive_avg_pool2d(x, 1)), (1, 3, 5, 5), id="F.adaptive_avg_pool2d"),
+    pytest.param(lambda: Fn(lambda m, x: F.adaptive_max_pool2d(x, (1, 1))), (1, 3, 5, 5), id="F.adaptive_max_pool2d"),
+]
+
+
+@pytest.mark.parametrize("make, shape", CASES)
+def test_pool_matches_torch(make, shape):
+    check_capture(make(), shape)
+
+
+def test_adaptive_one_is_a_global_pool_keeping_dims():
+    graph = check_capture(nn.Sequential(nn.AdaptiveAvgPool2d(1)), (1, 3, 5, 5))
+    assert (graph.nodes[0].op, graph.nodes[0].attrs) == ("global_avg_pool", {"keepdims": True})
+
+
+def test_max_pool_stride_defaults_to_kernel():
+    graph = check_capture(nn.Sequential(nn.MaxPool2d(3)), (1, 2, 9, 9))
+    assert graph.nodes[0].attrs["strides"] == [3, 3]
+
+
+UNSUPPORTED = [
+    pytest.param(lambda: nn.AvgPool2d(2, divisor_override=3), (1, 3, 4, 4), "divisor_override must be None",
+                 id="avg-divisor-override"),
+    pytest.param(lambda: nn.MaxPool2d(2, return_indices=True), (1, 3, 4, 4), "return_indices must be False",
+                 id="max-return-indices"),
+    pytest.param(lambda: nn.AdaptiveMaxPool2d(1, return_indices=True), (1, 3, 4, 4), "return_indices must be False",
+                 id="adaptive-return-indices"),
+    pytest.param(lambda: nn.AdaptiveAvgPool2d(3), (1, 3, 7, 7), r"output_size must be 1 or divide the input size",
+                 id="adaptive-not-dividing"),
+    pytest.param(lambda: nn.MaxPool2d(2), (3, 4, 4), r"the input must be batched", id="max-unbatched"),
+]
+
+
+@pytest.mark.parametrize("make, shape, message", UNSUPPORTED)
+def test_pool_option_without_ir_equivalent(make, shape, message):
+    with pytest.raises(UnsupportedLayerError, match=message):
+        capture(nn.Sequential(make()), shape)
