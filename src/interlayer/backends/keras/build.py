@@ -1,0 +1,254 @@
+"""Build an IR graph as a Keras 3 functional model with its weights assigned, and run such models.
+
+Every IR value is tracked as a :class:`Held` Keras tensor: ``keras_tensor = numpy.transpose(ir_value, perm)``.
+Spatial layers read channels-last tensors, so a feature map (N, C, H, W) in the IR is a Keras (N, H, W, C)
+tensor held with ``perm = (0, 2, 3, 1)``. A converter asks for the layout it needs (``ctx.channels_last(x)``,
+``ctx.identity(x)``, ...); a Keras ``Permute`` layer is inserted only when the held perm differs, and an IR
+``transpose`` only changes the perm.
+
+A converter is ``fn(ctx, node, inputs) -> Held | None`` registered with ``@register("keras", "backend", op)``:
+``inputs`` are the held inputs of ``node``; it creates layers with ``ctx.layer`` and returns the held output,
+or reports why the node cannot be built exactly with ``ctx.unsupported`` and returns None. Every problem of
+the graph is collected and raised as one :class:`UnsupportedLayerError` before a model is made.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any, Callable, Sequence
+
+import keras
+import numpy as np
+
+from ...errors import InterlayerError, UnsupportedLayerError
+from ...ir import layout, ops
+from ...ir.check import validate
+from ...ir.graph import Graph, Node
+from ...registry import lookup
+
+CONTEXT = "keras backend"
+
+
+@dataclass(frozen=True)
+class Held:
+    """A Keras tensor standing for an IR value of canonical ``shape``: ``tensor = transpose(value, perm)``."""
+
+    tensor: Any
+    perm: tuple[int, ...]
+    shape: tuple
+
+    @property
+    def rank(self) -> int:
+        return len(self.perm)
+
+
+def prefers(hint: str | Callable[[Node], str]):
+    """Declare the layout a converter's layer reads: ``"channels_last"`` (spatial layers), ``"identity"``, or
+    ``"any"`` (element-wise: its consumers decide), or a function of the node returning one of them.
+
+    It decides how graph inputs are held: an image read by a convolution becomes a channels-last Keras Input.
+    """
+
+    def mark(fn):
+        fn.prefers = hint
+        return fn
+
+    return mark
+
+
+def build(graph: Graph, keep_input_layout: bool = False, **options: Any) -> keras.Model:
+    """A Keras functional model computing ``graph``.
+
+    Graph inputs read by spatial layers become channels-last Keras Inputs unless ``keep_input_layout``, which
+    keeps every Input in the IR's layout (one Permute then follows it). How the model holds each graph input
+    and output is stored on the model as ``_interlayer_perms`` for :func:`predict`.
+    """
+    if options:
+        raise InterlayerError(f"{CONTEXT}: unknown option(s). Expected keep_input_layout. Received: {sorted(options)}.")
+    validate(graph)
+    graph = layout.refold_flatten(graph, "channels_last")  # a plain Flatten before Dense reads NHWC order
+    state = _State(graph)
+    inputs = [state.declare_input(spec, keep_input_layout) for spec in graph.inputs]
+    for node in graph.nodes:
+        state.held[node.outputs[0]] = _build_node(state, node)
+    if state.problems:
+        raise UnsupportedLayerError(CONTEXT, state.problems)
+    outputs = [state.output(spec.name) for spec in graph.outputs]
+    model = keras.Model(_one_or_list([held.tensor for held in inputs]), _one_or_list([held.tensor for held in outputs]),
+                        name=_Names.clean(graph.name))
+    perms = {"inputs": [_perm_or_none(held.perm) for held in inputs],
+             "outputs": [_perm_or_none(held.perm) for held in outputs]}
+    object.__setattr__(model, "_interlayer_perms", perms)  # plain attribute: no Keras tracking
+    return model
+
+
+def predict(model: keras.Model, inputs: Sequence[np.ndarray]) -> list[np.ndarray]:
+    """Run a model made by :func:`build` on canonical (IR-layout) inputs; returns canonical float32 outputs."""
+    perms = getattr(model, "_interlayer_perms", None) or {}
+    input_perms = perms.get("inputs") or [None] * len(inputs)
+    arrays = [np.asarray(x) if perm is None else np.transpose(x, perm) for x, perm in zip(inputs, input_perms)]
+    outputs = run_native(model, arrays)
+    output_perms = perms.get("outputs") or [None] * len(outputs)
+    return [np.asarray(out if perm is None else np.transpose(out, layout.invert(perm)), dtype=np.float32)
+            for out, perm in zip(outputs, output_perms)]
+
+
+def run_native(model: keras.Model, inputs: Sequence[np.ndarray]) -> list[np.ndarray]:
+    """Run any Keras model in inference mode on inputs in its own layout; the outputs as numpy arrays."""
+    functional = getattr(model, "_functional", None) or model
+    arguments = keras.tree.pack_sequence_as(functional.input, [np.asarray(array) for array in inputs])
+    outputs = model(arguments, training=False)
+    return [np.asarray(keras.ops.convert_to_numpy(out)) for out in keras.tree.flatten(outputs)]
+
+
+# building -------------------------------------------------------------------------------------------------
+
+
+class _Names:
+    """Keras layer names from IR names: characters Keras rejects become '_', repeats get a suffix."""
+
+    def __init__(self):
+        self.taken: set[str] = set()
+
+    @staticmethod
+    def clean(name: str) -> str:
+        return re.sub(r"[^A-Za-z0-9_.\-]", "_", name) or "layer"
+
+    def take(self, name: str) -> str:
+        base = self.clean(name)
+        name, index = base, 1
+        while name in self.taken:
+            name = f"{base}_{index}"
+            index += 1
+        self.taken.add(name)
+        return name
+
+
+class _State:
+    def __init__(self, graph: Graph):
+        self.graph = graph
+        self.shapes = graph.shapes()
+        self.consumers = graph.consumers()
+        self.names = _Names()
+        self.held: dict[str, Held] = {}
+        self.permutes: dict[tuple[int, tuple[int, ...]], Held] = {}
+        self.problems: list[tuple[str, str]] = []
+        self.input_tensors: set[int] = set()
+        self.outputs_taken: set[int] = set()
+
+    def declare_input(self, spec, keep_input_layout: bool) -> Held:
+        rank = len(spec.shape)
+        wanted = None if keep_input_layout or rank < 3 else _wanted_perm(self, spec.name, rank)
+        perm = wanted or layout.identity(rank)
+        keras_shape = [None if isinstance(spec.shape[axis], str) else spec.shape[axis] for axis in perm[1:]]
+        tensor = keras.Input(shape=tuple(keras_shape), name=self.names.take(spec.name), dtype=spec.dtype)
+        self.held[spec.name] = Held(tensor, perm, tuple(spec.shape))
+        self.input_tensors.add(id(tensor))
+        return self.held[spec.name]
+
+    def output(self, value: str) -> Held:
+        """A graph output; an Input or an already used output tensor is passed through an Identity layer."""
+        held = self.held[value]
+        if id(held.tensor) in self.input_tensors | self.outputs_taken:
+            tensor = keras.layers.Identity(name=self.names.take(f"{value}_output"))(held.tensor)
+            held = Held(tensor, held.perm, held.shape)
+        self.outputs_taken.add(id(held.tensor))
+        return held
+
+
+def _one_or_list(tensors: list):
+    """A single tensor as itself, so that ``model(x)`` is called as any one-input Keras model is."""
+    return tensors[0] if len(tensors) == 1 else tensors
+
+
+def _perm_or_none(perm):
+    return None if perm == layout.identity(len(perm)) else list(perm)
+
+
+def _build_node(state: _State, node: Node) -> Held:
+    ctx = BuildContext(state, node)
+    converter = lookup("keras", "backend", node.op)
+    result = None
+    if converter is None:
+        ctx.unsupported(f"no Keras converter for op '{node.op}'. Expected an op with a converter. "
+                        f"Received: op={node.op!r}")
+    else:
+        result = converter(ctx, node, [state.held[value] for value in node.inputs])
+    if ctx.failed or result is None:
+        shape = state.shapes[node.outputs[0]]
+        placeholder = keras.Input(shape=tuple(None if isinstance(d, str) else d for d in shape[1:]))
+        return Held(placeholder, layout.identity(len(shape)), shape)
+    return result
+
+
+class BuildContext:
+    """What a converter gets besides the node: its filled attributes, layout helpers, layer creation."""
+
+    def __init__(self, state: _State, node: Node):
+        self._state = state
+        self.node = node
+        self.attrs = ops.get(node.op).fill(node.attrs)
+        self.where = f"node '{node.name}' ({node.op})"
+        self.failed = False
+
+    @property
+    def output_shape(self) -> tuple:
+        return self._state.shapes[self.node.outputs[0]]
+
+    def layer(self, cls, suffix: str | None = None, **kwargs):
+        """A Keras layer named after the node (``<node>_<suffix>`` for a helper layer)."""
+        name = self.node.name if suffix is None else f"{self.node.name}_{suffix}"
+        return cls(name=self._state.names.take(name), **kwargs)
+
+    def output(self, tensor, perm: Sequence[int]) -> Held:
+        return Held(tensor, tuple(perm), self.output_shape)
+
+    def hold(self, x: Held, perm: Sequence[int]) -> Held:
+        """``x`` held in ``perm``: a Permute layer (one per tensor and perm) when it is held otherwise."""
+        perm = tuple(perm)
+        if x.perm == perm:
+            return x
+        key = (id(x.tensor), perm)
+        if key not in self._state.permutes:
+            # T(value, perm) = T(T(value, held), r) with r = compose(invert(held), perm)
+            moves = layout.compose(layout.invert(x.perm), perm)
+            permute = self.layer(keras.layers.Permute, "permute", dims=tuple(moves[1:]))
+            self._state.permutes[key] = Held(permute(x.tensor), perm, x.shape)
+        return self._state.permutes[key]
+
+    def identity(self, x: Held) -> Held:
+        return self.hold(x, layout.identity(x.rank))
+
+    def channels_last(self, x: Held) -> Held:
+        return self.hold(x, layout.channels_last(x.rank))
+
+    def unsupported(self, message: str) -> None:
+        self.failed = True
+        self._state.problems.append((self.where, message))
+
+
+def assign(variable, array: np.ndarray) -> None:
+    """Set a Keras variable to ``array`` exactly (same shape; float32 stays bit for bit)."""
+    variable.assign(np.asarray(array).astype(variable.dtype, copy=False))
+
+
+def _wanted_perm(state: _State, value: str, rank: int, depth: int = 0) -> tuple[int, ...] | None:
+    """The perm the first layout-minded reader of ``value`` wants, looking through element-wise ops and
+    transposes; None when no reader cares."""
+    if depth > 64:
+        return None
+    for node in state.consumers.get(value, []):
+        if node.op == "transpose":  # a transpose only relabels: want what its reader wants, mapped back
+            after = _wanted_perm(state, node.outputs[0], rank, depth + 1)
+            if after is not None:
+                return layout.compose(ops.get("transpose").fill(node.attrs)["perm"], after)
+            continue
+        hint = getattr(lookup("keras", "backend", node.op), "prefers", "identity")
+        hint = hint(node) if callable(hint) else hint
+        if hint == "channels_last":
+            return layout.channels_last(rank)
+        if hint == "any":
+            after = _wanted_perm(state, node.outputs[0], rank, depth + 1)
+            if after is not None:
+                return after
+    return None
