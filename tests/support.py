@@ -3,21 +3,16 @@ from __future__ import annotations
 
 import numpy as np
 
+from interlayer.execute import relative_error
 from interlayer.ir import Graph, Node, TensorSpec
 from interlayer.ir import ops
 
 RTOL = 1e-5
 
 
-def relative_error(actual, expected) -> float:
-    """max |actual - expected| relative to the largest magnitude of ``expected``."""
-    actual, expected = np.asarray(actual, np.float64), np.asarray(expected, np.float64)
-    assert actual.shape == expected.shape, f"shape {actual.shape} != expected {expected.shape}"
-    scale = max(float(np.abs(expected).max(initial=0.0)), 1e-12)
-    return float(np.abs(actual - expected).max(initial=0.0)) / scale
-
-
 def assert_equivalent(actual, expected, rtol: float = RTOL, what: str = "output") -> None:
+    """``actual`` within ``rtol`` of ``expected``, relative to the largest magnitude of ``expected``."""
+    assert np.shape(actual) == np.shape(expected), f"{what}: shape {np.shape(actual)} != {np.shape(expected)}"
     error = relative_error(actual, expected)
     assert error <= rtol, f"{what}: relative error {error:.3e} > {rtol:.0e}"
 

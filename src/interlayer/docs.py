@@ -54,12 +54,20 @@ def support_table() -> str:
 
 
 def _label(key) -> str:
+    """A readable name for a frontend key: ``nn.Conv2d``, ``F.relu``, ``torch.cat``, ``operator.add``, ``keras.Dense``."""
     if isinstance(key, str):
-        return key
-    module = getattr(key, "__module__", "") or ""
-    name = getattr(key, "__qualname__", None) or getattr(key, "__name__", None) or repr(key)
-    short = {"_operator": "operator", "torch._C._VariableFunctions": "torch"}.get(module, module.split(".")[0])
-    return f"{short}.{name}" if short and not name.startswith(short) else name
+        return f"Tensor.{key}"
+    name = getattr(key, "__name__", None) or repr(key)
+    module = getattr(key, "__module__", None) or ""
+    if module.startswith("torch.nn.modules"):
+        return f"nn.{name}"
+    if module.startswith(("torch.nn.functional", "torch._C._nn")) or "boolean_dispatch" in getattr(key, "__qualname__", ""):
+        return f"F.{name}"
+    if module.startswith("torch") or module == "" and "VariableFunctions" in repr(key):
+        return f"torch.{name}"
+    if module.startswith("keras"):
+        return f"keras.{name}"
+    return f"{module.split('.')[0].lstrip('_')}.{name}"
 
 
 def _arity(inputs) -> str:

@@ -121,7 +121,8 @@ def read_safetensors(path: Path) -> tuple[dict[str, Any], dict[str, np.ndarray]]
         try:
             header = json.loads(handle.read(length))
         except (UnicodeDecodeError, ValueError) as exc:
-            raise ArchiveError(f"archive '{path}': the safetensors header is not valid JSON ({exc}).") from exc
+            raise ArchiveError(f"archive '{path}': not a safetensors file: its header is not valid JSON "
+                               f"({exc}).") from exc
         data = handle.read()
     if not isinstance(header, dict):
         raise ArchiveError(f"archive '{path}': the safetensors header is not a JSON object.")

@@ -1,0 +1,153 @@
+"""The command line. Every command is a thin layer over the Python API."""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from .errors import ConversionError, InterlayerError
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    try:
+        return args.run(args)
+    except ConversionError as exc:
+        print(f"interlayer: {exc}", file=sys.stderr)
+        return 1
+    except InterlayerError as exc:
+        print(f"interlayer: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:  # anything unforeseen: one line, the traceback only on request
+        if args.debug:
+            raise
+        print(f"interlayer: internal error: {type(exc).__name__}: {exc}\n(run again with --debug for the traceback)",
+              file=sys.stderr)
+        return 3
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="interlayer", description="Move trained networks between PyTorch, Keras "
+                                     "and a framework-neutral safetensors archive.")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks of internal errors")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    convert = commands.add_parser("convert", help="convert a model to another framework or to an archive")
+    convert.add_argument("source", help="a .keras/.h5 file, an interlayer .safetensors archive, or a PyTorch "
+                                        "factory package.module:function")
+    convert.add_argument("--to", required=True, choices=("archive", "keras", "torch"))
+    convert.add_argument("-o", "--output", required=True, type=Path)
+    _source_options(convert)
+    convert.add_argument("--force", action="store_true", help="replace an existing output")
+    convert.add_argument("--no-verify", action="store_true", help="skip the check against the reference interpreter")
+    convert.add_argument("--keep-input-layout", action="store_true",
+                         help="Keras target: keep the source's channels-first input instead of NHWC")
+    convert.set_defaults(run=_convert)
+
+    inspect = commands.add_parser("inspect", help="summarise a model: nodes, ops, shapes, parameters, provenance")
+    inspect.add_argument("source")
+    _source_options(inspect)
+    inspect.set_defaults(run=_inspect)
+
+    run = commands.add_parser("run", help="run an archive with the numpy reference interpreter")
+    run.add_argument("archive", type=Path)
+    run.add_argument("--input", required=True, type=Path, help=".npy (one input) or .npz (by input name)")
+    run.add_argument("-o", "--output", type=Path, help="write the outputs to this .npz")
+    run.add_argument("--force", action="store_true")
+    run.set_defaults(run=_run)
+
+    demo = commands.add_parser("demo", help="convert the built-in LeNet-5 PyTorch -> archive -> Keras -> PyTorch")
+    demo.add_argument("--out", type=Path, default=Path("out"))
+    demo.add_argument("--force", action="store_true")
+    demo.set_defaults(run=_demo)
+    return parser
+
+
+def _source_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--weights", type=Path, help="weights for a factory: .safetensors, or a .pt state dict "
+                                                     "(read with weights_only=True)")
+    parser.add_argument("--input-shape", action="append", type=_shape, dest="input_shapes",
+                        help="input shape of a PyTorch model, e.g. 1,3,224,224 (once per input)")
+
+
+def _shape(text: str) -> tuple[int, ...]:
+    try:
+        return tuple(int(part) for part in text.replace("x", ",").split(",") if part)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a shape: {text!r}; expected e.g. 1,3,224,224") from None
+
+
+def _example(args) -> object:
+    shapes = args.input_shapes
+    return None if not shapes else (shapes[0] if len(shapes) == 1 else shapes)
+
+
+def _convert(args) -> int:
+    from .conversion import convert_file
+
+    options = {"keep_input_layout": True} if args.keep_input_layout and args.to == "keras" else {}
+    result = convert_file(args.source, args.to, args.output, example_inputs=_example(args), weights=args.weights,
+                          overwrite=args.force, verify=not args.no_verify, **options)
+    graph = result.graph
+    print(f"{args.source} -> {result.path} ({args.to}): {len(graph.nodes)} nodes, "
+          f"{graph.parameter_count():,} parameters")
+    for check in result.checks:
+        print(check.line())
+    return 0
+
+
+def _inspect(args) -> int:
+    from .api import export
+    from .summary import summary
+
+    print(summary(export(args.source, example_inputs=_example(args), weights=args.weights)))
+    return 0
+
+
+def _run(args) -> int:
+    import numpy as np
+
+    from .api import load, run
+
+    graph = load(args.archive)
+    if args.input.suffix == ".npz":
+        with np.load(args.input, allow_pickle=False) as data:
+            inputs = {name: data[name] for name in data.files}
+    else:
+        inputs = [np.load(args.input, allow_pickle=False)]
+    outputs = run(graph, inputs)
+    for name, value in outputs.items():
+        print(f"{name}: shape {list(value.shape)} {value.dtype}, min {value.min():.6g}, max {value.max():.6g}, "
+              f"mean {value.mean():.6g}")
+    if args.output:
+        if args.output.exists() and not args.force:
+            raise InterlayerError(f"run: the output '{args.output}' exists. Pass --force to replace it.")
+        np.savez(args.output, **outputs)
+        print(f"wrote {args.output}")
+    return 0
+
+
+def _demo(args) -> int:
+    from .examples import demo
+
+    print("LeNet-5, PyTorch -> archive -> Keras -> archive -> PyTorch, 8 seeded random 28x28 inputs;")
+    print("error = max |difference| / max |PyTorch source output|\n")
+    rows = demo(args.out, overwrite=args.force)
+    for row in rows:
+        if "relative_error" in row:
+            print(f"  {row['hop']:<42} {row['relative_error']:.2e}")
+        else:
+            print(f"  {row['hop']:<42} {'bit-identical' if row['bit_identical'] else 'CHANGED'}")
+    print(f"\nfiles in {args.out}/: lenet5.safetensors, lenet5.keras, lenet5_back.safetensors")
+    ok = all(row.get("relative_error", 0.0) <= 1e-5 and row.get("bit_identical", True) for row in rows)
+    print("every hop within 1e-5 of the source, weights unchanged" if ok else "FAILED: a hop exceeded 1e-5")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

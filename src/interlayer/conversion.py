@@ -1,0 +1,118 @@
+"""File-to-file conversion with an equivalence check: what ``interlayer convert`` does, as a Python API."""
+from __future__ import annotations
+
+import os
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .errors import ConversionError, InterlayerError
+from .ir.graph import Graph
+
+RTOL = 1e-5
+TARGETS = ("archive", "keras", "torch")
+
+
+@dataclass
+class Check:
+    """How closely a built model reproduces the reference interpreter on seeded random inputs."""
+
+    relative_error: float
+    rtol: float = RTOL
+    batch: int = 2
+
+    @property
+    def passed(self) -> bool:
+        return self.relative_error <= self.rtol
+
+    def line(self) -> str:
+        verdict = "verified" if self.passed else "NOT equivalent"
+        return (f"{verdict}: max relative error {self.relative_error:.2e} against the reference interpreter "
+                f"(rtol {self.rtol:.0e}, {self.batch} seeded random inputs)")
+
+
+@dataclass
+class Result:
+    graph: Graph
+    path: Path
+    model: Any = None
+    checks: list[Check] = field(default_factory=list)
+
+
+def random_inputs(graph: Graph, batch: int = 2, seed: int = 0) -> list[np.ndarray]:
+    """Seeded standard-normal inputs shaped from the graph (symbolic batch -> ``batch``)."""
+    rng = np.random.default_rng(seed)
+    shapes = [[batch if isinstance(d, str) else d for d in spec.shape] for spec in graph.inputs]
+    if any(isinstance(d, str) for spec in graph.inputs for d in spec.shape[1:]):
+        raise InterlayerError("check: an input has a symbolic non-batch dimension; pass inputs explicitly.")
+    return [rng.standard_normal(shape).astype(spec.dtype) for shape, spec in zip(shapes, graph.inputs)]
+
+
+def check(graph: Graph, model: Any, rtol: float = RTOL) -> Check:
+    """Compare ``model`` (built from ``graph``) with the reference interpreter on seeded random inputs."""
+    from .execute import predict, relative_error
+
+    inputs = random_inputs(graph)
+    expected = predict(graph, inputs)
+    actual = predict(model, inputs)
+    error = max(relative_error(a, e) for a, e in zip(actual, expected))
+    return Check(error, rtol, len(inputs[0]) if inputs else 0)
+
+
+def convert_file(source: Any, to: str, output: str | os.PathLike, *, example_inputs: Any = None,
+                 weights: str | os.PathLike | None = None, overwrite: bool = False, verify: bool = True,
+                 **options: Any) -> Result:
+    """Convert ``source`` (a path, a factory spec or a live model) to ``to`` and write ``output``.
+
+    The output is written only after the built model has been checked against the reference interpreter;
+    a conversion that fails the check leaves no output and raises :class:`ConversionError`.
+    """
+    from .api import build, export
+    from .ir import archive
+    from .sources import open_source
+
+    if to not in TARGETS:
+        raise InterlayerError(f"convert: unknown target. Expected one of {TARGETS}. Received: to={to!r}.")
+    output = Path(output)
+    if output.exists() and not overwrite:
+        raise InterlayerError(f"convert: the output '{output}' exists. Pass --force (overwrite=True) to replace it.")
+    if isinstance(source, (str, os.PathLike)):
+        graph = open_source(source, example_inputs=example_inputs, weights=weights)
+    else:
+        graph = export(source, example_inputs=example_inputs)
+    if to == "archive":
+        return Result(graph, archive.save(graph, output, overwrite=overwrite))
+    model = build(graph, to, **options)
+    result = Result(graph, output, model)
+    if verify:
+        result.checks.append(check(graph, model))
+        if not result.checks[-1].passed:
+            raise ConversionError(f"convert: the {to} model does not reproduce the source; nothing was written. "
+                                  f"{result.checks[-1].line()}")
+    _write_model(model, to, output, overwrite)
+    return result
+
+
+def _write_model(model: Any, to: str, output: Path, overwrite: bool) -> None:
+    """Write through a temporary name in the destination folder, moved into place when complete."""
+    temporary = output.with_name(f".{output.stem}.{os.getpid()}.partial{output.suffix}")
+    try:
+        if to == "keras":
+            if output.suffix != ".keras":
+                raise InterlayerError(f"convert: a Keras model is written as a .keras file. Received: '{output}'.")
+            model.save(temporary)
+        else:
+            from .backends.torch import write_package
+
+            write_package(model, temporary)
+        if output.exists() and overwrite:
+            shutil.rmtree(output) if output.is_dir() else output.unlink()
+        os.rename(temporary, output)
+    finally:
+        if temporary.is_dir():
+            shutil.rmtree(temporary)
+        else:
+            temporary.unlink(missing_ok=True)

@@ -1,0 +1,52 @@
+"""Run any model interlayer knows (Graph, PyTorch module, Keras model) on canonical inputs, and compare."""
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import numpy as np
+
+from .ir.graph import Graph
+
+
+def predict(model: Any, inputs: Sequence[np.ndarray], graph: Graph | None = None) -> list[np.ndarray]:
+    """Outputs of ``model`` on canonical (channels-first) ``inputs``, as canonical float arrays.
+
+    A Keras model built by interlayer knows its own layouts; for a Keras *source* model pass the ``graph``
+    exported from it, whose input and output ``perm`` say how the model holds each tensor.
+    """
+    if isinstance(model, Graph):
+        from .reference import run
+
+        return list(run(model, list(inputs)).values())
+    from .api import framework_of
+
+    if framework_of(model) == "torch":
+        from .backends.torch import predict as torch_predict
+
+        return torch_predict(model, list(inputs))
+    return _keras_predict(model, list(inputs), graph)
+
+
+def _keras_predict(model: Any, inputs: list[np.ndarray], graph: Graph | None) -> list[np.ndarray]:
+    from .backends.keras import run_native
+    from .errors import InterlayerError
+    from .ir.layout import invert
+
+    perms = getattr(model, "_interlayer_perms", None)
+    if perms is None:
+        if graph is None:
+            raise InterlayerError("predict: a Keras model that interlayer did not build needs the graph exported "
+                                  "from it (graph=...), which records how the model holds its inputs and outputs.")
+        perms = {"inputs": [spec.perm for spec in graph.inputs], "outputs": [spec.perm for spec in graph.outputs]}
+    held = [x if perm is None else x.transpose(perm) for x, perm in zip(inputs, perms["inputs"])]
+    outputs = run_native(model, held)
+    return [y if perm is None else y.transpose(invert(perm)) for y, perm in zip(outputs, perms["outputs"])]
+
+
+def relative_error(actual: np.ndarray, expected: np.ndarray) -> float:
+    """max |actual - expected| over the largest magnitude of ``expected`` (the project's equivalence measure)."""
+    actual, expected = np.asarray(actual, np.float64), np.asarray(expected, np.float64)
+    if actual.shape != expected.shape:
+        return float("inf")
+    scale = max(float(np.abs(expected).max(initial=0.0)), np.finfo(np.float64).tiny)
+    return float(np.abs(actual - expected).max(initial=0.0)) / scale

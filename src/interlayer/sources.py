@@ -1,0 +1,124 @@
+"""Open what users point interlayer at: archives, Keras files, PyTorch factories with their weights."""
+from __future__ import annotations
+
+import importlib
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+from .errors import ArchiveError, SourceError
+
+_FACTORY = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
+KERAS_SUFFIXES = (".keras", ".h5", ".hdf5")
+TORCH_WEIGHT_SUFFIXES = (".pt", ".pth", ".bin")
+
+
+def is_factory(spec: str | os.PathLike) -> bool:
+    """``package.module:function`` and not an existing file."""
+    return isinstance(spec, str) and bool(_FACTORY.match(spec)) and not Path(spec).exists()
+
+
+def open_source(spec: str | os.PathLike, example_inputs: Any = None, weights: str | os.PathLike | None = None,
+                **options: Any):
+    """The IR graph of a source: an archive is loaded, anything else opened as a model and exported."""
+    from .api import export
+
+    if not is_factory(spec) and Path(spec).suffix == ".safetensors":
+        if weights is not None:
+            raise SourceError(f"source '{spec}': an archive carries its own weights; --weights applies to factories.")
+        from .ir import archive
+
+        try:
+            return archive.load(spec)
+        except ArchiveError as exc:
+            if "not an interlayer archive" in str(exc):
+                raise SourceError(f"source '{spec}': a safetensors file of weights only, with no architecture. "
+                                  f"Pass the model as a factory and this file as its weights: "
+                                  f"`interlayer convert package.module:factory --weights {spec} ...`.") from exc
+            raise
+    return export(load_model(spec, weights), example_inputs=example_inputs, **options)
+
+
+def load_model(spec: str | os.PathLike, weights: str | os.PathLike | None = None) -> Any:
+    """A live model: a Keras file, or the result of calling a ``package.module:factory`` (weights loaded)."""
+    if is_factory(spec):
+        model = _call_factory(str(spec))
+        if weights is not None:
+            _load_weights(model, Path(weights))
+        return model
+    path = Path(spec)
+    if not path.exists():
+        raise SourceError(f"source '{spec}': no such file. Expected a .keras/.h5 file, an interlayer .safetensors "
+                          f"archive, or a PyTorch factory as package.module:function.")
+    if path.suffix.lower() in KERAS_SUFFIXES:
+        if weights is not None:
+            raise SourceError(f"source '{spec}': a Keras model file carries its weights; --weights is for factories.")
+        return _load_keras(path)
+    raise SourceError(f"source '{spec}': not a model file interlayer reads. Expected a suffix in "
+                      f"{list(KERAS_SUFFIXES) + ['.safetensors']} or a factory package.module:function. "
+                      f"Received: suffix='{path.suffix}'.")
+
+
+def _call_factory(spec: str) -> Any:
+    module_name, function_name = spec.split(":")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise SourceError(f"source '{spec}': cannot import module '{module_name}' ({exc}).") from exc
+    factory = getattr(module, function_name, None)
+    if not callable(factory):
+        raise SourceError(f"source '{spec}': module '{module_name}' has no function '{function_name}'.")
+    return factory()
+
+
+def _load_keras(path: Path) -> Any:
+    import keras
+
+    try:
+        return keras.saving.load_model(path, compile=False)
+    except Exception as exc:  # keras raises many kinds for a file that is not a model
+        raise SourceError(f"source '{path}': not a Keras model file keras {keras.__version__} can open "
+                          f"({type(exc).__name__}: {exc}).") from exc
+
+
+def _load_weights(model: Any, path: Path) -> None:
+    from .api import framework_of
+
+    if not path.is_file():
+        raise SourceError(f"weights '{path}': no such file.")
+    if framework_of(model) == "keras":
+        try:
+            model.load_weights(path)
+        except Exception as exc:
+            raise SourceError(f"weights '{path}': cannot be loaded into the Keras model ({exc}).") from exc
+        return
+    state = _torch_state_dict(path)
+    try:
+        model.load_state_dict(state, strict=True)
+    except RuntimeError as exc:
+        raise SourceError(f"weights '{path}': do not fit the model (every mismatch follows).\n{exc}") from exc
+
+
+def _torch_state_dict(path: Path) -> dict:
+    import torch
+
+    if path.suffix == ".safetensors":
+        from safetensors.torch import load_file
+
+        try:
+            return load_file(str(path))
+        except Exception as exc:
+            raise SourceError(f"weights '{path}': not a readable safetensors file ({exc}).") from exc
+    if path.suffix not in TORCH_WEIGHT_SUFFIXES:
+        raise SourceError(f"weights '{path}': expected a .safetensors file or a state dict saved as "
+                          f"{list(TORCH_WEIGHT_SUFFIXES)}. Received: suffix='{path.suffix}'.")
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:
+        raise SourceError(f"weights '{path}': not a state dict that loads with weights_only=True (interlayer never "
+                          f"unpickles arbitrary objects) ({type(exc).__name__}: {exc}).") from exc
+    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+        raise SourceError(f"weights '{path}': expected a state dict (parameter name -> tensor). "
+                          f"Received: {type(state).__name__}.")
+    return state

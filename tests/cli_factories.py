@@ -1,0 +1,11 @@
+"""Model factories the command-line tests point at as ``cli_factories:<name>``."""
+from torch import nn
+
+
+def two_unsupported():
+    """A model with two layers interlayer has no converter for."""
+    return nn.Sequential(nn.Conv2d(1, 2, 3, padding=1, padding_mode="reflect"), nn.PixelShuffle(1), nn.Flatten())
+
+
+def not_a_model():
+    return 42

@@ -1,0 +1,181 @@
+"""The command line: conversions, inspection, running archives, and clear errors for bad input."""
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import safetensors.torch
+import torch
+
+import interlayer
+from interlayer import examples
+from interlayer.cli import main
+from support import assert_equivalent
+
+ROOT = Path(__file__).resolve().parent.parent
+LENET = ["interlayer.examples:lenet5", "--input-shape", "1,1,28,28"]
+
+
+@pytest.fixture(scope="module")
+def lenet_weights(tmp_path_factory):
+    torch.manual_seed(0)
+    model = examples.lenet5()
+    with torch.no_grad():
+        for parameter in model.parameters():
+            parameter.normal_()
+    folder = tmp_path_factory.mktemp("weights")
+    safetensors.torch.save_file(model.state_dict(), str(folder / "lenet.safetensors"))
+    torch.save(model.state_dict(), folder / "lenet.pt")
+    return model, folder
+
+
+def _cli(capsys, *args):
+    code = main([str(a) for a in args])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.mark.parametrize("weights_file", ["lenet.safetensors", "lenet.pt"])
+def test_convert_factory_with_weights_to_archive(capsys, tmp_path, lenet_weights, weights_file):
+    model, folder = lenet_weights
+    code, out, err = _cli(capsys, "convert", *LENET, "--weights", folder / weights_file, "--to", "archive",
+                          "-o", tmp_path / "lenet.safetensors")
+    assert code == 0, err
+    graph = interlayer.load(tmp_path / "lenet.safetensors")
+    assert graph.source["framework"] == "torch"
+    for name, tensor in model.state_dict().items():
+        assert np.array_equal(dict(graph.tensors())[graph.source["name_map"][name]], tensor.numpy())
+
+
+def test_convert_archive_to_keras_verifies_and_writes_a_loadable_file(capsys, tmp_path, lenet_weights):
+    _, folder = lenet_weights
+    assert _cli(capsys, "convert", *LENET, "--weights", folder / "lenet.safetensors", "--to", "archive",
+                "-o", tmp_path / "a.safetensors")[0] == 0
+    code, out, err = _cli(capsys, "convert", tmp_path / "a.safetensors", "--to", "keras", "-o", tmp_path / "m.keras")
+    assert code == 0, err
+    assert "verified: max relative error" in out
+    import keras
+
+    reloaded = keras.saving.load_model(tmp_path / "m.keras")
+    graph = interlayer.load(tmp_path / "a.safetensors")
+    x = np.random.default_rng(0).standard_normal((2, 1, 28, 28)).astype(np.float32)
+    assert_equivalent(reloaded(x.transpose(0, 2, 3, 1)).numpy(), interlayer.run(graph, x)[graph.outputs[0].name])
+    assert [p.name for p in tmp_path.iterdir() if "partial" in p.name] == []
+
+
+def test_convert_keras_file_to_archive(capsys, tmp_path):
+    model = examples.lenet5_keras()
+    model.save(tmp_path / "lenet.keras")
+    code, out, err = _cli(capsys, "convert", tmp_path / "lenet.keras", "--to", "archive", "-o", tmp_path / "l.safetensors")
+    assert code == 0, err
+    assert interlayer.load(tmp_path / "l.safetensors").source["framework"] == "keras"
+
+
+def test_existing_output_is_kept_without_force(capsys, tmp_path):
+    output = tmp_path / "lenet.safetensors"
+    output.write_bytes(b"keep me")
+    code, _, err = _cli(capsys, "convert", *LENET, "--to", "archive", "-o", output)
+    assert code == 2 and "exists" in err and "--force" in err
+    assert output.read_bytes() == b"keep me"
+    assert _cli(capsys, "convert", *LENET, "--to", "archive", "-o", output, "--force")[0] == 0
+    interlayer.load(output)
+
+
+@pytest.mark.parametrize("make_source, message", [
+    (lambda d: d / "absent.keras", "no such file"),
+    (lambda d: _write(d / "text.keras", b"just some text"), "not a Keras model file"),
+    (lambda d: _write(d / "model.onnx2", b"x"), "not a model file interlayer reads"),
+    (lambda d: _write(d / "bad.safetensors", b"\x00" * 64), "not a safetensors file"),
+    (lambda d: "no_such_module_here:factory", "cannot import module"),
+    (lambda d: "cli_factories:absent", "has no function 'absent'"),
+], ids=["missing-file", "text-as-keras", "unknown-suffix", "garbage-archive", "bad-module", "bad-function"])
+def test_bad_sources_are_one_line_errors(capsys, tmp_path, make_source, message):
+    code, out, err = _cli(capsys, "convert", make_source(tmp_path), "--to", "archive", "-o", tmp_path / "o.safetensors")
+    assert code == 2
+    assert message in err and "Traceback" not in err
+    assert not (tmp_path / "o.safetensors").exists()
+
+
+def _write(path: Path, data: bytes) -> Path:
+    path.write_bytes(data)
+    return path
+
+
+def test_corrupted_archive_is_refused(capsys, tmp_path):
+    assert _cli(capsys, "convert", *LENET, "--to", "archive", "-o", tmp_path / "a.safetensors")[0] == 0
+    data = bytearray((tmp_path / "a.safetensors").read_bytes())
+    data[-3] ^= 0x55
+    (tmp_path / "a.safetensors").write_bytes(bytes(data))
+    code, _, err = _cli(capsys, "convert", tmp_path / "a.safetensors", "--to", "keras", "-o", tmp_path / "m.keras")
+    assert code == 2 and "checksum" in err
+    assert not (tmp_path / "m.keras").exists()
+
+
+def test_weights_that_do_not_fit_are_named(capsys, tmp_path):
+    state = examples.lenet5().state_dict()
+    state["0.weight"] = torch.zeros(7, 1, 5, 5)
+    del state["9.bias"]
+    safetensors.torch.save_file(state, str(tmp_path / "w.safetensors"))
+    code, _, err = _cli(capsys, "convert", *LENET, "--weights", tmp_path / "w.safetensors", "--to", "archive",
+                        "-o", tmp_path / "o.safetensors")
+    assert code == 2 and "0.weight" in err and "9.bias" in err
+
+
+def test_pickled_objects_are_never_loaded(capsys, tmp_path):
+    torch.save({"0.weight": torch.zeros(1), "trap": Path("x")}, tmp_path / "w.pt")
+    code, _, err = _cli(capsys, "convert", *LENET, "--weights", tmp_path / "w.pt", "--to", "archive",
+                        "-o", tmp_path / "o.safetensors")
+    assert code == 2 and "weights_only=True" in err
+
+
+def test_every_unsupported_layer_is_named_at_once(capsys, tmp_path):
+    code, _, err = _cli(capsys, "convert", "cli_factories:two_unsupported", "--input-shape", "1,1,4,4", "--to", "archive",
+                        "-o", tmp_path / "o.safetensors")
+    assert code == 2
+    assert "'0'" in err and "'1'" in err and "interlayer.register" in err
+
+
+def test_a_factory_that_returns_no_model(capsys, tmp_path):
+    code, _, err = _cli(capsys, "convert", "cli_factories:not_a_model", "--to", "archive", "-o", tmp_path / "o.safetensors")
+    assert code == 2 and "not a model" in err
+
+
+def test_inspect_summarises(capsys):
+    code, out, _ = _cli(capsys, "inspect", *LENET)
+    assert code == 0
+    assert "total parameters: 61,706" in out
+    assert "(N, 6, 28, 28)" in out and "source: torch" in out
+
+
+def test_run_an_archive_on_npy_and_write_npz(capsys, tmp_path):
+    assert _cli(capsys, "convert", *LENET, "--to", "archive", "-o", tmp_path / "a.safetensors")[0] == 0
+    x = np.random.default_rng(0).standard_normal((3, 1, 28, 28)).astype(np.float32)
+    np.save(tmp_path / "x.npy", x)
+    code, out, err = _cli(capsys, "run", tmp_path / "a.safetensors", "--input", tmp_path / "x.npy", "-o", tmp_path / "y.npz")
+    assert code == 0, err
+    assert "shape [3, 10]" in out
+    graph = interlayer.load(tmp_path / "a.safetensors")
+    with np.load(tmp_path / "y.npz", allow_pickle=False) as saved:
+        np.testing.assert_array_equal(saved[graph.outputs[0].name], interlayer.run(graph, x)[graph.outputs[0].name])
+
+
+def test_import_interlayer_loads_no_framework():
+    code = "import sys, interlayer; print(sorted(m for m in ('torch', 'tensorflow', 'keras') if m in sys.modules))"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "[]"
+
+
+def test_console_script_reports_errors_without_traceback(tmp_path):
+    script = Path(sys.executable).parent / "interlayer"
+    result = subprocess.run([str(script), "inspect", str(tmp_path / "absent.keras")], capture_output=True, text=True)
+    assert result.returncode == 2
+    assert "no such file" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_generated_docs_are_current():
+    from interlayer import docs
+
+    assert docs.main(["--check", str(ROOT)]) == 0, "run `make docs` to regenerate docs/ir.md and README.md tables"
