@@ -66,12 +66,18 @@ def test_convert_archive_to_keras_verifies_and_writes_a_loadable_file(capsys, tm
     assert [p.name for p in tmp_path.iterdir() if "partial" in p.name] == []
 
 
-def test_convert_keras_file_to_archive(capsys, tmp_path):
+@pytest.mark.parametrize("suffix", [".keras", ".h5"], ids=["keras-v3-file", "legacy-h5-file"])
+def test_convert_keras_file_to_archive(capsys, tmp_path, suffix):
     model = examples.lenet5_keras()
-    model.save(tmp_path / "lenet.keras")
-    code, out, err = _cli(capsys, "convert", tmp_path / "lenet.keras", "--to", "archive", "-o", tmp_path / "l.safetensors")
+    rng = np.random.default_rng(0)
+    model.set_weights([rng.standard_normal(w.shape).astype(np.float32) * 0.3 for w in model.get_weights()])
+    model.save(tmp_path / f"lenet{suffix}")
+    code, out, err = _cli(capsys, "convert", tmp_path / f"lenet{suffix}", "--to", "archive", "-o", tmp_path / "l.safetensors")
     assert code == 0, err
-    assert interlayer.load(tmp_path / "l.safetensors").source["framework"] == "keras"
+    graph = interlayer.load(tmp_path / "l.safetensors")
+    assert graph.source["framework"] == "keras"
+    x = rng.standard_normal((2, 28, 28, 1)).astype(np.float32)
+    assert_equivalent(interlayer.run(graph, x.transpose(0, 3, 1, 2))[graph.outputs[0].name], model(x).numpy())
 
 
 def test_existing_output_is_kept_without_force(capsys, tmp_path):

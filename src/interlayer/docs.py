@@ -35,8 +35,9 @@ def op_table() -> str:
 
 def support_table() -> str:
     """Which backends write each op, and which source layers each frontend reads, from the registries."""
-    from .reference import kernels  # noqa: F401  (registers the kernels)
-    from .reference.interpreter import KERNELS
+    from .reference.interpreter import KERNELS, load_kernels
+
+    load_kernels()
     from .registry import FRAMEWORKS
 
     backends = {fw: set(converters(fw, "backend")) for fw in FRAMEWORKS}

@@ -22,8 +22,12 @@ _LOADED: set[tuple[str, str]] = set()
 def register(framework: str, direction: str, *keys: Any, replace: bool = False) -> Callable[[Callable], Callable]:
     """Decorator: register ``fn`` as the converter of each key.
 
+    The converter's signature is the one its framework and direction use (documented in the capture or build
+    module of ``interlayer/frontends/<framework>`` or ``interlayer/backends/<framework>``), for example
+
     >>> @register("torch", "frontend", MyBlock)          # doctest: +SKIP
-    ... def my_block(ctx, module, inputs): ...
+    ... def my_block(ctx, module):
+    ...     return ctx.add("linear", [ctx.input(0)], {...}, {...})
     """
     if direction not in DIRECTIONS:
         raise InterlayerError(f"register: direction must be one of {DIRECTIONS}. Received: direction={direction!r}.")

@@ -10,6 +10,7 @@ CASES = {}
 
 
 def case(name: str, graph_fn):
+    """Add a case: ``graph_fn()`` returns the graph. Families add theirs in cases_<family>.py."""
     assert name not in CASES, name
     CASES[name] = graph_fn
 
@@ -106,3 +107,7 @@ case("conv-pool-bn-global", lambda: chain_graph([
     ("conv", conv(3, 8, (3, 3), pads=[1, 1, 1, 1])), ("batch_norm", {"num_features": 8}), ("relu", {}),
     ("max_pool", {"kernel_size": [2, 2], "strides": [2, 2]}), ("global_avg_pool", {}),
     ("linear", {"in_features": 8, "out_features": 3})], (2, 3, 8, 8)))
+
+
+# the cases of later op families, each module adding its own with case(...)
+from . import cases_algebra, cases_spatial  # noqa: E402,F401

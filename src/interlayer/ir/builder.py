@@ -41,15 +41,23 @@ class GraphBuilder:
     def add(self, op: str, inputs: list[str], attrs: dict[str, Any] | None = None,
             weights: dict[str, Any] | None = None, *, name: str, sources: dict[str, str] | None = None) -> str:
         """Append a node and return its output value. ``sources`` maps weight name -> source parameter name."""
+        return self.add_node(op, inputs, attrs, weights, name=name, sources=sources)[0]
+
+    def add_node(self, op: str, inputs: list[str], attrs: dict[str, Any] | None = None,
+                 weights: dict[str, Any] | None = None, *, name: str, sources: dict[str, str] | None = None) -> list[str]:
+        """Append a node and return all its output values: ``<node>`` for one output, ``<node>:<i>`` for several."""
         schema = ops.get(op)
         node_name = self.unique(name)
+        filled = schema.fill(dict(attrs or {}))
+        count = schema.output_count(filled)
+        outputs = [node_name] if count == 1 else [self.unique(f"{node_name}:{i}") for i in range(count)]
         arrays = {key: np.array(value, copy=True) for key, value in (weights or {}).items() if value is not None}
-        node = Node(node_name, op, list(inputs), [node_name], schema.fill(dict(attrs or {})), arrays)
+        node = Node(node_name, op, list(inputs), outputs, filled, arrays)
         self.nodes.append(node)
         for weight, source in (sources or {}).items():
             if weight in arrays:
                 self.name_map[source] = node.tensor_name(weight)
-        return node_name
+        return outputs
 
     def output(self, value: str, dtype: str = "float32", perm=None) -> None:
         self.outputs.append(TensorSpec(value, (), dtype, None if perm is None else tuple(perm)))

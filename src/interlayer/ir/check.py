@@ -54,6 +54,8 @@ def _node_problems(node) -> list[str]:
     low, high = schema.inputs
     if len(node.inputs) < low or (high is not None and len(node.inputs) > high):
         found.append(f"takes {low} to {high or 'any number of'} inputs. Received: {len(node.inputs)}")
+    if len(node.outputs) != schema.output_count(attrs):
+        found.append(f"has {schema.output_count(attrs)} output(s). Received: {len(node.outputs)} output names")
     if found:
         return found
     declared = {w.name: w for w in schema.weights}

@@ -15,7 +15,8 @@ KERNELS: dict[str, Kernel] = {}
 
 
 def kernel(op: str) -> Callable[[Kernel], Kernel]:
-    """Register the numpy function of an op: ``fn(attrs, weights, *inputs) -> output``."""
+    """Register the numpy function of an op: ``fn(attrs, weights, *inputs) -> output`` (a tuple of outputs for
+    an op with several)."""
 
     def register(fn: Kernel) -> Kernel:
         if op in KERNELS:
@@ -26,12 +27,17 @@ def kernel(op: str) -> Callable[[Kernel], Kernel]:
     return register
 
 
+def load_kernels() -> None:
+    """Register every kernel: one module per op family, imported explicitly."""
+    from . import algebra, kernels, normalization, spatial  # noqa: F401
+
+
 def run(graph: Graph, inputs: Any, *, keep_all: bool = False) -> dict[str, np.ndarray]:
     """Execute ``graph`` on ``inputs`` (a dict by input name, a sequence in input order, or one array).
 
     Returns the graph outputs by name, in order; with ``keep_all``, every intermediate value too.
     """
-    from . import kernels  # noqa: F401  (registers every kernel)
+    load_kernels()
 
     validate(graph)
     values = _bind_inputs(graph, inputs)
@@ -43,7 +49,10 @@ def run(graph: Graph, inputs: Any, *, keep_all: bool = False) -> dict[str, np.nd
             result = KERNELS[node.op](attrs, weights, *(values[v] for v in node.inputs))
         except KeyError:
             raise ValidationError(f"reference: op '{node.op}' of node '{node.name}' has no kernel.") from None
-        values[node.outputs[0]] = result
+        if len(node.outputs) == 1:
+            values[node.outputs[0]] = result
+        else:
+            values.update(zip(node.outputs, result))
     dtypes = {spec.name: spec.dtype for spec in graph.outputs}
     chosen = values if keep_all else {spec.name: values[spec.name] for spec in graph.outputs}
     return {name: _cast(array, dtypes.get(name, "float32")) for name, array in chosen.items()}

@@ -2,6 +2,6 @@
 
 ``interlayer.registry.converters("keras", "backend")`` imports this module on first use.
 """
-from . import activation, conv, core, merge, normalization, pool, tensor  # noqa: F401
+from . import activation, algebra, conv, core, merge, normalization, pool, spatial, tensor  # noqa: F401
 
-FAMILIES = (activation, conv, core, merge, normalization, pool, tensor)
+FAMILIES = (activation, algebra, conv, core, merge, normalization, pool, spatial, tensor)

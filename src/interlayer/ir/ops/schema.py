@@ -65,9 +65,14 @@ class OpSchema:
     weights: tuple[Weight, ...] = ()
     inputs: tuple[int, int | None] = (1, 1)
     """Minimum and maximum input count (``None``: unbounded)."""
+    outputs: int | Callable[[dict[str, Any]], int] = 1
+    """How many output values a node has: a number, or a function of the filled attributes."""
     infer: Callable[[dict[str, Any], list[tuple]], list[tuple]] = field(default=lambda attrs, shapes: [shapes[0]])
     check: Callable[[dict[str, Any]], list[str]] | None = None
     """Extra rules over the filled attributes; returns the broken rules as messages."""
+
+    def output_count(self, attrs: dict[str, Any]) -> int:
+        return self.outputs(attrs) if callable(self.outputs) else self.outputs
 
     def fill(self, attrs: dict[str, Any]) -> dict[str, Any]:
         """The attributes with defaults filled in, in declaration order. Unknown or missing ones raise."""

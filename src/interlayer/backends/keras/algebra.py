@@ -1,0 +1,2 @@
+"""Keras backend converters: algebra ops."""
+from __future__ import annotations

@@ -1,0 +1,2 @@
+"""Keras backend converters: spatial ops."""
+from __future__ import annotations

@@ -1,0 +1,2 @@
+"""Torch backend converters: algebra ops."""
+from __future__ import annotations

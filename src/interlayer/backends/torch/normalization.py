@@ -1,0 +1,2 @@
+"""Torch backend converters: normalization ops."""
+from __future__ import annotations

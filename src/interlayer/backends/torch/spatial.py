@@ -1,0 +1,2 @@
+"""Torch backend converters: spatial ops."""
+from __future__ import annotations

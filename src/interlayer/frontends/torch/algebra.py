@@ -1,0 +1,2 @@
+"""Torch frontend converters: algebra ops."""
+from __future__ import annotations

@@ -1,0 +1,2 @@
+"""Torch frontend converters: normalization ops."""
+from __future__ import annotations

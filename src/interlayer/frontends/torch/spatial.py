@@ -1,0 +1,2 @@
+"""Torch frontend converters: spatial ops."""
+from __future__ import annotations

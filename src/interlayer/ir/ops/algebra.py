@@ -1,0 +1,2 @@
+"""Element-wise arithmetic with broadcasting and constants, matmul, reductions, stack and split."""
+from __future__ import annotations

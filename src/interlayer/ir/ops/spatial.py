@@ -1,0 +1,2 @@
+"""Spatial ops beyond convolution and pooling: transposed convolution and resizing."""
+from __future__ import annotations

@@ -1,0 +1,6 @@
+"""Conformance cases of the spatial op family."""
+from __future__ import annotations
+
+from support import chain_graph, single_op_graph  # noqa: F401
+
+from .cases import case, conv  # noqa: F401
