@@ -36,7 +36,7 @@ def random_weights(schema: ops.OpSchema, attrs: dict, rng: np.random.Generator, 
             array = rng.standard_normal(shape) / np.sqrt(fan_in)
         else:
             array = rng.standard_normal(shape) * 0.5
-        weights[weight.name] = array.astype(dtype)
+        weights[weight.name] = np.asarray(array, dtype=dtype)  # 0-d weights stay arrays
     return weights
 
 

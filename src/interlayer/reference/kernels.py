@@ -167,6 +167,19 @@ def hard_swish(attrs, weights, x):
     return x * np.clip(x / 6.0 + 0.5, 0.0, 1.0)
 
 
+@kernel("mish")
+def mish(attrs, weights, x):
+    return x * np.tanh(np.logaddexp(0.0, x))
+
+
+@kernel("prelu")
+def prelu(attrs, weights, x):
+    slope = weights["slope"]
+    if attrs["num_parameters"] > 1:
+        slope = slope.reshape(-1, *([1] * (x.ndim - 2)))
+    return np.where(x >= 0, x, slope * x)
+
+
 @kernel("softmax")
 def softmax(attrs, weights, x):
     shifted = np.exp(x - x.max(axis=attrs["axis"], keepdims=True))
@@ -211,11 +224,6 @@ def dropout(attrs, weights, x):
 @kernel("identity")
 def identity(attrs, weights, x):
     return x
-
-
-@kernel("add")
-def add(attrs, weights, *xs):
-    return sum(xs[1:], xs[0])
 
 
 @kernel("concat")

@@ -127,7 +127,6 @@ def test_residual_names_follow_module_paths():
 
 
 UNSUPPORTED = [
-    pytest.param(lambda m, x: x + 1.0, "only tensors can be added", id="add-constant"),
     pytest.param(lambda m, x: torch.add(x, x, alpha=2), "alpha must be 1", id="add-alpha"),
     pytest.param(lambda m, x: x + x[:, :1], r"no torch frontend converter.*operator.getitem", id="add-broadcast"),
     pytest.param(lambda m, x: torch.cat([x, x], 0), "joining along the batch axis", id="cat-batch"),
@@ -137,7 +136,6 @@ UNSUPPORTED = [
     pytest.param(lambda m, x: F.dropout(x, 0.5), "F.dropout is active at inference", id="F.dropout-training"),
     pytest.param(lambda m, x: F.pad(x, (1, 1, 1, 1), mode="reflect"), "mode must be 'constant'", id="F.pad-reflect"),
     pytest.param(lambda m, x: F.pad(x, (0, 0, 0, 0, 1, 1)), "only spatial axes", id="F.pad-channels"),
-    pytest.param(lambda m, x: x * 2.0, r"'mul' \(operator.mul\): has no torch frontend converter", id="mul"),
 ]
 
 
@@ -145,3 +143,9 @@ UNSUPPORTED = [
 def test_call_without_ir_equivalent(fn, message):
     with pytest.raises(UnsupportedLayerError, match=message):
         capture(Fn(fn), (1, 3, 4, 4))
+
+
+def test_functional_zero_padding_writes_no_node():
+    model = Fn(lambda self, x: self.layers[0](F.pad(x, (0, 0, 0, 0))), nn.Conv2d(3, 4, 3))
+    graph = check_capture(model, (1, 3, 6, 6))
+    assert [node.op for node in graph.nodes] == ["conv"]

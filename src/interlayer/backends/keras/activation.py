@@ -7,11 +7,11 @@ from __future__ import annotations
 import keras
 
 from ...registry import register
-from .build import BuildContext, prefers
+from .build import BuildContext, assign, prefers
 from .layers import Clip, Gelu, HardSigmoid
 
 # ops that are exactly one built-in Keras activation function
-_ACTIVATIONS = {"sigmoid": "sigmoid", "tanh": "tanh", "silu": "silu", "hard_swish": "hard_silu"}
+_ACTIVATIONS = {"sigmoid": "sigmoid", "tanh": "tanh", "silu": "silu", "hard_swish": "hard_silu", "mish": "mish"}
 
 
 def _apply(ctx: BuildContext, x, layer):
@@ -70,6 +70,19 @@ def hard_sigmoid(ctx: BuildContext, node, inputs):
     else:
         layer = ctx.layer(HardSigmoid, alpha=alpha, beta=beta)
     return _apply(ctx, inputs[0], layer)
+
+
+@register("keras", "backend", "prelu")
+@prefers("any")
+def prelu(ctx: BuildContext, node, inputs):
+    """PReLU sharing its slope over every axis but the held channel axis (every axis with one slope)."""
+    x = inputs[0]
+    per_channel = ctx.attrs["num_parameters"] > 1
+    shared = [axis for axis in range(1, x.rank) if not (per_channel and x.perm[axis] == 1)]
+    layer = ctx.layer(keras.layers.PReLU, shared_axes=shared or None)
+    y = layer(x.tensor)
+    assign(layer.alpha, node.weights["slope"].reshape(layer.alpha.shape))
+    return ctx.output(y, x.perm)
 
 
 @register("keras", "backend", "softmax")

@@ -7,9 +7,10 @@ tensor held with ``perm = (0, 2, 3, 1)``. A converter asks for the layout it nee
 ``transpose`` only changes the perm.
 
 A converter is ``fn(ctx, node, inputs) -> Held | None`` registered with ``@register("keras", "backend", op)``:
-``inputs`` are the held inputs of ``node``; it creates layers with ``ctx.layer`` and returns the held output,
-or reports why the node cannot be built exactly with ``ctx.unsupported`` and returns None. Every problem of
-the graph is collected and raised as one :class:`UnsupportedLayerError` before a model is made.
+``inputs`` are the held inputs of ``node``; it creates layers with ``ctx.layer`` and returns the held output
+(a list, one per output, for a node with several), or reports why the node cannot be built exactly with
+``ctx.unsupported`` and returns None. Every problem of the graph is collected and raised as one
+:class:`UnsupportedLayerError` before a model is made.
 """
 from __future__ import annotations
 
@@ -70,7 +71,7 @@ def build(graph: Graph, keep_input_layout: bool = False, **options: Any) -> kera
     state = _State(graph)
     inputs = [state.declare_input(spec, keep_input_layout) for spec in graph.inputs]
     for node in graph.nodes:
-        state.held[node.outputs[0]] = _build_node(state, node)
+        state.held.update(zip(node.outputs, _build_node(state, node)))
     if state.problems:
         raise UnsupportedLayerError(CONTEXT, state.problems)
     outputs = [state.output(spec.name) for spec in graph.outputs]
@@ -165,7 +166,8 @@ def _perm_or_none(perm):
     return None if perm == layout.identity(len(perm)) else list(perm)
 
 
-def _build_node(state: _State, node: Node) -> Held:
+def _build_node(state: _State, node: Node) -> list[Held]:
+    """The held outputs of ``node``: a converter returns one Held, or a list for a node with several outputs."""
     ctx = BuildContext(state, node)
     converter = lookup("keras", "backend", node.op)
     result = None
@@ -175,10 +177,10 @@ def _build_node(state: _State, node: Node) -> Held:
     else:
         result = converter(ctx, node, [state.held[value] for value in node.inputs])
     if ctx.failed or result is None:
-        shape = state.shapes[node.outputs[0]]
-        placeholder = keras.Input(shape=tuple(None if isinstance(d, str) else d for d in shape[1:]))
-        return Held(placeholder, layout.identity(len(shape)), shape)
-    return result
+        shapes = [state.shapes[value] for value in node.outputs]
+        return [Held(keras.Input(shape=tuple(None if isinstance(d, str) else d for d in shape[1:])),
+                     layout.identity(len(shape)), shape) for shape in shapes]
+    return list(result) if isinstance(result, (list, tuple)) else [result]
 
 
 class BuildContext:
@@ -194,6 +196,11 @@ class BuildContext:
     @property
     def output_shape(self) -> tuple:
         return self._state.shapes[self.node.outputs[0]]
+
+    @property
+    def output_shapes(self) -> list[tuple]:
+        """The shape of every output, for a node with several."""
+        return [self._state.shapes[value] for value in self.node.outputs]
 
     def layer(self, cls, suffix: str | None = None, **kwargs):
         """A Keras layer named after the node (``<node>_<suffix>`` for a helper layer)."""

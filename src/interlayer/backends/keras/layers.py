@@ -91,3 +91,149 @@ class Gelu(keras.layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "approximate": self.approximate}
+
+
+# arithmetic, matmul, reductions, stack and split (the algebra op family) -----------------------------------
+
+_BINARY = ("add", "subtract", "multiply", "divide", "power", "matmul")
+_REDUCTIONS = ("mean", "sum", "max")
+
+
+def _choice(value: str, choices: tuple[str, ...], what: str) -> str:
+    if value not in choices:
+        raise ValueError(f"{what} must be one of {list(choices)}. Received: {value!r}.")
+    return value
+
+
+@keras.saving.register_keras_serializable(package="interlayer")
+class ConstantOperand(keras.layers.Layer):
+    """``op(x, other)``, or ``op(other, x)`` with ``constant_first``, where ``other`` is this layer's weight.
+
+    ``op`` names a ``keras.ops`` function (add, subtract, multiply, divide, power, matmul); ``shape`` is the
+    constant's shape as this layer sees it, already in its input's layout. The weight is saved with the model
+    and trains only when the layer is ``trainable``.
+    """
+
+    def __init__(self, op: str, shape=(), constant_first: bool = False, **kwargs):
+        super().__init__(**kwargs)
+        self.op = _choice(op, _BINARY, "op")
+        self.shape = tuple(int(d) for d in shape)
+        self.constant_first = bool(constant_first)
+        self.other = self.add_weight(name="other", shape=self.shape, initializer="zeros")
+
+    def call(self, inputs):
+        fn = getattr(keras.ops, self.op)
+        return fn(self.other, inputs) if self.constant_first else fn(inputs, self.other)
+
+    def get_config(self):
+        return {**super().get_config(), "op": self.op, "shape": list(self.shape), "constant_first": self.constant_first}
+
+
+@keras.saving.register_keras_serializable(package="interlayer")
+class BinaryOp(keras.layers.Layer):
+    """``op(a, b)`` of two tensors with broadcasting, for what Keras has no merge layer for (divide, power, matmul)."""
+
+    def __init__(self, op: str, **kwargs):
+        super().__init__(**kwargs)
+        self.op = _choice(op, _BINARY, "op")
+
+    def call(self, inputs):
+        first, second = inputs
+        return getattr(keras.ops, self.op)(first, second)
+
+    def get_config(self):
+        return {**super().get_config(), "op": self.op}
+
+
+@keras.saving.register_keras_serializable(package="interlayer")
+class Reduce(keras.layers.Layer):
+    """``keras.ops.<op>(x, axis=axes, keepdims=keepdims)`` for op in mean, sum, max."""
+
+    def __init__(self, op: str, axes, keepdims: bool = False, **kwargs):
+        super().__init__(**kwargs)
+        self.op = _choice(op, _REDUCTIONS, "op")
+        self.axes = tuple(int(axis) for axis in axes)
+        self.keepdims = bool(keepdims)
+
+    def call(self, inputs):
+        return getattr(keras.ops, self.op)(inputs, axis=self.axes, keepdims=self.keepdims)
+
+    def get_config(self):
+        return {**super().get_config(), "op": self.op, "axes": list(self.axes), "keepdims": self.keepdims}
+
+
+@keras.saving.register_keras_serializable(package="interlayer")
+class Stack(keras.layers.Layer):
+    """Join equal-shaped tensors along a new ``axis``."""
+
+    def __init__(self, axis: int, **kwargs):
+        super().__init__(**kwargs)
+        self.axis = int(axis)
+
+    def call(self, inputs):
+        return keras.ops.stack(list(inputs), axis=self.axis)
+
+    def get_config(self):
+        return {**super().get_config(), "axis": self.axis}
+
+
+@keras.saving.register_keras_serializable(package="interlayer")
+class Split(keras.layers.Layer):
+    """Cut a tensor along ``axis`` into consecutive parts of ``sizes``; returns a list, one tensor per part."""
+
+    def __init__(self, axis: int, sizes, **kwargs):
+        super().__init__(**kwargs)
+        self.axis = int(axis)
+        self.sizes = tuple(int(size) for size in sizes)
+
+    def call(self, inputs):
+        ends = [sum(self.sizes[:i + 1]) for i in range(len(self.sizes) - 1)]
+        return keras.ops.split(inputs, ends or 1, axis=self.axis)  # one part: 1 section (TF refuses no indices)
+
+    def get_config(self):
+        return {**super().get_config(), "axis": self.axis, "sizes": list(self.sizes)}
+
+
+# resizing (the spatial op family) --------------------------------------------------------------------------
+
+
+@keras.saving.register_keras_serializable(package="interlayer")
+class Resize(keras.layers.Layer):
+    """Resizes the spatial axes of a channels-last tensor to ``sizes``, one axis after the other, by a matrix
+    product with that axis's interpolation matrix: one-hot rows (nearest) or two weights per row (linear).
+
+    It computes the IR's ``resize`` exactly where Keras's own layers do not: align_corners, PyTorch's
+    scale_factor coordinates, non-integer nearest, 1-D and 3-D linear. The matrices are made from the input's
+    static sizes when the layer is built (``interlayer.reference.spatial.resize_matrix``), never saved.
+    """
+
+    def __init__(self, sizes, mode: str = "nearest", coordinate_mode: str = "asymmetric", scales=None, **kwargs):
+        super().__init__(**kwargs)
+        self.sizes = tuple(int(size) for size in sizes)
+        self.mode = mode
+        self.coordinate_mode = coordinate_mode
+        self.scales = None if scales is None else tuple(float(scale) for scale in scales)
+        self._matrices = ()
+
+    def build(self, input_shape):
+        from ...reference.spatial import resize_matrix
+
+        spatial = input_shape[1:-1]
+        if len(spatial) != len(self.sizes) or any(size is None for size in spatial):
+            raise ValueError(f"Resize needs {len(self.sizes)} static spatial axes. Received: shape={input_shape}.")
+        scales = self.scales or (None,) * len(spatial)
+        self._matrices = tuple(resize_matrix(n, m, self.mode, self.coordinate_mode, scale)
+                               for n, m, scale in zip(spatial, self.sizes, scales))
+
+    def call(self, inputs):
+        for axis, matrix in enumerate(self._matrices, start=1):
+            matrix = keras.ops.convert_to_tensor(matrix, dtype=inputs.dtype)
+            inputs = keras.ops.moveaxis(keras.ops.tensordot(inputs, matrix, axes=[[axis], [1]]), -1, axis)
+        return inputs
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], *self.sizes, input_shape[-1])
+
+    def get_config(self):
+        return {**super().get_config(), "sizes": list(self.sizes), "mode": self.mode,
+                "coordinate_mode": self.coordinate_mode, "scales": None if self.scales is None else list(self.scales)}

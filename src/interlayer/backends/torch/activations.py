@@ -7,7 +7,7 @@ import torch
 from torch import nn
 
 from ...registry import register
-from .context import Step
+from .context import Step, parameter
 
 
 @register("torch", "backend", "relu")
@@ -69,6 +69,18 @@ def hard_sigmoid(ctx: Step, node):
 @register("torch", "backend", "hard_swish")
 def hard_swish(ctx: Step, node):
     return ctx.module(nn.Hardswish(), ctx.input)
+
+
+@register("torch", "backend", "mish")
+def mish(ctx: Step, node):
+    return ctx.module(nn.Mish(), ctx.input)
+
+
+@register("torch", "backend", "prelu")
+def prelu(ctx: Step, node):
+    module = nn.PReLU(ctx.attrs["num_parameters"])
+    module.weight = parameter(node.weights["slope"])
+    return ctx.module(module, ctx.input)
 
 
 @register("torch", "backend", "softmax")

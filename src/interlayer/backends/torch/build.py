@@ -44,7 +44,10 @@ def build(graph: Graph, **options: Any):
                                      f"{sorted(table)}. Received: op={node.op!r}")
         else:
             value = converter(step, node)
-        emitter.values[node.outputs[0]] = value if value is not None else step.input
+        if isinstance(value, (list, tuple)):  # a node with several outputs: one fx value each
+            emitter.values.update(zip(node.outputs, value))
+        else:
+            emitter.values.update(dict.fromkeys(node.outputs, value if value is not None else step.input))
     if emitter.problems:
         raise UnsupportedLayerError("torch backend", emitter.problems)
     results = [emitter.values[spec.name] for spec in graph.outputs]
@@ -54,8 +57,14 @@ def build(graph: Graph, **options: Any):
 
 
 def predict(model, inputs) -> list[np.ndarray]:
-    """Run any torch module on canonical numpy inputs; the outputs, flattened in order, as float32 arrays."""
+    """Run any torch module on canonical numpy inputs; the outputs, flattened in order, as float32 arrays.
+
+    A tuple, list, dict or ``ModelOutput`` result is flattened as the torch frontend records graph outputs
+    (``frontends.torch.outputs.flat_outputs``), so a source model's outputs line up with its graph's.
+    """
     import torch
+
+    from ...frontends.torch.outputs import flat_outputs
 
     arrays = [np.ascontiguousarray(array) for array in (inputs if isinstance(inputs, (list, tuple)) else [inputs])]
     dtype = next((p.dtype for p in model.parameters() if p.is_floating_point()), None)
@@ -71,18 +80,7 @@ def predict(model, inputs) -> list[np.ndarray]:
     finally:
         for module, mode in modes.items():
             module.training = mode
-    return [_numpy(item) for item in _flat(result)]
-
-
-def _flat(value):
-    if isinstance(value, (list, tuple)):
-        for item in value:
-            yield from _flat(item)
-    elif isinstance(value, dict):
-        for item in value.values():
-            yield from _flat(item)
-    else:
-        yield value
+    return [_numpy(item) for _, item in flat_outputs(result)]
 
 
 def _numpy(value) -> np.ndarray:

@@ -77,9 +77,16 @@ def _from(source: str) -> str:
 
 
 def _init_lines(model) -> list[str]:
-    """One line per layer; a dotted name nests through nn.ModuleDict containers, so state_dict keys are kept."""
-    lines = []
-    containers = {name for name, module in model.named_modules() if name and list(module.children())}
+    """One line per layer; a dotted name nests through nn.ModuleDict containers, so state_dict keys are kept.
+
+    A container (or a plain ``nn.Module`` holding a constant operand, ``<node>.other``) declares the tensors it
+    holds itself: empty here, filled by ``load()``.
+    """
+    from torch import nn
+
+    lines = _tensor_lines("self", model)
+    containers = {name for name, module in model.named_modules()
+                  if name and (list(module.children()) or type(module) is nn.Module)}
     for name, module in model.named_modules():
         if not name:
             continue
@@ -91,6 +98,23 @@ def _init_lines(model) -> list[str]:
             lines.append(f"        self.{leaf} = {value}")
         else:
             lines.append(f"        self.add_module({_key(leaf)}, {value})")
+        if name in containers:
+            lines += _tensor_lines(_owner(name), module)
+    return lines
+
+
+def _tensor_lines(owner: str, module) -> list[str]:
+    """``register_parameter``/``register_buffer`` of the tensors a container holds directly, empty."""
+    from torch import nn
+
+    lines = []
+    for name, value in list(module.named_parameters(recurse=False)) + list(module.named_buffers(recurse=False)):
+        dtype = "" if str(value.dtype) == "torch.float32" else f", dtype={value.dtype}"
+        empty = f"torch.empty({tuple(value.shape)}{dtype})"
+        if isinstance(value, nn.Parameter):
+            lines.append(f"        {owner}.register_parameter({_key(name)}, nn.Parameter({empty}))")
+        else:
+            lines.append(f"        {owner}.register_buffer({_key(name)}, {empty})")
     return lines
 
 

@@ -1,7 +1,5 @@
-"""flatten, reshape, transpose, pad, dropout, identity, add and concat."""
+"""flatten, reshape, transpose, pad, dropout, identity and concat (add is in algebra.py)."""
 from __future__ import annotations
-
-import operator
 
 import torch
 from torch import nn
@@ -51,14 +49,6 @@ def dropout(ctx: Step, node):
 @register("torch", "backend", "identity")
 def identity(ctx: Step, node):
     return ctx.module(nn.Identity(), ctx.input)
-
-
-@register("torch", "backend", "add")
-def add(ctx: Step, node):
-    first, *rest = ctx.inputs
-    for index, value in enumerate(rest):
-        first = ctx.call(operator.add, first, value, suffix="" if index == len(rest) - 1 else f"_{index}")
-    return first
 
 
 @register("torch", "backend", "concat")

@@ -6,7 +6,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from ...registry import register
-from .context import Call
+from .algebra import constant
+from .context import Call, to_numpy
 
 
 @register("torch", "frontend", nn.ReLU, F.relu, torch.relu, "relu")
@@ -63,6 +64,43 @@ def hard_swish(ctx: Call, target):
 @register("torch", "frontend", nn.Hardsigmoid, F.hardsigmoid)
 def hard_sigmoid(ctx: Call, target):
     return ctx.add("hard_sigmoid", [ctx.input], {"alpha": 1.0 / 6.0, "beta": 0.5})
+
+
+@register("torch", "frontend", nn.Mish, F.mish)
+def mish(ctx: Call, target):
+    return ctx.add("mish", [ctx.input])
+
+
+@register("torch", "frontend", nn.PReLU)
+def prelu(ctx: Call, module: nn.PReLU):
+    slope = to_numpy(module.weight)
+    if not _slopes_fit(ctx, slope):
+        return None
+    return ctx.add("prelu", [ctx.input], {"num_parameters": slope.size}, {"slope": slope}, sources={"slope": "weight"})
+
+
+@register("torch", "frontend", F.prelu, torch.prelu)
+def prelu_function(ctx: Call, target):
+    """F.prelu(x, weight): the weight is a constant (a parameter read with get_attr, or a view of one)."""
+    weight = constant(ctx, ctx.arg(1, "weight"))
+    if weight is None:
+        return ctx.unsupported(f"the weight must be a constant. Expected a parameter or a fixed tensor. "
+                               f"Received: weight={ctx.arg(1, 'weight')!r}")
+    slope = weight.array.reshape(-1)
+    if not _slopes_fit(ctx, slope):
+        return None
+    return ctx.add("prelu", [ctx.input], {"num_parameters": slope.size}, {"slope": slope},
+                   sources={"slope": weight.source})
+
+
+def _slopes_fit(ctx: Call, slope) -> bool:
+    shape = ctx.shape(ctx.node.args[0])
+    channels = shape[1] if len(shape) > 1 else 1
+    if slope.size in (1, channels):
+        return True
+    ctx.unsupported(f"PReLU has one slope, or one per channel (axis 1). Expected 1 or {channels} slopes. "
+                    f"Received: {slope.size} slopes")
+    return False
 
 
 @register("torch", "frontend", nn.Softmax, F.softmax, torch.softmax, "softmax")

@@ -1,2 +1,59 @@
-"""Torch frontend converters: normalization ops."""
+"""LayerNorm and GroupNorm, as modules and as functions (the functions without weight tensors: tensors held
+outside a layer have no IR equivalent)."""
 from __future__ import annotations
+
+import torch.nn.functional as F
+from torch import nn
+
+from ...registry import register
+from .context import Call, to_numpy
+
+_SOURCES = {"scale": "weight", "offset": "bias"}
+
+
+def _no_tensors(ctx: Call, function: str, layer: str) -> bool:
+    """True when the function's weight and bias (arguments 2 and 3) are None; otherwise the problem is recorded."""
+    weight, bias = ctx.arg(2, "weight", None), ctx.arg(3, "bias", None)
+    if weight is None and bias is None:
+        return True
+    ctx.unsupported(f"{function}'s weight and bias must be None. Expected the affine parameters inside a layer "
+                    f"({layer}). Received: weight={weight!r}, bias={bias!r}")
+    return False
+
+
+def _weights(module) -> dict:
+    weight, bias = getattr(module, "weight", None), getattr(module, "bias", None)
+    return {"scale": None if weight is None else to_numpy(weight), "offset": None if bias is None else to_numpy(bias)}
+
+
+@register("torch", "frontend", nn.LayerNorm, F.layer_norm)
+def layer_norm(ctx: Call, target):
+    rank = len(ctx.shape(ctx.node.args[0]))
+    normalized = ctx.option("normalized_shape", 1)
+    normalized = [int(normalized)] if isinstance(normalized, int) else [int(d) for d in normalized]
+    axes = list(range(rank - len(normalized), rank))
+    if axes[0] < 1:
+        return ctx.unsupported(f"normalising over the batch axis has no IR equivalent. Expected normalized_shape "
+                               f"to cover fewer than {rank} axes. Received: normalized_shape={tuple(normalized)}")
+    attrs = {"axes": axes, "normalized_shape": normalized, "epsilon": float(ctx.option("eps", 4, 1e-5))}
+    if ctx.module is None:
+        if not _no_tensors(ctx, "F.layer_norm", "nn.LayerNorm"):
+            return None
+        return ctx.add("layer_norm", [ctx.input], {**attrs, "center": False, "scale": False})
+    weights = _weights(ctx.module)
+    attrs.update(scale=weights["scale"] is not None, center=weights["offset"] is not None)
+    return ctx.add("layer_norm", [ctx.input], attrs, weights, sources=_SOURCES)
+
+
+@register("torch", "frontend", nn.GroupNorm, F.group_norm)
+def group_norm(ctx: Call, target):
+    channels = ctx.option("num_channels", None, ctx.shape(ctx.node.args[0])[1])
+    attrs = {"num_groups": int(ctx.option("num_groups", 1)), "num_channels": int(channels),
+             "epsilon": float(ctx.option("eps", 4, 1e-5))}
+    if ctx.module is None:
+        if not _no_tensors(ctx, "F.group_norm", "nn.GroupNorm"):
+            return None
+        return ctx.add("group_norm", [ctx.input], {**attrs, "center": False, "scale": False})
+    weights = _weights(ctx.module)
+    attrs.update(scale=weights["scale"] is not None, center=weights["offset"] is not None)
+    return ctx.add("group_norm", [ctx.input], attrs, weights, sources=_SOURCES)

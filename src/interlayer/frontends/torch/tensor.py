@@ -1,7 +1,5 @@
-"""Ops that move data: flatten, view/reshape, dropout, pad, identity; and merges: add, cat."""
+"""Ops that move data: flatten, view/reshape, dropout, pad, identity; and cat (add is in algebra.py)."""
 from __future__ import annotations
-
-import operator
 
 import torch
 import torch.nn.functional as F
@@ -72,6 +70,8 @@ def pad(ctx: Call, target):
     if pads is None:
         return ctx.unsupported(f"only spatial axes (2...) may be padded. Expected at most 2 pads per spatial axis. "
                                f"Received: pad={tuple(padding)}")
+    if ctx.module is None and not any(pads):
+        return ctx.input  # F.pad by zero (TF-style 'same' padding computed per layer) computes nothing
     return ctx.add("pad", [ctx.input], {"pads": pads, "value": float(value or 0.0)})
 
 
@@ -83,21 +83,6 @@ def ir_pads(padding: list[int], ndim: int) -> list[int] | None:
         return None
     per_axis = [pairs[rank - 1 - axis] if rank - 1 - axis < len(pairs) else (0, 0) for axis in range(rank)]
     return [begin for begin, _ in per_axis] + [end for _, end in per_axis]
-
-
-@register("torch", "frontend", operator.add, torch.add, "add")
-def add(ctx: Call, target):
-    first, second = ctx.arg(0, "input"), ctx.arg(1, "other")
-    if not (ctx.is_tensor(first) and ctx.is_tensor(second)):
-        return ctx.unsupported(f"only tensors can be added. Expected two tensors; a constant operand has no IR "
-                               f"equivalent yet. Received: operands={first!r}, {second!r}")
-    alpha = ctx.const(ctx.arg(None, "alpha", 1))
-    if alpha != 1:
-        return ctx.unsupported(f"alpha must be 1. Expected a plain sum. Received: alpha={alpha}")
-    if ctx.shape(first) != ctx.shape(second):
-        return ctx.unsupported(f"the operands must have equal shapes. Expected no broadcasting. "
-                               f"Received: shapes={ctx.shape(first)}, {ctx.shape(second)}")
-    return ctx.add("add", [ctx.value(first), ctx.value(second)])
 
 
 @register("torch", "frontend", torch.cat, torch.concat, torch.concatenate)

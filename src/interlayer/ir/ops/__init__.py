@@ -1,5 +1,5 @@
 """Every IR op, declared once. Importing this package declares them all (explicitly, family by family)."""
-from . import activation, algebra, layers, normalization, pool, spatial, tensor  # noqa: F401  (each declares its ops)
+from . import activation, algebra, layers, merge, normalization, pool, spatial, tensor  # noqa: F401  (each declares its ops)
 from .schema import OPS, REQUIRED, Attr, OpSchema, Weight, get
 
 __all__ = ["OPS", "REQUIRED", "Attr", "OpSchema", "Weight", "get"]

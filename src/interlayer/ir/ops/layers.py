@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from ...errors import ValidationError
-from .schema import Attr, OpSchema, Weight, define, per_axis, window_check, window_shape
+from .schema import Attr, OpSchema, Weight, define, groups_check, per_axis, window_check, window_shape
 
 
 def _last_axis(expected: int, received, op: str) -> None:
@@ -33,13 +33,7 @@ LINEAR = define(OpSchema(
 
 def _conv_check(attrs):
     found = window_check(attrs)
-    groups = attrs["groups"]
-    if groups < 1 or attrs["in_channels"] % groups or attrs["out_channels"] % groups:
-        found.append(
-            f"in_channels and out_channels must be divisible by groups. Received: in_channels={attrs['in_channels']}, "
-            f"out_channels={attrs['out_channels']}, groups={groups}"
-        )
-    return found
+    return found + groups_check(attrs)
 
 
 def _conv_shape(attrs, shapes):

@@ -167,6 +167,15 @@ def window_check(attrs: dict[str, Any]) -> list[str]:
     return found
 
 
+def groups_check(attrs: dict[str, Any]) -> list[str]:
+    """Grouped (transposed) convolution: both channel counts divisible by ``groups``."""
+    groups = attrs["groups"]
+    if groups < 1 or attrs["in_channels"] % groups or attrs["out_channels"] % groups:
+        return [f"in_channels and out_channels must be divisible by groups. Received: in_channels="
+                f"{attrs['in_channels']}, out_channels={attrs['out_channels']}, groups={groups}"]
+    return []
+
+
 def window_shape(attrs: dict[str, Any], shape: tuple, channels, ceil_mode: bool = False) -> tuple:
     rank = len(attrs["kernel_size"])
     dilations = attrs.get("dilations", [1] * rank)

@@ -1,4 +1,7 @@
-"""Ops that move data without arithmetic: flatten, reshape, transpose, pad, dropout, identity; and merges."""
+"""Ops that move data without arithmetic: flatten, reshape, transpose, pad, dropout, identity; and concat.
+
+``add`` lives with the arithmetic in ``algebra.py``.
+"""
 from __future__ import annotations
 
 import math
@@ -93,18 +96,6 @@ DROPOUT = define(OpSchema(
     attrs=(Attr("rate", "float", 0.5),),
 ))
 IDENTITY = define(OpSchema(name="identity", family="tensor", doc="out = x"))
-
-
-def _same_shapes(attrs, shapes):
-    first = shapes[0]
-    for shape in shapes[1:]:
-        if len(shape) != len(first) or any(a != b for a, b in zip(shape, first) if not (isinstance(a, str) or isinstance(b, str))):
-            raise ValidationError(f"op 'add': inputs must have equal shapes. Received: shapes={shapes}.")
-    return [first]
-
-
-ADD = define(OpSchema(name="add", family="merge", doc="Element-wise sum of two or more equal-shaped inputs.",
-                      inputs=(2, None), infer=_same_shapes))
 
 
 def _concat_shape(attrs, shapes):
