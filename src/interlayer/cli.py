@@ -41,7 +41,9 @@ def _parser() -> argparse.ArgumentParser:
     convert.add_argument("source", help="a .keras/.h5 file, an interlayer .safetensors archive, or a PyTorch "
                                         "factory package.module:function")
     convert.add_argument("--to", required=True, choices=("archive", "keras", "torch"))
-    convert.add_argument("-o", "--output", required=True, type=Path)
+    convert.add_argument("-o", "--output", required=True, type=Path,
+                         help="a .safetensors archive, a .keras file, or for --to torch a package folder (model.py "
+                              "+ model.safetensors) or a torch.export program ending in .pt2")
     _source_options(convert)
     convert.add_argument("--force", action="store_true", help="replace an existing output")
     convert.add_argument("--no-verify", action="store_true", help="skip the check against the reference interpreter")

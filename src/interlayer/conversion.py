@@ -92,12 +92,21 @@ def convert_file(source: Any, to: str, output: str | os.PathLike, *, example_inp
         if not result.checks[-1].passed:
             raise ConversionError(f"convert: the {to} model does not reproduce the source; nothing was written. "
                                   f"{result.checks[-1].line()}")
-    _write_model(model, to, output, overwrite)
+    _write_model(model, to, output, overwrite, graph)
     return result
 
 
-def _write_model(model: Any, to: str, output: Path, overwrite: bool) -> None:
-    """Write through a temporary name in the destination folder, moved into place when complete."""
+def _write_model(model: Any, to: str, output: Path, overwrite: bool, graph: Graph) -> None:
+    """Write through a temporary name in the destination folder, moved into place when complete.
+
+    A PyTorch target is a readable package folder (``model.py`` + ``model.safetensors``), or a ``torch.export``
+    program when the output ends in ``.pt2`` (exported on seeded inputs with a dynamic batch, and verified).
+    """
+    if to == "torch" and output.suffix == ".pt2":
+        from .backends.torch.export import write_program
+
+        write_program(model, output, random_inputs(graph), overwrite=overwrite)
+        return
     temporary = output.with_name(f".{output.stem}.{os.getpid()}.partial{output.suffix}")
     try:
         if to == "keras":

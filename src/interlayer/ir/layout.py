@@ -79,7 +79,8 @@ def flatten_index(shape, order: str) -> np.ndarray:
 def refold_flatten(graph: Graph, order: str) -> Graph:
     """A copy of ``graph`` where each flatten whose only consumers are linear layers reads in ``order``.
 
-    The linear weights' columns are permuted to match, so the result computes exactly the same function: a
+    A flatten of a (N, C, 1, ..., 1) tensor reads in ``order`` whatever consumes it: the orders agree there.
+    Otherwise the linear weights' columns are permuted to match, so the result computes exactly the same function: a
     Keras target gets a plain Flatten before Dense instead of a transpose, and PyTorch gets a plain nn.Flatten.
     Nodes that change are copied; the input graph is left as it was.
     """
@@ -91,6 +92,11 @@ def refold_flatten(graph: Graph, order: str) -> Graph:
             continue
         readers = consumers.get(node.outputs[0], [])
         feature_shape = shapes[node.inputs[0]][1:]
+        if len(feature_shape) >= 2 and all(d == 1 for d in feature_shape[1:]):
+            # (C, 1, 1): every order reads the same elements, whoever reads the result
+            replaced[node.name] = copy.copy(node)
+            replaced[node.name].attrs = {**node.attrs, "order": order}
+            continue
         outputs = {spec.name for spec in graph.outputs}
         if not readers or node.outputs[0] in outputs or len(feature_shape) < 2:
             continue

@@ -10,6 +10,7 @@ import interlayer
 from interlayer import registry
 from interlayer.errors import SourceError, UnsupportedLayerError
 from interlayer.frontends.torch import capture
+from interlayer.ir import provenance
 from support import assert_equivalent
 from torch_frontend_support import Fn2, check_capture, inputs_for, randomise, torch_outputs
 
@@ -42,6 +43,18 @@ def test_name_map_covers_every_state_dict_key():
         assert np.array_equal(tensors[tensor_name], model.state_dict()[key].numpy()), key
     assert name_map["features.1.running_var"] == "features.1.variance"
     assert name_map["classifier.3.weight"] == "classifier.3.scale"
+
+
+def test_provenance_reads_both_ways():
+    model = ConvNet()
+    graph = check_capture(model, (1, 1, 28, 28))
+    reverse = provenance.source_names(graph)
+    assert reverse["features.1.variance"] == ["features.1.running_var"]
+    assert reverse["classifier.1.weight"] == ["classifier.1.weight"]
+    assert {name for names in reverse.values() for name in names} == set(graph.source["name_map"])
+    assert set(reverse) == {name for name, _ in graph.tensors()}
+    assert provenance.unmapped_tensors(graph) == []
+    assert provenance.output_names(graph) == {"classifier.5": "classifier.5"}
 
 
 def test_provenance():

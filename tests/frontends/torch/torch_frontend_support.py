@@ -7,6 +7,7 @@ from torch import nn
 
 import interlayer
 from interlayer.frontends.torch import capture
+from interlayer.frontends.torch.outputs import flat_outputs
 from support import assert_equivalent, assert_varies
 
 BATCH = 3
@@ -56,15 +57,7 @@ def inputs_for(graph, seed: int = 1, batch: int = BATCH) -> list[np.ndarray]:
 def torch_outputs(model: nn.Module, arrays: list[np.ndarray]) -> list[np.ndarray]:
     with torch.no_grad():
         result = model(*(torch.from_numpy(a) for a in arrays))
-    return [item.numpy() for item in _flat(result)]
-
-
-def _flat(value):
-    if isinstance(value, (tuple, list)):
-        for item in value:
-            yield from _flat(item)
-    else:
-        yield value
+    return [item.numpy() for _, item in flat_outputs(result)]
 
 
 def check_capture(model: nn.Module, example_inputs, seed: int = 0):

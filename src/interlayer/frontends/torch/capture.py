@@ -1,14 +1,20 @@
-"""PyTorch -> IR: trace the model with torch.fx, record every value's shape on example inputs, convert each call.
+"""PyTorch -> IR: trace the model on its example inputs with concrete shapes (``tracer.py``), convert each call.
 
 Leaf modules (``torch.nn`` layers and every class with a registered converter) become ``call_module`` nodes and
 are converted by class, exactly: a subclass never borrows its parent's converter. Functions and tensor methods
 are converted by their function object or method name. Size arithmetic (``x.size(0)``) produces no IR: its
-values are recorded and read by the converters that need them.
+values are recorded and read by the converters that need them; results that do not depend on the inputs are
+constants that converters read with ``ctx.constant``. Python code that depends on tensor values is refused with
+one error naming every place.
+
+The forward is called with the example inputs bound to its first positional parameters and every other
+parameter left at its default. Its result (tensors, tuples, lists, dicts, Hugging Face ``ModelOutput``) is
+flattened as ``outputs.flat_outputs`` says; the names (``last_hidden_state``...) are kept in
+``graph.source["output_names"]`` unless the forward returns a single tensor.
 """
 from __future__ import annotations
 
-import contextlib
-import io
+import sys
 from typing import Any
 
 import numpy as np
@@ -46,12 +52,28 @@ def capture(model, example_inputs=None, **options: Any) -> Graph:
     modes = {module: module.training for module in model.modules()}
     model.eval()
     try:
-        traced, paths = _trace(model)
-        _propagate(traced, tensors, type(model).__name__)
-        return _convert(model, traced, paths)
+        table = frontend_table()
+        with torch.no_grad():
+            traced, paths, output_names = _trace(model, tensors, table)
+        return _convert(model, traced, paths, table, output_names)
     finally:
         for module, mode in modes.items():
             module.training = mode
+
+
+def frontend_table() -> dict:
+    """The torch frontend converters: the registry's, over those of libraries the process has imported.
+
+    The converters of Hugging Face layers (``transformers_layers``) are looked up only when ``transformers`` is
+    already imported, and never enter the registry, so what the registry lists does not depend on imports; a
+    converter registered with ``interlayer.register`` for the same class takes precedence.
+    """
+    table = dict(converters("torch", "frontend"))
+    if "transformers" in sys.modules:
+        from .transformers_layers import CONVERTERS
+
+        table = {**CONVERTERS, **table}
+    return table
 
 
 def example_tensors(example_inputs) -> list:
@@ -85,71 +107,101 @@ def _is_shape(value) -> bool:
             and all(isinstance(d, int) and not isinstance(d, bool) for d in value))
 
 
-def _trace(model):
-    """The fx GraphModule of ``model`` and the names to use for a bare layer traced inside a wrapper."""
+def _trace(model, tensors: list, table: dict):
+    """The traced fx GraphModule, the names to use for a bare layer traced inside a wrapper, the output names."""
     import torch
     from torch import fx
 
-    table = converters("torch", "frontend")
+    from . import tracer as concrete
+
     leaves = tuple(key for key in table if isinstance(key, type) and issubclass(key, torch.nn.Module))
-    root, paths = model, {}
+    root, paths, name = model, {}, type(model).__name__
     if isinstance(model, leaves):
-        name = type(model).__name__.lower()
-        root, paths = _single(name, model), {name: (name, "")}
-    tracer = _tracer(leaves)
+        layer = name.lower()
+        root, paths = _single(layer, model), {layer: (layer, "")}
+    tracer = concrete.tracer_class(leaves)(tensors, name)
     try:
         graph = tracer.trace(root)
-    except fx.proxy.TraceError as exc:
-        raise SourceError(
-            f"torch frontend: cannot trace {type(model).__name__} with torch.fx: its forward lets tensor values "
-            f"decide Python control flow (if/while/for on a tensor). Expected a forward whose control flow does "
-            f"not depend on input values. Received: {type(exc).__name__}: {exc}. Make the branch static, or "
-            f"register a converter for the submodule that holds it with interlayer.register(...)."
-        ) from exc
-    except Exception as exc:
-        raise SourceError(
-            f"torch frontend: cannot trace {type(model).__name__} with torch.fx. Expected a forward that "
-            f"torch.fx.symbolic_trace accepts. Received: {type(exc).__name__}: {exc}."
-        ) from exc
-    return fx.GraphModule(tracer.root, graph, type(model).__name__), paths
+    except concrete.RunFailed as failure:
+        raise _run_failed(name, tensors, failure.where, failure.cause) from failure.cause
+    except SourceError:
+        raise
+    except Exception as exc:  # the root's own forward cannot be traced: is it fx, or the model itself?
+        _check_runs(root, tensors, name)
+        tracer.problems.append(concrete.Problem(f"{name}.forward{concrete.user_frame(_frames(exc))}",
+                                                f"fx cannot trace its code: {type(exc).__name__}: {exc}", exc))
+    if tracer.problems:
+        raise _untraceable(name, tracer.problems)
+    concrete.erase_dead_queries(graph)
+    owned = {node.target: _owned(root, tracer, node) for node in graph.nodes if node.op in ("call_module", "get_attr")}
+    return fx.GraphModule(owned, graph, name), paths, tracer.output_names
 
 
-def _propagate(traced, tensors, name: str) -> None:
+def _owned(root, tracer, node):
+    """The module, parameter, buffer or constant an fx node refers to."""
+    if node.op == "call_module":
+        return root.get_submodule(node.target)
+    return tracer.values[node]
+
+
+def _frames(exc: BaseException):
+    import traceback
+
+    return traceback.extract_tb(exc.__traceback__)
+
+
+def _check_runs(root, tensors: list, name: str) -> None:
+    """Raise the error of running the model on the example inputs, if it fails outside tracing too."""
     import torch
 
-    recorder = _recorder_class()(traced)
     try:
-        # ShapeProp prints the traceback of a failing node; the error is raised, chained, below instead
-        with torch.no_grad(), contextlib.redirect_stderr(io.StringIO()):
-            recorder.propagate(*tensors)
+        with torch.no_grad():
+            root(*tensors)
     except Exception as exc:
-        shapes = [tuple(t.shape) for t in tensors]
-        cause = exc.__cause__ or exc  # ShapeProp wraps the failure in a RuntimeError naming the fx node
-        raise SourceError(
-            f"torch frontend: running {name} on the example inputs failed. Expected example_inputs that its "
-            f"forward accepts. Received: shapes={shapes}. {type(cause).__name__}: {cause}"
-        ) from exc
+        raise _run_failed(name, tensors, f"{name}.forward", exc) from exc
 
 
-def _convert(model, traced, paths) -> Graph:
+def _run_failed(name: str, tensors: list, where: str, cause: BaseException) -> SourceError:
+    shapes = [tuple(t.shape) for t in tensors]
+    return SourceError(f"torch frontend: running {name} on the example inputs failed. Expected example_inputs that "
+                       f"its forward accepts. Received: shapes={shapes}. In {where}: {type(cause).__name__}: {cause}")
+
+
+def _untraceable(name: str, problems: list) -> SourceError:
+    """One error naming every place where the forward cannot become a graph."""
+    lines = [f"torch frontend: cannot trace {name}: {len(problems)} place(s) in its forward code cannot become a "
+             f"graph (Python control flow and sizes must follow from input shapes, not tensor values):"]
+    lines += [f"  - {problem.where}: {problem.what}" for problem in problems]
+    lines.append("Expected code whose control flow does not depend on input values. Make those places static, or "
+                 "register a converter for the module that holds each with interlayer.register('torch', "
+                 "'frontend', ModuleClass): it is then captured as one layer and its forward is not traced.")
+    error = SourceError("\n".join(lines))
+    cause = next((problem.cause for problem in problems if problem.cause is not None), None)
+    if cause is None:
+        from torch.fx.proxy import TraceError
+
+        cause = TraceError(f"{problems[0].where}: {problems[0].what}")
+    error.__cause__ = cause
+    return error
+
+
+def _convert(model, traced, paths, table, output_names) -> Graph:
     import torch
 
     builder = GraphBuilder(type(model).__name__, "torch", torch.__version__)
     state = Capture(builder, traced, paths)
-    table = converters("torch", "frontend")
+    state.state_keys = set(model.state_dict())
     for node in traced.graph.nodes:
         if node.op == "placeholder":
             _input(state, node)
         elif node.op == "output":
             _outputs(state, node)
-        elif node.op == "get_attr":
-            state.values[node] = _missing_value(node.name)
-            builder.unsupported(f"node '{node.name}' (get_attr)", (
-                f"a tensor the model holds outside a layer has no IR equivalent. Expected tensors to be used "
-                f"only inside layers. Received: target={node.target!r}."))
-        elif "tensor_meta" in node.meta:
+        elif "tensor_meta" in node.meta and not node.meta.get("interlayer.constant"):
             _call(state, node, table)
-    return builder.finish()
+    graph = builder.finish()
+    if output_names is not None:
+        graph.source["output_names"] = list(output_names)
+    return graph
 
 
 def _input(state: Capture, node) -> None:
@@ -161,6 +213,10 @@ def _input(state: Capture, node) -> None:
 
 
 def _call(state: Capture, node, table) -> None:
+    if _picks_output(node):  # ``parts[i]`` of a call with several results (split, chunk) is the i-th IR value
+        parts = state.values.get(node.args[0])
+        state.values[node] = parts[node.args[1]] if isinstance(parts, list) else _missing_value(node.name)
+        return
     call = Call(state, node)
     target = call.module if call.module is not None else node.target
     key = type(call.module) if call.module is not None else node.target
@@ -175,6 +231,17 @@ def _call(state: Capture, node, table) -> None:
     else:
         value = converter(call, target)
     state.values[node] = value if value is not None else _missing_value(call.name)
+
+
+def _picks_output(node) -> bool:
+    """Whether the node is ``results[i]`` of a call with several results (split, chunk): its converter returned
+    a list of IR values, or nothing when it failed."""
+    import operator
+
+    if node.target is not operator.getitem or not isinstance(node.args[1], int):
+        return False
+    source = node.args[0]
+    return hasattr(source, "meta") and isinstance(source.meta.get("tensor_meta"), (list, tuple))
 
 
 def _no_converter(call: Call, table) -> str:
@@ -198,8 +265,10 @@ def _outputs(state: Capture, node) -> None:
                 f"is not a tensor computed by the model. Expected tensors, or a tuple or list of them. "
                 f"Received: output={item!r}."))
             continue
-        meta = item.meta.get("tensor_meta")
-        state.builder.output(value, _dtype(meta.dtype) if hasattr(meta, "dtype") else "float32")
+        metas = item.meta.get("tensor_meta")
+        parts = zip(value, metas) if isinstance(value, list) else [(value, metas)]  # a split returned whole
+        for part, meta in parts:
+            state.builder.output(part, _dtype(meta.dtype) if hasattr(meta, "dtype") else "float32")
 
 
 def _flat(value):
@@ -216,41 +285,6 @@ def _dtype(dtype) -> str:
 
 def _missing_value(name: str) -> str:
     return f"<unconverted {name}>"
-
-
-# torch classes, made on first use so that importing this module does not import torch --------------------
-
-_CLASSES: dict[str, type] = {}
-
-
-def _recorder_class():
-    if "recorder" not in _CLASSES:
-        import torch
-        from torch.fx.passes.shape_prop import ShapeProp
-
-        class ShapeRecorder(ShapeProp):
-            """ShapeProp that also keeps the plain values of size arithmetic (``x.size(0)``, ``x.shape``)."""
-
-            def run_node(self, n):
-                result = super().run_node(n)
-                if "tensor_meta" not in n.meta and not isinstance(result, torch.Tensor):
-                    n.meta["interlayer.value"] = result
-                return result
-
-        _CLASSES["recorder"] = ShapeRecorder
-    return _CLASSES["recorder"]
-
-
-def _tracer(leaves):
-    from torch import fx
-
-    class Tracer(fx.Tracer):
-        """Standard leaves, plus every module whose class (or a parent class) has a converter."""
-
-        def is_leaf_module(self, m, module_qualified_name):
-            return isinstance(m, leaves) or super().is_leaf_module(m, module_qualified_name)
-
-    return Tracer()
 
 
 def _single(name: str, layer):

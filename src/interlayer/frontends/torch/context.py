@@ -3,6 +3,12 @@
 A converter is ``fn(ctx, target) -> str | None``: ``target`` is the leaf module (``call_module``), the function
 (``call_function``) or the method name (``call_method``); it returns the IR value of the node's result, or
 ``ctx.unsupported(...)`` (which returns ``None``) when the call has no exact IR equivalent.
+
+An argument is one of: a tensor computed from the inputs (``ctx.value(arg)`` is its IR value, ``ctx.shape(arg)``
+its captured shape); a constant tensor that does not depend on the inputs, such as a parameter the forward uses
+outside a layer (``self.scale * x``) or a tensor it creates (``ctx.constant(arg)`` is its numpy value,
+``ctx.constant_name(arg)`` its ``state_dict`` key when it is a parameter or buffer of the model, for
+``ctx.add(..., sources=...)``); or a plain Python value (``ctx.const(arg)``, sizes resolved).
 """
 from __future__ import annotations
 
@@ -30,6 +36,8 @@ class Capture:
         self.sourced: set[str] = set()
         self.order: dict[Any, int] = {node: index for index, node in enumerate(root.graph.nodes)}
         """position of each fx node in the traced graph"""
+        self.state_keys: set[str] = set()
+        """the source model's state_dict keys"""
 
 
 class Call:
@@ -77,7 +85,25 @@ class Call:
         return self.capture.values[arg]
 
     def is_tensor(self, arg) -> bool:
+        """Whether an argument is a tensor: computed from the inputs, or a constant (see ``is_constant``)."""
         return hasattr(arg, "meta") and _is_tensor_meta(arg.meta.get("tensor_meta"))
+
+    def is_constant(self, arg) -> bool:
+        """Whether an argument is a tensor that does not depend on the inputs (a parameter, a made tensor)."""
+        return self.is_tensor(arg) and bool(arg.meta.get("interlayer.constant"))
+
+    def constant(self, arg) -> np.ndarray | None:
+        """The value of a constant tensor argument as a numpy array of its dtype; None for anything else."""
+        return to_numpy(arg.meta["interlayer.value"]) if self.is_constant(arg) else None
+
+    def constant_name(self, arg) -> str | None:
+        """The ``state_dict`` key of a constant argument that is a parameter or buffer of the model, else None."""
+        if not (self.is_constant(arg) and arg.op == "get_attr"):
+            return None
+        prefix = next((source for path, (_, source) in self.capture.paths.items()
+                       if arg.target.startswith(path + ".")), None)
+        name = arg.target if prefix is None else prefix + arg.target.split(".", 1)[1]
+        return name if name in self.capture.state_keys else None
 
     def shape(self, arg=None) -> tuple[int, ...]:
         """The shape captured for an fx node argument (the call's own result when ``arg`` is None)."""
@@ -99,11 +125,16 @@ class Call:
 
     def add(self, op: str, inputs: list[str], attrs: dict | None = None, weights: dict | None = None,
             sources: dict[str, str] | None = None) -> str:
-        """Append an IR node named after this call. ``sources`` maps weight -> the module's own tensor name."""
+        """Append an IR node named after this call. ``sources`` maps weight -> the source's tensor name: the
+        module's own name for a layer (``"weight"``), the ``state_dict`` key for a function call's constant
+        (``ctx.constant_name(arg)``). A source tensor keeps the first IR tensor it was mapped to."""
         mapped = None
-        if sources and self.module is not None and self.node.target not in self.capture.sourced:
-            self.capture.sourced.add(self.node.target)
-            mapped = {weight: self.prefix + local for weight, local in sources.items()}
+        if sources and (self.module is None or self.node.target not in self.capture.sourced):
+            if self.module is not None:
+                self.capture.sourced.add(self.node.target)
+            taken = self.capture.builder.name_map
+            mapped = {weight: self.prefix + local for weight, local in sources.items()
+                      if local is not None and self.prefix + local not in taken}
         return self.capture.builder.add(op, inputs, attrs, weights, name=self.name, sources=mapped)
 
     def unsupported(self, message: str) -> None:

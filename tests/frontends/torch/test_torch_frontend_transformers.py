@@ -1,0 +1,79 @@
+"""Hugging Face layers: ACT2FN activations and ConvNeXt's LayerNorm as single IR ops, converters kept out of the
+registry, and a user's registered converter taking precedence."""
+from __future__ import annotations
+
+import pytest
+import torch
+from torch import nn
+
+from interlayer import registry
+from interlayer.errors import SourceError
+from interlayer.frontends.torch import capture
+from torch_frontend_support import Fn, check_capture
+
+transformers = pytest.importorskip("transformers")
+from transformers.activations import ACT2FN  # noqa: E402
+from transformers.models.convnext.modeling_convnext import ConvNextLayerNorm  # noqa: E402
+
+
+@pytest.mark.parametrize("name, ops", [
+    ("gelu", ["gelu"]), ("gelu_python", ["gelu"]), ("gelu_new", ["gelu"]), ("gelu_fast", ["gelu"]),
+    ("gelu_pytorch_tanh", ["gelu"]), ("gelu_python_tanh", ["gelu"]), ("gelu_accurate", ["gelu"]),
+    ("gelu_10", ["gelu", "clip"]), ("silu", ["silu"]), ("swish", ["silu"]), ("linear", ["identity"]),
+    ("quick_gelu", ["mul", "sigmoid", "mul"]),  # no converter: its forward is traced op by op
+    ("relu", ["relu"]), ("relu6", ["clip"]),
+])
+def test_act2fn_activation(name, ops):
+    graph = check_capture(Fn(lambda m, x: m.layers[0](x), ACT2FN[name]), (1, 3, 5))
+    assert [node.op for node in graph.nodes] == ops
+
+
+def test_gelu_approximation_is_kept():
+    exact = check_capture(Fn(lambda m, x: m.layers[0](x), ACT2FN["gelu"]), (1, 4))
+    tanh = check_capture(Fn(lambda m, x: m.layers[0](x), ACT2FN["gelu_new"]), (1, 4))
+    assert [exact.nodes[0].attrs, tanh.nodes[0].attrs] == [{"approximate": "none"}, {"approximate": "tanh"}]
+
+
+@pytest.mark.parametrize("data_format, shape, axes", [
+    ("channels_first", (1, 6, 4, 5), [1]),
+    ("channels_last", (1, 4, 5, 6), [3]),
+])
+def test_convnext_layer_norm(data_format, shape, axes):
+    graph = check_capture(nn.Sequential(ConvNextLayerNorm(6, eps=1e-6, data_format=data_format)), shape)
+    [node] = graph.nodes
+    assert (node.op, node.attrs["axes"], node.attrs["normalized_shape"], node.attrs["epsilon"]) == (
+        "layer_norm", axes, [6], 1e-6)
+    assert graph.source["name_map"] == {"0.weight": "0.scale", "0.bias": "0.offset"}
+
+
+def test_transformers_converters_stay_out_of_the_registry():
+    capture(nn.Sequential(ConvNextLayerNorm(6, data_format="channels_first")), (1, 6, 2, 2))
+    assert ConvNextLayerNorm not in registry.converters("torch", "frontend")
+    assert type(ACT2FN["gelu"]) not in registry.converters("torch", "frontend")
+
+
+def test_a_registered_converter_takes_precedence(monkeypatch):
+    monkeypatch.setitem(registry.converters("torch", "frontend"), ConvNextLayerNorm,
+                        lambda ctx, module: ctx.add("identity", [ctx.input]))
+    graph = capture(nn.Sequential(ConvNextLayerNorm(6, data_format="channels_first")), (1, 6, 2, 2))
+    assert [node.op for node in graph.nodes] == ["identity"]
+
+
+def test_resnet_channel_check_is_answered_and_refuses_wrong_channels():
+    model = transformers.ResNetModel(transformers.ResNetConfig(embedding_size=8, hidden_sizes=[8], depths=[1],
+                                                               layer_type="basic"))
+    graph = check_capture(model, (1, 3, 16, 16))
+    assert graph.source["output_names"] == ["last_hidden_state", "pooler_output"]
+    with pytest.raises(SourceError, match=r"In module 'embedder' \(ResNetEmbeddings\): ValueError: Make sure"):
+        capture(model, (1, 4, 16, 16))
+    assert torch.is_grad_enabled()
+
+
+def test_init_only_subclasses_use_their_parents_converter():
+    from transformers.models.efficientnet.modeling_efficientnet import EfficientNetDepthwiseConv2d
+    from transformers.models.poolformer.modeling_poolformer import PoolFormerGroupNorm
+
+    graph = check_capture(nn.Sequential(EfficientNetDepthwiseConv2d(4, kernel_size=3, padding=1),
+                                        PoolFormerGroupNorm(4)), (1, 4, 5, 5))
+    assert [(node.op, node.attrs.get("groups", node.attrs.get("num_groups"))) for node in graph.nodes] == [
+        ("conv", 4), ("group_norm", 1)]

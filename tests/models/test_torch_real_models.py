@@ -1,0 +1,157 @@
+"""Real PyTorch models whose forward is code, captured by the concrete-shape tracer and converted both ways.
+
+Hugging Face ResNet, ConvNeXt and MobileNetV2 are built from their default configs with seeded random weights
+(never downloaded), plus three hand-written networks: a residual network, a U-Net and a squeeze-excitation
+network. Each goes PyTorch -> archive -> Keras and PyTorch -> archive -> PyTorch and must match the source
+output by output within 1e-5; the Keras model must hold its feature maps channels-last with no Permute layer.
+"""
+from __future__ import annotations
+
+import keras
+import numpy as np
+import pytest
+
+import interlayer
+from interlayer.execute import predict
+from interlayer.ir import provenance
+from support import assert_equivalent, assert_varies
+from torch_models import ResidualNet, SENet, UNet, randomise
+
+transformers = pytest.importorskip("transformers")
+
+SIZE = 64  # every model still ends on a real 2x2 (or larger) feature map
+
+
+def _inputs(shape, seed: int = 1) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    return rng.standard_normal(shape).astype(np.float32), rng.standard_normal(shape).astype(np.float32)
+
+
+def _permutes(model) -> int:
+    return sum(isinstance(layer, keras.layers.Permute) for layer in model.layers)
+
+
+# Hugging Face models from their default configs -----------------------------------------------------------
+
+
+def resnet():
+    return transformers.ResNetModel(transformers.ResNetConfig())
+
+
+def convnext():
+    return transformers.ConvNextModel(transformers.ConvNextConfig())
+
+
+def mobilenet_v2():
+    return transformers.MobileNetV2Model(transformers.MobileNetV2Config())
+
+
+def tiny_resnet():
+    config = transformers.ResNetConfig(embedding_size=8, hidden_sizes=[8, 16], depths=[1, 2], layer_type="basic")
+    return transformers.ResNetModel(config)
+
+
+def tiny_convnext():
+    """Two stages, and stochastic depth: its drop path is traced as the identity it is at inference."""
+    return transformers.ConvNextModel(transformers.ConvNextConfig(hidden_sizes=[8, 16], depths=[2, 2], num_stages=2,
+                                                                  drop_path_rate=0.5, hidden_act="gelu_new"))
+
+
+def tiny_mobilenet_v2():
+    return transformers.MobileNetV2Model(transformers.MobileNetV2Config(depth_multiplier=0.25))
+
+
+POOLED = ["last_hidden_state", "pooler_output"]
+MODELS = {
+    "hf-resnet": (resnet, POOLED),
+    "hf-convnext": (convnext, POOLED),
+    "hf-mobilenet-v2": (mobilenet_v2, POOLED),
+    "hf-tiny-resnet": (tiny_resnet, POOLED),
+    "hf-tiny-convnext": (tiny_convnext, POOLED),
+    "hf-tiny-mobilenet-v2": (tiny_mobilenet_v2, POOLED),
+    "residual-net": (ResidualNet, ["0", "1"]),
+    "unet": (UNet, None),
+    "squeeze-excitation": (SENet, None),
+}
+SLOW = {"hf-resnet", "hf-convnext", "hf-mobilenet-v2"}
+
+
+@pytest.fixture(scope="module")
+def archives(tmp_path_factory):
+    """Each model captured once and saved: (source model, archive path), made on first use."""
+    folder, made = tmp_path_factory.mktemp("archives"), {}
+
+    def get(name: str):
+        if name not in made:
+            factory, _ = MODELS[name]
+            model = randomise(factory())
+            graph = interlayer.export(model, example_inputs=(1, 3, SIZE, SIZE))
+            made[name] = model, interlayer.save(graph, folder / f"{name}.safetensors")
+        return made[name]
+
+    return get
+
+
+def _check(name: str, target_name: str, archives):
+    model, path = archives(name)
+    graph = interlayer.load(path)
+    assert graph.source.get("output_names") == MODELS[name][1]
+    x, other = _inputs((2, 3, SIZE, SIZE))
+    expected = predict(model, [x])
+    assert_varies(expected[0], predict(model, [other])[0], what=f"{name} output 0")
+    assert np.ndim(expected[0]) < 4 or min(expected[0].shape[2:]) >= 2, "a real spatial map at the end"
+    target = interlayer.build(graph, target_name)
+    actual = predict(target, [x])
+    names = provenance.output_names(graph)
+    assert len(actual) == len(expected) == len(names)
+    for output, got, want in zip(names, actual, expected):
+        assert_equivalent(got, want, what=f"{name} -> {target_name}: {output}")
+    if target_name == "keras":
+        assert target.inputs[0].shape == (None, SIZE, SIZE, 3), "an NHWC Keras model"
+        assert _permutes(target) == 0, "layout tracking absorbs every transpose"
+    return graph
+
+
+def _cases():
+    for name in MODELS:
+        for target_name in ("keras", "torch"):
+            marks = [pytest.mark.slow] if name in SLOW else []
+            yield pytest.param(name, target_name, id=f"{name}-to-{target_name}", marks=marks)
+
+
+@pytest.mark.parametrize("name, target_name", list(_cases()))
+def test_model_through_the_archive(name, target_name, archives):
+    _check(name, target_name, archives)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["hf-resnet", "hf-convnext", "hf-mobilenet-v2"])
+def test_hugging_face_provenance_both_ways(name, archives):
+    model, path = archives(name)
+    graph = interlayer.load(path)
+    keys = {key for key in model.state_dict() if not key.endswith("num_batches_tracked")}
+    assert set(graph.source["name_map"]) == keys
+    reverse = provenance.source_names(graph)
+    tensors = dict(graph.tensors())
+    for key, tensor in model.state_dict().items():
+        if key in keys:
+            assert key in reverse[graph.source["name_map"][key]]
+            assert np.array_equal(tensors[graph.source["name_map"][key]], tensor.numpy()), key
+    assert provenance.unmapped_tensors(graph) == []
+
+
+def test_convnext_layers_become_single_ops(archives):
+    """ConvNextLayerNorm is one layer_norm over the channels whichever its data format, gelu_new one gelu,
+    the layer scale a constant operand, and drop path nothing at all."""
+    model, path = archives("hf-tiny-convnext")
+    graph = interlayer.load(path)
+    assert any(type(m).__name__ == "ConvNextDropPath" for m in model.modules())
+    assert not [node.name for node in graph.nodes if "drop_path" in node.name and node.op != "identity"]
+    norms = {node.name: node.attrs["axes"] for node in graph.nodes if node.op == "layer_norm"}
+    assert norms["embeddings.layernorm"] == [1]  # channels_first on (N, C, H, W)
+    assert norms["encoder.stages.0.layers.0.layernorm"] == [3]  # channels_last after permute(0, 2, 3, 1)
+    assert norms["layernorm"] == [1]  # nn.LayerNorm on the pooled (N, C)
+    assert {node.attrs["approximate"] for node in graph.nodes if node.op == "gelu"} == {"tanh"}
+    scale = graph.node("mul")
+    assert scale.attrs["trainable"] and graph.source["name_map"]["encoder.stages.0.layers.0.layer_scale_parameter"] \
+        == "mul.other"
