@@ -73,13 +73,9 @@ def _call_factory(spec: str) -> Any:
 
 
 def _load_keras(path: Path) -> Any:
-    import keras
+    from .frontends.keras.files import load_model as load_keras_file  # checks the file kind and Keras version
 
-    try:
-        return keras.saving.load_model(path, compile=False)
-    except Exception as exc:  # keras raises many kinds for a file that is not a model
-        raise SourceError(f"source '{path}': not a Keras model file keras {keras.__version__} can open "
-                          f"({type(exc).__name__}: {exc}).") from exc
+    return load_keras_file(path)
 
 
 def _load_weights(model: Any, path: Path) -> None:

@@ -13,23 +13,32 @@ from support import assert_equivalent, assert_varies
 
 
 def randomize(model: keras.Model, seed: int = 0) -> keras.Model:
-    """Seeded weights for every layer (set_weights): kernels scaled by fan-in, non-zero biases, BN statistics
-    and affine parameters random, variances positive. Nothing is left at a Keras default."""
+    """Seeded weights for every layer, nested models' too: kernels scaled by fan-in, non-zero biases, BN
+    statistics and affine parameters random, variances positive. Nothing is left at a Keras default."""
     rng = np.random.default_rng(seed)
-    for layer in model.layers:
-        arrays = []
+    for layer in _layers(model):
         for variable in layer.weights:
+            if not str(variable.dtype).startswith("float"):
+                continue  # Normalization's count
             shape, name = tuple(variable.shape), variable.path.rsplit("/", 1)[-1]
-            if name == "moving_variance":
+            if name in ("moving_variance", "variance"):
                 array = rng.uniform(0.5, 2.0, shape)
             elif len(shape) >= 2:
                 array = rng.standard_normal(shape) / math.sqrt(math.prod(shape[:-1]))
             else:
                 array = rng.standard_normal(shape) * 0.5
-            arrays.append(array.astype(np.float32))
-        if arrays:
-            layer.set_weights(arrays)
+            variable.assign(array.astype(np.float32))
+        if isinstance(layer, keras.layers.Normalization) and layer.input_mean is None:
+            layer.finalize_state()  # call() uses the mean and variance derived from the variables here
     return model
+
+
+def _layers(model):
+    for layer in model.layers:
+        if isinstance(layer, keras.Model):
+            yield from _layers(layer)
+        else:
+            yield layer
 
 
 def native_inputs(model: keras.Model, seed: int = 1, batch: int = 2) -> list[np.ndarray]:

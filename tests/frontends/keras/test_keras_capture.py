@@ -114,11 +114,16 @@ class ScaledDense(layers.Dense):
         return super().call(inputs) * 2.0
 
 
+class Doubler(layers.Layer):
+    def call(self, inputs):
+        return inputs * 2.0
+
+
 UNSUPPORTED = {
     "relu-threshold": (lambda: layers.ReLU(threshold=0.5), "threshold must be 0"),
     "activation-selu": (lambda: layers.Activation("selu"), "activation 'selu' has no IR op"),
     "dense-subclass": (lambda: ScaledDense(3), "subclass of Dense"),
-    "no-converter": (lambda: layers.LayerNormalization(), "no converter for this layer class"),
+    "no-converter": (lambda: Doubler(), "no converter for this layer class"),
     "softmax-over-two-axes": (lambda: layers.Softmax(axis=(1, 2)), "softmax over several axes"),
 }
 
@@ -167,3 +172,97 @@ def test_nested_model_layers_are_named_under_it():
     graph = check(keras.Model(x, layers.GlobalAveragePooling2D(name="pool")(block(x))))
     assert [node.name for node in graph.nodes] == ["block/conv", "block/conv_activation", "pool"]
     assert graph.source["name_map"]["block/conv/kernel"] == "block/conv.weight"
+
+
+def test_shared_layer_is_one_node_per_call_with_shared_provenance(tmp_path):
+    x = keras.Input((5,))
+    dense = layers.Dense(5, activation="tanh", name="dense")
+    model = randomize(keras.Model(x, dense(dense(x)), name="shared"))
+    graph = check(model)
+    assert [node.name for node in graph.nodes] == ["dense", "dense_activation", "dense_call1",
+                                                   "dense_call1_activation"]
+    assert np.array_equal(graph.node("dense").weights["weight"], graph.node("dense_call1").weights["weight"])
+    assert graph.source["name_map"] == {"dense/kernel": "dense.weight", "dense/bias": "dense.bias"}
+    assert graph.source["shared"] == {"dense_call1.weight": "dense.weight", "dense_call1.bias": "dense.bias"}
+    loaded = interlayer.load(interlayer.save(graph, tmp_path / "shared.safetensors"))
+    assert loaded.source["shared"] == graph.source["shared"]
+
+
+def test_nested_model_called_twice_and_nested_deeper():
+    inner = keras.Sequential([keras.Input((6, 6, 3)), layers.Conv2D(3, 3, padding="same", name="conv")],
+                             name="inner")
+    x = keras.Input((6, 6, 3))
+    outer = keras.Model(x, layers.ReLU(name="relu")(inner(x)), name="outer")
+    a, b = keras.Input((6, 6, 3), name="a"), keras.Input((6, 6, 3), name="b")
+    y = layers.Add(name="sum")([outer(a), outer(b)])
+    graph = check(keras.Model([a, b], layers.GlobalAveragePooling2D(name="pool")(y), name="twice"))
+    assert [node.name for node in graph.nodes] == ["outer/inner/conv", "outer/relu", "outer/inner/conv_call1",
+                                                   "outer/relu_call1", "sum", "pool"]
+    assert "transpose" not in [node.op for node in graph.nodes]
+    assert graph.source["shared"] == {"outer/inner/conv_call1.weight": "outer/inner/conv.weight",
+                                      "outer/inner/conv_call1.bias": "outer/inner/conv.bias"}
+
+
+def test_squeeze_excitation_needs_no_transpose():
+    from test_keras_layers import squeeze_excitation
+
+    graph = check(squeeze_excitation())
+    assert "transpose" not in [node.op for node in graph.nodes]
+    reshape = next(node for node in graph.nodes if node.op == "reshape")
+    assert reshape.attrs["shape"] == [8, 1, 1], "Keras's (N, 1, 1, C) is the IR's (N, C, 1, 1), held channels-last"
+
+
+def test_separable_conv_is_depthwise_then_pointwise():
+    graph = check(keras.Sequential([keras.Input((6, 6, 3)),
+                                    layers.SeparableConv2D(4, 3, depth_multiplier=2, activation="relu", name="sep")]))
+    assert [(node.name, node.op) for node in graph.nodes] == [("sep_depthwise", "conv"), ("sep", "conv"),
+                                                               ("sep_activation", "relu")]
+    assert graph.node("sep_depthwise").attrs["groups"] == 3 and graph.node("sep_depthwise").attrs["out_channels"] == 6
+    assert set(graph.source["name_map"].values()) == {"sep_depthwise.weight", "sep.weight", "sep.bias"}
+
+
+def test_layer_scale_of_convnext_is_a_trainable_constant():
+    from keras.src.applications.convnext import LayerScale
+
+    x = keras.Input((4, 4, 6))
+    y = LayerScale(0.5, 6, name="scale")(layers.Conv2D(6, 1, name="conv")(x))
+    graph = check(keras.Model(x, y))
+    node = graph.node("scale")
+    assert (node.op, node.attrs["constant_shape"], node.attrs["trainable"]) == ("mul", [6, 1, 1], True)
+    assert graph.source["name_map"][next(path for path in graph.source["name_map"] if "scale" in path)] == "scale.other"
+
+
+@pytest.mark.filterwarnings("ignore:You passed `rms_scaling=True`")
+def test_every_unsupported_option_is_named_at_once():
+    x = keras.Input((8, 8, 3))
+    y = layers.Lambda(lambda t: t * 2.0, name="double")(x)
+    y = layers.Conv2D(4, 3, data_format="channels_first", name="conv_cf")(y)
+    y = layers.UpSampling2D(2, interpolation="bicubic", name="bicubic")(y)
+    y = layers.ReLU(threshold=0.5, name="thresholded")(y)
+    y = layers.Resizing(5, 5, crop_to_aspect_ratio=True, name="crop")(y)
+    y = layers.LayerNormalization(rms_scaling=True, name="rms")(y)
+    with pytest.raises(UnsupportedLayerError) as info:
+        capture(keras.Model(x, y))
+    assert [where for where, _ in info.value.problems] == [
+        "layer 'double' (Lambda)", "layer 'conv_cf' (Conv2D)", "layer 'bicubic' (UpSampling2D)",
+        "layer 'thresholded' (ReLU)", "layer 'crop' (Resizing)", "layer 'rms' (LayerNormalization)"]
+    message = str(info.value)
+    for text in ("interpolation must be 'nearest' or 'bilinear'. Received: interpolation='bicubic'",
+                 "threshold must be 0", "crop_to_aspect_ratio=True", "rms_scaling=False. Received: rms_scaling=True"):
+        assert text in message
+
+
+def test_unknown_layer_message_shows_the_decorator():
+    model = keras.Sequential([keras.Input((4,)), Doubler(name="doubler")])
+    with pytest.raises(UnsupportedLayerError) as info:
+        capture(model)
+    assert '`@interlayer.register("keras", "frontend", Doubler)`' in str(info.value)
+    assert "def convert(ctx, layer, inputs)" in str(info.value)
+
+
+def test_named_outputs_are_recorded():
+    x = keras.Input((3,))
+    model = keras.Model(x, {"zeta": layers.Dense(2, name="small")(x), "alpha": layers.Dense(4, name="large")(x)})
+    graph = check(model)
+    assert graph.source["output_names"] == ["alpha", "zeta"]
+    assert [spec.shape for spec in graph.outputs] == [("N", 4), ("N", 2)]

@@ -3,6 +3,7 @@ Keras (seeded weights, BN statistics randomised, biases non-zero)."""
 from __future__ import annotations
 
 import keras
+import numpy as np
 import pytest
 from keras import layers
 
@@ -59,6 +60,37 @@ def shared_layer():
     x = keras.Input((5,))
     dense = layers.Dense(5, activation="tanh")
     return keras.Model(x, dense(dense(x)), name="shared")
+
+
+def merge_of(layer, *shapes, conv_first=True):
+    """``layer`` merging one input per shape; image-shaped inputs pass a conv first (held channels-last)."""
+    inputs = [keras.Input(shape) for shape in shapes]
+    tensors = [layers.Conv2D(shape[-1], 1)(x) if conv_first and len(shape) == 3 else x
+               for x, shape in zip(inputs, shapes)]
+    return keras.Model(inputs, layer(tensors), name="merge")
+
+
+def squeeze_excitation():
+    """EfficientNet's block: pool, Reshape((1, 1, C)), two 1x1 convs, Multiply with the feature map."""
+    x = keras.Input((6, 6, 8))
+    features = layers.Conv2D(8, 3, padding="same", activation="swish")(x)
+    se = layers.Reshape((1, 1, 8))(layers.GlobalAveragePooling2D()(features))
+    se = layers.Conv2D(2, 1, activation="swish")(se)
+    se = layers.Conv2D(8, 1, activation="sigmoid")(se)
+    return keras.Model(x, layers.Multiply()([features, se]), name="se")
+
+
+def operations(fn, shape=(5, 6, 3), conv=True):
+    """A functional graph applying ``fn`` (keras.ops / Python operators) to a (conv of the) input."""
+    x = keras.Input(shape)
+    y = layers.Conv2D(shape[-1], 1)(x) if conv else x
+    return keras.Model(x, fn(y), name="ops")
+
+
+def normalization_adapted(**options):
+    layer = layers.Normalization(**options)
+    layer.adapt(np.random.default_rng(3).standard_normal((16, 5, 6, 3)).astype(np.float32) * 2.0 + 1.0)
+    return seq((5, 6, 3), layer)
 
 
 MODELS = {
@@ -130,6 +162,85 @@ MODELS = {
     "two-inputs-two-outputs": two_inputs_two_outputs,
     "nested-sequential": nested_sequential,
     "shared-dense": shared_layer,
+    # separable and transposed convolutions
+    "separable2d-same-multiplier2": lambda: seq((6, 7, 3), layers.SeparableConv2D(5, 3, padding="same",
+                                                                                  depth_multiplier=2)),
+    "separable2d-stride2-relu": lambda: seq((8, 8, 3), layers.SeparableConv2D(4, 3, strides=2, activation="relu")),
+    "separable2d-dilated-no-bias": lambda: seq((9, 9, 3), layers.SeparableConv2D(4, 3, dilation_rate=2,
+                                                                                 use_bias=False)),
+    "separable1d-same": lambda: seq((10, 3), layers.SeparableConv1D(4, 3, padding="same")),
+    "conv2d-transpose-valid": lambda: seq((4, 5, 3), layers.Conv2DTranspose(2, 3)),
+    "conv2d-transpose-stride2-same": lambda: seq((4, 5, 3), layers.Conv2DTranspose(2, 3, strides=2, padding="same")),
+    "conv2d-transpose-stride2-same-even": lambda: seq((4, 5, 3), layers.Conv2DTranspose(2, 4, strides=2,
+                                                                                        padding="same")),
+    "conv2d-transpose-stride3-k2-valid": lambda: seq((4, 4, 3), layers.Conv2DTranspose(2, 2, strides=3)),
+    "conv2d-transpose-output-padding": lambda: seq((4, 4, 3), layers.Conv2DTranspose(2, 3, strides=2,
+                                                                                     output_padding=1)),
+    "conv2d-transpose-same-output-padding": lambda: seq((4, 4, 3), layers.Conv2DTranspose(
+        2, 3, strides=2, padding="same", output_padding=1)),
+    "conv2d-transpose-stride-1x2-relu": lambda: seq((4, 5, 3), layers.Conv2DTranspose(
+        2, (2, 3), strides=(1, 2), activation="relu", use_bias=False)),
+    "conv1d-transpose-stride2": lambda: seq((6, 3), layers.Conv1DTranspose(4, 3, strides=2, padding="same")),
+    # resizing
+    "upsampling2d-nearest": lambda: conv_then(layers.UpSampling2D(2)),
+    "upsampling2d-nearest-2x3": lambda: conv_then(layers.UpSampling2D((2, 3))),
+    "upsampling2d-bilinear": lambda: conv_then(layers.UpSampling2D(2, interpolation="bilinear")),
+    "upsampling2d-bilinear-3x2": lambda: conv_then(layers.UpSampling2D((3, 2), interpolation="bilinear")),
+    "upsampling1d": lambda: seq((5, 3), layers.Conv1D(4, 1), layers.UpSampling1D(3)),
+    "resizing-bilinear-down": lambda: conv_then(layers.Resizing(3, 4)),
+    "resizing-nearest-up": lambda: conv_then(layers.Resizing(8, 10, interpolation="nearest")),
+    # preprocessing
+    "rescaling": lambda: seq((5, 6, 3), layers.Rescaling(1.0 / 255.0), layers.Conv2D(2, 3)),
+    "rescaling-offset": lambda: seq((5, 6, 3), layers.Rescaling(1.0 / 127.5, offset=-1.0), layers.Conv2D(2, 3)),
+    "rescaling-per-channel": lambda: seq((5, 6, 3), layers.Rescaling([0.5, 2.0, 3.0]), layers.Conv2D(2, 3)),
+    "normalization-given": lambda: seq((5, 6, 3), layers.Normalization(mean=[1.0, 2.0, 3.0], variance=[4.0, 0.5, 2.0]),
+                                       layers.Conv2D(2, 3)),
+    "normalization-adapted": lambda: normalization_adapted(),
+    "normalization-adapted-axis-1-2": lambda: normalization_adapted(axis=(1, 2)),
+    "normalization-invert": lambda: seq((5, 6, 3), layers.Normalization(mean=[1.0, 2.0, 3.0], variance=[4.0, 0.5, 2.0],
+                                                                        invert=True)),
+    "normalization-features": lambda: seq((7,), layers.Normalization(mean=0.5, variance=2.0), layers.Dense(3)),
+    # merges
+    "multiply-squeeze-excitation": squeeze_excitation,
+    "multiply-three": lambda: merge_of(layers.Multiply(), (4, 5, 3), (4, 5, 3), (4, 5, 3)),
+    "multiply-broadcast-rank": lambda: merge_of(layers.Multiply(), (4, 5, 3), (3,)),
+    "subtract": lambda: merge_of(layers.Subtract(), (4, 5, 3), (4, 5, 3)),
+    "average-two": lambda: merge_of(layers.Average(), (4, 5, 3), (4, 5, 3)),
+    "average-three": lambda: merge_of(layers.Average(), (4, 5, 3), (4, 5, 3), (4, 5, 3)),
+    "maximum": lambda: merge_of(layers.Maximum(), (4, 5, 3), (4, 5, 3)),
+    "minimum-three-features": lambda: merge_of(layers.Minimum(), (6,), (6,), (6,)),
+    "add-broadcast-1x1": lambda: merge_of(layers.Add(), (4, 5, 3), (1, 1, 3)),
+    "concatenate-axis1-of-maps": lambda: merge_of(layers.Concatenate(axis=1), (4, 5, 3), (2, 5, 3)),
+    "concatenate-negative-axis-2": lambda: merge_of(layers.Concatenate(axis=-2), (4, 5, 3), (4, 2, 3)),
+    # normalisation over other axes
+    "layernorm-last-axis-of-map": lambda: conv_then(layers.LayerNormalization()),
+    "layernorm-axes-1-2-3": lambda: conv_then(layers.LayerNormalization(axis=(1, 2, 3), epsilon=1e-5)),
+    "layernorm-axes-1-2": lambda: conv_then(layers.LayerNormalization(axis=[1, 2])),
+    "layernorm-sequence-no-center": lambda: seq((4, 6), layers.LayerNormalization(center=False)),
+    "layernorm-no-scale-axis1": lambda: seq((4, 6), layers.LayerNormalization(axis=1, scale=False)),
+    "groupnorm-channels-last": lambda: conv_then(layers.GroupNormalization(groups=2)),
+    "batchnorm-axis1-of-map": lambda: conv_then(layers.BatchNormalization(axis=1)),
+    "batchnorm-axis2-of-map": lambda: conv_then(layers.BatchNormalization(axis=2)),
+    # activations
+    "prelu-shared-spatial": lambda: conv_then(layers.PReLU(shared_axes=[1, 2])),
+    "prelu-shared-all": lambda: conv_then(layers.PReLU(shared_axes=[1, 2, 3])),
+    "relu-threshold-zero-max": lambda: conv_then(layers.ReLU(max_value=1.0, negative_slope=0.2)),
+    "softmax-axis-2-of-map": lambda: conv_then(layers.Softmax(axis=2)),
+    # identity-like
+    "identity": lambda: conv_then(layers.Identity()),
+    "spatial-dropout1d": lambda: seq((6, 3), layers.SpatialDropout1D(0.3)),
+    "dense-on-4d-then-flatten": lambda: conv_then(layers.Dense(5), layers.Flatten(), layers.Dense(2)),
+    # keras.ops calls in a functional graph
+    "ops-add-scalar": lambda: operations(lambda y: y + 1.5),
+    "ops-scalar-minus": lambda: operations(lambda y: 2.0 - y),
+    "ops-divide-by-array": lambda: operations(lambda y: y / np.array([1.0, 2.0, 4.0], np.float32)),
+    "ops-subtract-eager-tensor": lambda: operations(lambda y: keras.ops.subtract(
+        y, keras.ops.convert_to_tensor(np.array([[0.5], [1.0], [-1.0], [2.0], [0.0], [3.0]], np.float32)))),
+    "ops-multiply-broadcast": lambda: operations(lambda y: y * keras.ops.mean(y, axis=(1, 2), keepdims=True)),
+    "ops-maximum-tensors": lambda: operations(lambda y: keras.ops.maximum(y, keras.ops.relu(y) * 0.5)),
+    "ops-activations": lambda: operations(lambda y: keras.ops.gelu(keras.ops.silu(keras.ops.sigmoid(y)))),
+    "ops-mean-spatial": lambda: operations(lambda y: keras.ops.mean(y, axis=(1, 2))),
+    "ops-softmax-axis1": lambda: operations(lambda y: keras.ops.softmax(y, axis=1)),
 }
 
 
@@ -140,7 +251,7 @@ def test_layer_matches_keras(case):
 
 # every activation Keras accepts by name that the IR has, on a channels-last feature map
 ACTIVATIONS = ["relu", "relu6", "leaky_relu", "elu", "gelu", "silu", "swish", "sigmoid", "tanh", "softmax",
-               "hard_sigmoid", "hard_silu", "hard_swish", "linear"]
+               "hard_sigmoid", "hard_silu", "hard_swish", "hard_tanh", "mish", "linear"]
 
 
 @pytest.mark.parametrize("name", ACTIVATIONS)

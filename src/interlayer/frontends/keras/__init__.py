@@ -2,6 +2,7 @@
 
 Importing this package imports keras; ``import interlayer`` alone does not.
 """
-from .capture import Held, LayerContext, capture, prefers
+from .capture import capture
+from .context import Held, LayerContext, prefers
 
 __all__ = ["Held", "LayerContext", "capture", "prefers"]

@@ -1,12 +1,14 @@
-"""Activations: the Activation layer, ReLU, LeakyReLU, ELU, Softmax, and activations fused into other layers."""
+"""Activations: the Activation layer, ReLU, LeakyReLU, ELU, PReLU, Softmax, and activations fused into other
+layers."""
 from __future__ import annotations
 
 from typing import Callable
 
 import keras
+import numpy as np
 
 from ...registry import register
-from .capture import Held, LayerContext, prefers
+from .context import Held, LayerContext, array, prefers
 
 Emit = Callable[[LayerContext, Held, str], Held]
 
@@ -32,6 +34,8 @@ _FUNCTIONS: dict[Callable, Emit] = {
     keras.activations.tanh: _unary("tanh"),
     keras.activations.hard_sigmoid: _unary("hard_sigmoid", alpha=1.0 / 6.0, beta=0.5),
     keras.activations.hard_silu: _unary("hard_swish"),
+    keras.activations.hard_tanh: _unary("clip", min=-1.0, max=1.0),
+    keras.activations.mish: _unary("mish"),
     keras.activations.softmax: _softmax,
 }
 
@@ -76,7 +80,7 @@ def relu(ctx: LayerContext, layer, inputs):
         return ctx.add("clip", [x], {"min": 0.0, "max": float(top)}, perm=x.perm)
     y = ctx.add("leaky_relu", [x], {"alpha": slope}, perm=x.perm)
     return y if top is None else ctx.add("clip", [y], {"min": None, "max": float(top)}, perm=x.perm,
-                                         name=f"{ctx.name}.max")
+                                         name=f"{ctx.name}_max")
 
 
 @register("keras", "frontend", keras.layers.LeakyReLU)
@@ -102,3 +106,21 @@ def softmax(ctx: LayerContext, layer, inputs):
         axis = axis[0]
     index = ctx.keras_axis(x, int(axis))
     return None if index is None else ctx.add("softmax", [x], {"axis": x.perm[index]}, perm=x.perm)
+
+
+@register("keras", "frontend", keras.layers.PReLU)
+@prefers("any")
+def prelu(ctx: LayerContext, layer, inputs):
+    """One slope for every element, or one per position of a single Keras axis (the others in shared_axes)."""
+    x = inputs[0]
+    alpha = array(layer.alpha)  # the input's shape without the batch axis, shared axes of size 1
+    varying = [axis + 1 for axis, size in enumerate(alpha.shape) if size != 1]
+    if len(varying) > 1:
+        ctx.unsupported(f"the IR's prelu has one slope, or one per channel. Expected every axis but one in "
+                        f"shared_axes. Received: alpha shape={alpha.shape}, shared_axes={layer.shared_axes}")
+        return None
+    if varying:
+        x = ctx.hold_channel_axis(x, varying[0])
+    slopes = np.ascontiguousarray(alpha.reshape(-1))
+    return ctx.add("prelu", [x], {"num_parameters": int(slopes.size)}, {"slope": slopes}, perm=x.perm,
+                   sources={"slope": layer.alpha})

@@ -10,50 +10,28 @@ A converter is ``fn(ctx, layer, inputs) -> Held | list[Held] | None`` registered
 ``@register("keras", "frontend", LayerClass)`` (exact class match): ``inputs`` are the held IR values of the
 layer call's input tensors; it writes nodes with ``ctx.add`` and returns the held outputs, or reports what it
 cannot convert with ``ctx.unsupported`` and returns None.
+
+A layer that becomes several nodes gives its name to the last one and ``<layer>_<role>`` to the others
+(``conv_activation``, ``sep_depthwise``, ``norm_center``); a transpose its input needs is ``<layer>.transpose``.
+A layer object called several times (shared weights) becomes one node per call, each with a copy of the
+weights: the first call is named after the layer, the k-th after it ``<layer>_call<k>``. ``source.name_map``
+maps each Keras variable to the first call's tensor, and ``graph.source["shared"]`` maps every later copy to it.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import keras
-import numpy as np
 from keras.src.models.functional import Functional  # the class of every graph-built model (no public alias)
 
 from ...errors import SourceError
-from ...ir import layout, ops
+from ...ir import layout
 from ...ir.builder import GraphBuilder
 from ...ir.graph import BATCH, Graph
-from ...registry import lookup
+from ...registry import lookup, plugin_errors
+from .context import Held, LayerContext
 
 CONTEXT = "keras frontend"
-
-
-@dataclass(frozen=True)
-class Held:
-    """An IR value and how Keras holds it: ``keras_tensor = numpy.transpose(ir_value, perm)``."""
-
-    value: str
-    perm: tuple[int, ...]
-
-    @property
-    def rank(self) -> int:
-        return len(self.perm)
-
-
-def prefers(hint: str | Callable[[Any], str]):
-    """Declare the layout a converter's layer reads: ``"channels_last"`` (spatial layers), ``"identity"``, or
-    ``"any"`` (element-wise: its consumers decide), or a function of the layer returning one of them.
-
-    It decides how a graph input is held: channels-first in the IR, channels-last in Keras when a spatial
-    layer reads it.
-    """
-
-    def mark(fn):
-        fn.prefers = hint
-        return fn
-
-    return mark
 
 
 def capture(model: keras.Model, example_inputs: Any = None, **options: Any) -> Graph:
@@ -77,7 +55,13 @@ def capture(model: keras.Model, example_inputs: Any = None, **options: Any) -> G
     for tensor, held in zip(functional.outputs, outputs):
         perm = None if held.perm == layout.identity(held.rank) else held.perm
         state.builder.output(held.value, _dtype(tensor), perm=perm)
-    return state.builder.finish()
+    graph = state.builder.finish()
+    if state.shared:
+        graph.source["shared"] = dict(state.shared)
+    structure = functional.output
+    if isinstance(structure, dict) and len(structure) == len(graph.outputs):  # Keras flattens by sorted key
+        graph.source["output_names"] = [str(key) for key in sorted(structure)]
+    return graph
 
 
 class _State:
@@ -87,6 +71,12 @@ class _State:
         self.builder = builder
         self.shapes: dict[str, tuple] = {}
         self.transposes: dict[tuple[str, tuple[int, ...]], Held] = {}
+        self.calls: dict[int, int] = {}
+        """how many calls of each layer object (by id) were converted so far"""
+        self.sourced: dict[str, str] = {}
+        """Keras variable path -> the IR tensor of its first use"""
+        self.shared: dict[str, str] = {}
+        """IR tensor of a later call of a shared layer -> the IR tensor of its first call"""
 
     def declare_input(self, tensor, channels_last: bool) -> Held:
         operation = tensor._keras_history.operation
@@ -104,98 +94,6 @@ class _State:
         perm = layout.identity(len(tensor.shape))
         self.shapes[value] = _canonical_shape(tensor.shape, perm, value)
         return Held(value, perm)
-
-
-class LayerContext:
-    """What a converter gets besides the layer: layout helpers, node writing, error reporting."""
-
-    def __init__(self, state: _State, layer, prefix: str = ""):
-        self._state = state
-        self.layer = layer
-        self.name = prefix + layer.name
-        """The IR node name: the layer's name, after ``<model>/`` for a layer of a nested model."""
-        kind = "layer" if isinstance(layer, keras.layers.Layer) else "operation"
-        self.where = f"{kind} '{self.name}' ({type(layer).__name__})"
-        self.failed = False
-
-    # layouts ------------------------------------------------------------------------------------------------
-
-    def shape(self, x: Held) -> tuple:
-        """The canonical (IR) shape of ``x``."""
-        return self._state.shapes[x.value]
-
-    def keras_shape(self, x: Held) -> tuple:
-        shape = self.shape(x)
-        return tuple(shape[axis] for axis in x.perm)
-
-    def hold(self, x: Held, perm: Sequence[int]) -> Held:
-        """``x`` held in ``perm``; writes an IR transpose (once per value and perm) when it is held otherwise."""
-        perm = tuple(perm)
-        if x.perm == perm:
-            return x
-        key = (x.value, perm)
-        if key not in self._state.transposes:
-            # keras = T(v, held) = T(w, perm) with w = T(v, t): t = compose(held, invert(perm))
-            transpose = layout.compose(x.perm, layout.invert(perm))
-            self._state.transposes[key] = self.add("transpose", [x], {"perm": list(transpose)},
-                                                   name=f"{self.name}.transpose", perm=perm)
-        return self._state.transposes[key]
-
-    def identity(self, x: Held) -> Held:
-        return self.hold(x, layout.identity(x.rank))
-
-    def channels_last(self, x: Held) -> Held:
-        return self.hold(x, layout.channels_last(x.rank))
-
-    def hold_channel_axis(self, x: Held, keras_axis: int) -> Held:
-        """``x`` held so that Keras axis ``keras_axis`` is the IR's channel axis 1 (other axes in order)."""
-        if x.perm[keras_axis] == 1:
-            return x
-        moved = (0, keras_axis, *[axis for axis in range(1, x.rank) if axis != keras_axis])
-        return self.hold(x, layout.invert(moved))
-
-    def keras_axis(self, x: Held, axis: int) -> int:
-        """A Keras axis of ``x`` as a non-negative index; None (after reporting) for the batch axis or out of range."""
-        index = axis + x.rank if axis < 0 else axis
-        if not 1 <= index < x.rank:
-            self.unsupported(f"the axis must be a non-batch axis of the rank {x.rank} input. "
-                             f"Expected -{x.rank - 1} <= axis < {x.rank}, axis != 0. Received: axis={axis}")
-            return None
-        return index
-
-    def channels_last_format(self) -> bool:
-        """False (after reporting it) when the layer computes channels-first, which no IR op reads."""
-        data_format = getattr(self.layer, "data_format", "channels_last")
-        if data_format == "channels_last":
-            return True
-        self.unsupported(f"data_format must be 'channels_last'. Received: data_format={data_format!r}. "
-                         f"Rebuild the layer channels-last (Keras's default) with the same weights")
-        return False
-
-    # writing ------------------------------------------------------------------------------------------------
-
-    def add(self, op: str, inputs: list[Held], attrs: dict | None = None, weights: dict | None = None, *,
-            perm: Sequence[int], name: str | None = None, sources: dict[str, Any] | None = None) -> Held:
-        """Write a node (named after the layer unless ``name``) and return its output, held in ``perm``.
-
-        ``sources`` maps an IR weight name to the Keras variable it came from (recorded as provenance).
-        """
-        schema = ops.get(op)
-        filled = schema.fill(dict(attrs or {}))
-        paths = {weight: variable.path for weight, variable in (sources or {}).items()}
-        value = self._state.builder.add(op, [x.value for x in inputs], filled, weights, name=name or self.name,
-                                        sources=paths)
-        self._state.shapes[value] = tuple(schema.infer(filled, [self.shape(x) for x in inputs])[0])
-        return Held(value, tuple(perm))
-
-    def unsupported(self, message: str) -> None:
-        self.failed = True
-        self._state.builder.unsupported(self.where, message)
-
-
-def array(variable) -> np.ndarray:
-    """A Keras variable's value as a numpy array."""
-    return np.asarray(keras.ops.convert_to_numpy(variable))
 
 
 # the graph walk -------------------------------------------------------------------------------------------
@@ -252,7 +150,9 @@ def _convert_layer(state: _State, node, inputs: list[Held], prefix: str) -> list
     nested = _functional(layer) if isinstance(layer, keras.Model) else None
     if nested is not None:  # a Sequential or functional model used as a layer: its layers, named <model>/<layer>
         return _convert_function(state, nested, inputs, f"{prefix}{layer.name}/")
-    ctx = LayerContext(state, layer, prefix)
+    call = state.calls.get(id(layer), 0)
+    state.calls[id(layer)] = call + 1
+    ctx = LayerContext(state, layer, prefix, node, call)
     converter = lookup("keras", "frontend", type(layer))
     outputs = None
     if converter is None:
@@ -269,21 +169,31 @@ def _convert_layer(state: _State, node, inputs: list[Held], prefix: str) -> list
 def _no_converter(layer) -> str:
     cls = type(layer)
     name = f"{cls.__module__}.{cls.__qualname__}"
-    fix = (f"Register a converter for it with @interlayer.register(\"keras\", \"frontend\", {cls.__name__}) "
-           f"(a function (ctx, layer, inputs) writing IR nodes)")
+    how = _how_to_register(cls.__name__)
     if isinstance(layer, keras.layers.Lambda):
         return (f"a Lambda layer runs Python code that interlayer cannot read. Expected a layer with a converter. "
-                f"Received: class={name}. Replace it by built-in layers, or write it as a layer class YourLayer and "
-                f"register a converter for it with @interlayer.register(\"keras\", \"frontend\", YourLayer)")
+                f"Received: class={name}. Replace it by built-in layers, or write it as a layer class YourLayer "
+                f"and {_how_to_register('YourLayer')}")
     if isinstance(layer, keras.Model):
         return (f"a nested subclassed model runs Python code that interlayer cannot read. Expected a Sequential or "
-                f"functional model. Received: class={name}. {fix}")
+                f"functional model. Received: class={name}. Rebuild it with the functional API, or {how}")
     base = next((base for base in cls.__mro__[1:] if lookup("keras", "frontend", base) is not None), None)
     if base is not None:
         return (f"no converter for this subclass of {base.__name__}: a subclass may change what the layer computes, "
                 f"so it is not converted as its base class. Expected a layer class with a converter. "
-                f"Received: class={name}. {fix}")
-    return f"no converter for this layer class. Expected a layer class with a converter. Received: class={name}. {fix}"
+                f"Received: class={name}. {how[0].upper()}{how[1:]}")
+    return (f"no converter for this layer class. Expected a layer class with a converter. Received: class={name}. "
+            f"{how[0].upper()}{how[1:]}")
+
+
+def _how_to_register(cls_name: str) -> str:
+    broken = plugin_errors()
+    note = (f" (plugin(s) that failed to load: "
+            f"{'; '.join(f'{plugin} ({problem})' for plugin, problem in broken.items())})" if broken else "")
+    return (f"register a converter for it: `@interlayer.register(\"keras\", \"frontend\", {cls_name})` on "
+            f"`def convert(ctx, layer, inputs)` returning `ctx.add(op, inputs, attrs, weights, perm=...)`, in your "
+            f"code or in a plugin (entry point group 'interlayer.converters'); see the README's 'Custom layers'"
+            f"{note}")
 
 
 def _wants_channels_last(functional: Functional, tensor, seen: set | None = None) -> bool:

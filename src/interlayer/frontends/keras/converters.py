@@ -2,6 +2,8 @@
 
 ``interlayer.registry.converters("keras", "frontend")`` imports this module on first use.
 """
-from . import activation, conv, core, custom, merge, normalization, pool, reshaping  # noqa: F401
+from . import (activation, applications, conv, core, custom, merge, normalization, operations, pool,  # noqa: F401
+               preprocessing, reshaping)
 
-FAMILIES = (activation, conv, core, custom, merge, normalization, pool, reshaping)
+FAMILIES = (activation, applications, conv, core, custom, merge, normalization, operations, pool, preprocessing,
+            reshaping)

@@ -5,7 +5,7 @@ import keras
 
 from ...registry import register
 from . import activation
-from .capture import LayerContext, array, prefers
+from .context import LayerContext, array, prefers
 
 
 @register("keras", "frontend", keras.layers.Dense)

@@ -1,9 +1,10 @@
 """interlayer's own Keras layers (written by the Keras backend), so a model it built can be captured again."""
 from __future__ import annotations
 
-from ...backends.keras.layers import Clip, ConstantPadding, Gelu, HardSigmoid
+from ...backends.keras.layers import (BinaryOp, Clip, ConstantOperand, ConstantPadding, Gelu, HardSigmoid, Reduce,
+                                      Resize, Split, Stack)
 from ...registry import register
-from .capture import LayerContext, prefers
+from .context import LayerContext, array, prefers
 
 
 @register("keras", "frontend", ConstantPadding)
@@ -31,3 +32,79 @@ def hard_sigmoid(ctx: LayerContext, layer, inputs):
 def gelu(ctx: LayerContext, layer, inputs):
     approximate = "tanh" if layer.approximate else "none"
     return ctx.add("gelu", [inputs[0]], {"approximate": approximate}, perm=inputs[0].perm)
+
+
+# the algebra and spatial families' layers ------------------------------------------------------------------
+
+_KERAS_OPS = {"add": "add", "subtract": "sub", "multiply": "mul", "divide": "div", "power": "pow", "matmul": "matmul"}
+
+
+@register("keras", "frontend", ConstantOperand)
+@prefers("any")
+def constant_operand(ctx: LayerContext, layer, inputs):
+    """``op(x, other)``: ``other`` is held as the input is, without the batch axis (matrices stay 2-D)."""
+    x, op = inputs[0], _KERAS_OPS[layer.op]
+    other = array(layer.other)
+    matrix = op == "matmul"
+    if matrix and other.ndim > 2 and x.perm[-2:] != (x.rank - 2, x.rank - 1):
+        ctx.unsupported(f"a matmul's matrices must be held in the IR's order. Expected the last two axes held last. "
+                        f"Received: perm={x.perm}")
+        return None
+    if matrix and other.ndim == 2:
+        constant = other  # x @ W on the last axis, whatever the others hold
+    else:
+        constant = ctx.constant(x, other.reshape((1, *other.shape)), dtype=other.dtype, min_rank=2 if matrix else 0)
+    if constant is None:
+        return None
+    return ctx.with_constant(op, x, constant, first=layer.constant_first, trainable=layer.trainable,
+                             source=layer.other)
+
+
+@register("keras", "frontend", BinaryOp)
+@prefers("any")
+def binary_op(ctx: LayerContext, layer, inputs):
+    held = ctx.common(inputs)
+    if layer.op == "matmul" and held[0].perm[-2:] != (held[0].rank - 2, held[0].rank - 1):
+        held = [ctx.identity(x) for x in inputs]
+    return ctx.add(_KERAS_OPS[layer.op], held, perm=held[0].perm)
+
+
+@register("keras", "frontend", Reduce)
+@prefers("any")
+def reduce(ctx: LayerContext, layer, inputs):
+    x = inputs[0]
+    axes = sorted(x.perm[axis] for axis in layer.axes)
+    kept = [p for position, p in enumerate(x.perm) if position not in layer.axes]
+    perm = x.perm if layer.keepdims else tuple(sorted(kept).index(p) for p in kept)
+    return ctx.add(f"reduce_{layer.op}", [x], {"axes": axes, "keepdims": bool(layer.keepdims)}, perm=perm)
+
+
+@register("keras", "frontend", Stack)
+@prefers("any")
+def stack(ctx: LayerContext, layer, inputs):
+    """Keras stacks at held position ``axis``; the IR at canonical axis ``axis`` with the others shifted."""
+    perm, rank = inputs[0].perm, inputs[0].rank + 1
+    position = int(layer.axis) + rank if int(layer.axis) < 0 else int(layer.axis)
+    if not 1 <= position < rank:
+        ctx.unsupported(f"stacking along the batch axis has no IR op. Expected 1 <= axis < {rank}. "
+                        f"Received: axis={layer.axis}")
+        return None
+    shifted = [p if p < position else p + 1 for p in perm]
+    held = [ctx.hold(x, perm) for x in inputs]
+    return ctx.add("stack", held, {"axis": position}, perm=(*shifted[:position], position, *shifted[position:]))
+
+
+@register("keras", "frontend", Split)
+@prefers("any")
+def split(ctx: LayerContext, layer, inputs):
+    x = inputs[0]
+    return ctx.add_outputs("split", [x], {"axis": x.perm[int(layer.axis)], "sizes": list(layer.sizes)}, perm=x.perm)
+
+
+@register("keras", "frontend", Resize)
+@prefers("channels_last")
+def resize(ctx: LayerContext, layer, inputs):
+    x = ctx.channels_last(inputs[0])
+    attrs = {"sizes": list(layer.sizes), "mode": layer.mode, "coordinate_mode": layer.coordinate_mode,
+             "scales": None if layer.scales is None else list(layer.scales)}
+    return ctx.add("resize", [x], attrs, perm=x.perm)

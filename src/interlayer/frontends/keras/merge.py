@@ -1,30 +1,75 @@
-"""Merging layers: Add, Concatenate. Every input is brought to the first input's held layout."""
+"""Merging layers: Add, Subtract, Multiply, Average, Maximum, Minimum, Concatenate.
+
+Keras merges equal-rank inputs with numpy broadcasting, and first expands a lower-rank input at axis 1 until
+the ranks agree ((N, C) against (N, H, W, C) becomes (N, 1, 1, C)). Every input is then held as the one that
+has the output's shape, so the IR computes in the layout Keras does. Multiply's product of several inputs is a
+chain of ``mul`` nodes (``<layer>_mul<i>`` then ``<layer>``), as Keras multiplies them from the left.
+"""
 from __future__ import annotations
 
 import keras
-from keras.src.ops.numpy import Add as AddOperation  # what `x + y` on two Keras tensors records
+import numpy as np
 
 from ...registry import register
-from .capture import LayerContext, prefers
+from .context import Held, LayerContext, prefers
+
+
+def aligned(ctx: LayerContext, inputs: list[Held]) -> list[Held]:
+    """The inputs expanded to one rank as Keras's merge layers do, then held alike."""
+    rank = max(x.rank for x in inputs)
+    expanded = []
+    for index, x in enumerate(inputs):
+        if x.rank < rank:
+            shape = ctx.keras_shape(x)[1:]
+            x = ctx.reshape(x, (1,) * (rank - x.rank) + tuple(shape), name=f"{ctx.name}_expand{index}")
+        expanded.append(x)
+    return ctx.common(expanded)
+
+
+def chain(ctx: LayerContext, op: str, inputs: list[Held]) -> Held:
+    """A binary op folded from the left over the inputs: nodes ``<layer>_<op>1 ... <layer>``."""
+    result = inputs[0]
+    for index, x in enumerate(inputs[1:], start=1):
+        name = None if index == len(inputs) - 1 else f"{ctx.name}_{op}{index}"
+        result = ctx.add(op, [result, x], perm=result.perm, name=name)
+    return result
 
 
 @register("keras", "frontend", keras.layers.Add)
 @prefers("any")
 def add(ctx: LayerContext, layer, inputs):
-    perm = inputs[0].perm
-    return ctx.add("add", [ctx.hold(x, perm) for x in inputs], perm=perm)
+    inputs = aligned(ctx, inputs)
+    return ctx.add("add", inputs, perm=inputs[0].perm)
 
 
-@register("keras", "frontend", AddOperation)
+@register("keras", "frontend", keras.layers.Subtract)
 @prefers("any")
-def add_operation(ctx: LayerContext, operation, inputs):
-    """``x + y`` between two Keras tensors of one shape (no constant, no broadcasting)."""
-    shapes = [ctx.keras_shape(x) for x in inputs]
-    if len(inputs) != 2 or shapes[0] != shapes[1]:
-        ctx.unsupported(f"only the sum of two tensors of equal shape has an IR op. Expected 2 tensor inputs of one "
-                        f"shape. Received: {len(inputs)} tensor input(s) of shapes {shapes}")
-        return None
-    return add(ctx, operation, inputs)
+def subtract(ctx: LayerContext, layer, inputs):
+    inputs = aligned(ctx, inputs)
+    return ctx.add("sub", inputs, perm=inputs[0].perm)
+
+
+@register("keras", "frontend", keras.layers.Multiply)
+@prefers("any")
+def multiply(ctx: LayerContext, layer, inputs):
+    return chain(ctx, "mul", aligned(ctx, inputs))
+
+
+@register("keras", "frontend", keras.layers.Average)
+@prefers("any")
+def average(ctx: LayerContext, layer, inputs):
+    """Keras sums from the left and divides by the count (a division, not a product with 1/n)."""
+    inputs = aligned(ctx, inputs)
+    total = ctx.add("add", inputs, perm=inputs[0].perm, name=f"{ctx.name}_sum")
+    return ctx.with_constant("div", total, np.asarray(len(inputs), dtype=np.float32))
+
+
+@register("keras", "frontend", keras.layers.Maximum, keras.layers.Minimum)
+@prefers("any")
+def extremum(ctx: LayerContext, layer, inputs):
+    op = "maximum" if isinstance(layer, keras.layers.Maximum) else "minimum"
+    inputs = aligned(ctx, inputs)
+    return ctx.add(op, inputs, perm=inputs[0].perm)
 
 
 @register("keras", "frontend", keras.layers.Concatenate)

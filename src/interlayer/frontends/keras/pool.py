@@ -5,7 +5,7 @@ import keras
 
 from ...ir import layout
 from ...registry import register
-from .capture import LayerContext, prefers
+from .context import LayerContext, prefers
 from .conv import explicit_pads
 
 _MAX = (keras.layers.MaxPooling1D, keras.layers.MaxPooling2D, keras.layers.MaxPooling3D)

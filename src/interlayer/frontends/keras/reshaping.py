@@ -1,11 +1,13 @@
-"""Reshaping: Flatten, Reshape, Permute, ZeroPadding1D/2D/3D, Cropping1D/2D/3D."""
+"""Reshaping: Flatten, Reshape, Permute, ZeroPadding1D/2D/3D, Cropping1D/2D/3D, UpSampling1D/2D/3D, Resizing."""
 from __future__ import annotations
+
+import math
 
 import keras
 
 from ...ir import layout
 from ...registry import register
-from .capture import LayerContext, prefers
+from .context import LayerContext, prefers
 
 
 @register("keras", "frontend", keras.layers.Flatten)
@@ -28,9 +30,15 @@ def flatten(ctx: LayerContext, layer, inputs):
 @register("keras", "frontend", keras.layers.Reshape)
 @prefers("identity")
 def reshape(ctx: LayerContext, layer, inputs):
-    x = ctx.identity(inputs[0])  # Keras reshapes its own row-major order
+    """Keras reshapes its own row-major order; a result that only adds size-1 axes around the channels, as
+    (N, C) -> (N, 1, 1, C) in a squeeze-excitation, is the IR's (N, C, 1, 1) held channels-last."""
+    x = inputs[0]
     target = [int(size) for size in layer.target_shape]
-    return ctx.add("reshape", [x], {"shape": target}, perm=layout.identity(len(target) + 1))
+    known = ctx.keras_shape(x)[1:]
+    if -1 in target and all(isinstance(size, int) for size in known):
+        rest = math.prod(size for size in target if size != -1)
+        target[target.index(-1)] = math.prod(known) // rest if rest else -1
+    return ctx.reshape(x, target)
 
 
 @register("keras", "frontend", keras.layers.Permute)
@@ -64,3 +72,63 @@ def zero_padding(ctx: LayerContext, layer, inputs):
 @prefers("channels_last")
 def cropping(ctx: LayerContext, layer, inputs):
     return _pad(ctx, layer, inputs, _pairs(layer.cropping, inputs[0].rank - 2), -1)
+
+
+_UPSAMPLING = (keras.layers.UpSampling1D, keras.layers.UpSampling2D, keras.layers.UpSampling3D)
+
+
+@register("keras", "frontend", *_UPSAMPLING)
+@prefers("channels_last")
+def upsampling(ctx: LayerContext, layer, inputs):
+    """Nearest repeats each position (IR nearest, asymmetric: output o reads o // factor); UpSampling2D's
+    bilinear is tf.image.resize's, half-pixel centres (IR linear, half_pixel)."""
+    if not ctx.channels_last_format():
+        return None
+    x = ctx.channels_last(inputs[0])
+    rank = x.rank - 2
+    factors = [int(layer.size)] if rank == 1 else [int(f) for f in layer.size]
+    interpolation = getattr(layer, "interpolation", "nearest")
+    modes = {"nearest": ("nearest", "asymmetric"), "bilinear": ("linear", "half_pixel")}
+    if interpolation not in modes:
+        ctx.unsupported(f"interpolation must be 'nearest' or 'bilinear'. Received: interpolation={interpolation!r}")
+        return None
+    return _resize(ctx, x, [f"*{f}" for f in factors], *modes[interpolation])
+
+
+def _resize(ctx: LayerContext, x, sizes, mode: str, coordinate_mode: str):
+    spatial = list(ctx.shape(x)[2:])
+    if any(not isinstance(size, int) for size in spatial):
+        ctx.unsupported(f"resizing needs a known input size. Expected static spatial sizes. "
+                        f"Received: input shape={ctx.keras_shape(x)}")
+        return None
+    sizes = [n * int(size[1:]) if isinstance(size, str) else int(size) for n, size in zip(spatial, sizes)]
+    attrs = {"sizes": sizes, "mode": mode, "coordinate_mode": coordinate_mode}
+    return ctx.add("resize", [x], attrs, perm=x.perm)
+
+
+@register("keras", "frontend", keras.layers.Resizing)
+@prefers("channels_last")
+def resizing(ctx: LayerContext, layer, inputs):
+    """tf.image.resize without antialiasing, cropping or padding: bilinear is half-pixel linear; nearest
+    (TensorFlow's half-pixel rounding) equals the IR's asymmetric nearest for integer upscaling only."""
+    if not ctx.channels_last_format():
+        return None
+    x = ctx.channels_last(inputs[0])
+    sizes = [int(layer.height), int(layer.width)]
+    spatial = list(ctx.shape(x)[2:])
+    problems = [f"{name}=True" for name in ("crop_to_aspect_ratio", "pad_to_aspect_ratio")
+                if getattr(layer, name, False)]
+    interpolation = layer.interpolation
+    downscales = any(not isinstance(n, int) or m < n for n, m in zip(spatial, sizes))
+    if getattr(layer, "antialias", False) and downscales:
+        problems.append("antialias=True when shrinking")
+    if interpolation == "nearest" and any(not isinstance(n, int) or m % n for n, m in zip(spatial, sizes)):
+        problems.append(f"interpolation='nearest' to sizes {sizes} from {spatial} (not an integer upscaling)")
+    elif interpolation not in ("nearest", "bilinear"):
+        problems.append(f"interpolation={interpolation!r}")
+    if problems:
+        ctx.unsupported(f"only plain bilinear resizing, and nearest by integer factors, have an IR equivalent. "
+                        f"Expected no cropping, padding or antialiased shrinking. Received: {', '.join(problems)}")
+        return None
+    mode, coordinate_mode = ("nearest", "asymmetric") if interpolation == "nearest" else ("linear", "half_pixel")
+    return _resize(ctx, x, sizes, mode, coordinate_mode)
