@@ -48,7 +48,8 @@ def support_table() -> str:
         lines.append(f"| `{name}` | {'yes' if name in KERNELS else '-'} | " + " | ".join(marks) + " |")
     lines.append("")
     for fw in FRAMEWORKS:
-        keys = sorted({_label(key) for key in converters(fw, "frontend")})
+        builtin = f"interlayer.frontends.{fw}."  # plugins' converters are theirs to document
+        keys = sorted({_label(key) for key, fn in converters(fw, "frontend").items() if fn.__module__.startswith(builtin)})
         lines.append(f"**{fw} frontend reads** ({len(keys)}): " + ", ".join(f"`{k}`" for k in keys))
         lines.append("")
     return "\n".join(lines)
@@ -66,6 +67,10 @@ def _label(key) -> str:
         return f"F.{name}"
     if module.startswith("torch") or module == "" and "VariableFunctions" in repr(key):
         return f"torch.{name}"
+    if module.startswith(("keras.src.ops", "keras.ops")):
+        return f"keras.ops.{name}"
+    if module.startswith(("keras.src.applications", "keras.applications")):
+        return f"keras.applications.{name}"
     if module.startswith("keras"):
         return f"keras.{name}"
     return f"{module.split('.')[0].lstrip('_')}.{name}"

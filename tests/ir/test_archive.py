@@ -144,6 +144,16 @@ def test_a_plain_safetensors_file_is_not_an_archive(tmp_path):
         interlayer.load(path)
 
 
+@pytest.mark.parametrize("source", [
+    {}, {"framework": "torch", "version": "2.13.0", "name_map": {}},
+    {"framework": "keras", "version": "3.15.1", "name_map": {"d/kernel": "d.weight"}, "output_names": ["logits"]},
+], ids=["no-provenance", "empty-name-map", "name-map-and-output-names"])
+def test_provenance_round_trips_exactly(tmp_path, source):
+    graph = golden_graph()
+    graph.source = source
+    assert interlayer.load(interlayer.save(graph, tmp_path / "m.safetensors")).source == source
+
+
 def test_missing_file(tmp_path):
     with pytest.raises(ArchiveError, match="no such file"):
         interlayer.load(tmp_path / "absent.safetensors")

@@ -10,6 +10,8 @@ Tensors are named ``<node>.<weight>``; the metadata (all strings, as safetensors
 ``source.framework``        where the model came from (``torch``, ``keras``, ...)
 ``source.version``          that framework's version
 ``source.name_map``         JSON object: source parameter name -> IR tensor name
+``source.output_names``     JSON list: the source's name of each graph output (only when the source named them)
+``source.<other>``          any other provenance entry, as JSON
 ``interlayer.checksum``     ``sha256:<hex>`` over every tensor (see :func:`checksum`)
 ==========================  ================================================================
 
@@ -38,6 +40,7 @@ _DTYPES = {
 }
 _CODES = {name: code for code, name in _DTYPES.items()}
 _MAX_HEADER = 100 * 1024 * 1024
+_TEXT_SOURCE_KEYS = ("framework", "version")
 
 
 def save(graph: Graph, path: str | os.PathLike, *, overwrite: bool = False) -> Path:
@@ -58,11 +61,11 @@ def save(graph: Graph, path: str | os.PathLike, *, overwrite: bool = False) -> P
         "interlayer.format": str(FORMAT_VERSION),
         "interlayer.version": __version__,
         "interlayer.graph": json.dumps(body, sort_keys=True, separators=(",", ":")),
-        "source.framework": str(source.get("framework", "")),
-        "source.version": str(source.get("version", "")),
-        "source.name_map": json.dumps(source.get("name_map", {}), sort_keys=True, separators=(",", ":")),
         "interlayer.checksum": checksum(tensors),
     }
+    for key, value in source.items():  # framework and version as text, the rest as JSON
+        text = value if key in _TEXT_SOURCE_KEYS else json.dumps(value, sort_keys=True, separators=(",", ":"))
+        metadata[f"source.{key}"] = str(text)
     write_safetensors(path, tensors, metadata, overwrite=overwrite)
     return path
 
@@ -86,9 +89,10 @@ def load(path: str | os.PathLike) -> Graph:
                            f"Expected {expected}. Received: {actual}.")
     try:
         body = json.loads(metadata["interlayer.graph"])
-        source = {"framework": metadata.get("source.framework", ""), "version": metadata.get("source.version", ""),
-                  "name_map": json.loads(metadata.get("source.name_map", "{}"))}
-        body["source"] = {key: value for key, value in source.items() if value}
+        body["source"] = {
+            key[len("source."):]: text if key[len("source."):] in _TEXT_SOURCE_KEYS else json.loads(text)
+            for key, text in metadata.items() if key.startswith("source.")
+        }
         graph = Graph.from_json(body, tensors)
     except (KeyError, ValueError, TypeError) as exc:
         raise ArchiveError(f"archive '{path}': the graph metadata cannot be read ({exc}).") from exc
