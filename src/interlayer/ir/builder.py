@@ -21,6 +21,8 @@ class GraphBuilder:
         self.inputs: list[TensorSpec] = []
         self.outputs: list[TensorSpec] = []
         self.name_map: dict[str, str] = {}
+        self.shared: dict[str, str] = {}
+        """IR tensor -> the IR tensor it copies: a source tensor met again (a layer called several times)"""
         self.problems: list[tuple[str, str]] = []
         self._taken: set[str] = set()
 
@@ -56,8 +58,21 @@ class GraphBuilder:
         self.nodes.append(node)
         for weight, source in (sources or {}).items():
             if weight in arrays:
-                self.name_map[source] = node.tensor_name(weight)
+                self._record(source, node.tensor_name(weight), arrays[weight])
         return outputs
+
+    def _record(self, source: str, tensor: str, array: np.ndarray) -> None:
+        """Map ``source`` to ``tensor``; a source mapped before keeps its first tensor, and ``tensor`` is recorded as
+        sharing it when it holds the same bits (another call of the same layer), else left unmapped."""
+        first = self.name_map.get(source)
+        if first is None:
+            self.name_map[source] = tensor
+            return
+        owner, _, weight = first.rpartition(".")
+        earlier = next((n.weights.get(weight) for n in self.nodes if n.name == owner), None)
+        if earlier is not None and earlier.dtype == array.dtype and earlier.shape == array.shape \
+                and earlier.tobytes() == array.tobytes():
+            self.shared[tensor] = first
 
     def output(self, value: str, dtype: str = "float32", perm=None) -> None:
         self.outputs.append(TensorSpec(value, (), dtype, None if perm is None else tuple(perm)))
@@ -71,6 +86,8 @@ class GraphBuilder:
             raise UnsupportedLayerError(f"{self.framework} frontend", self.problems)
         graph = Graph(self.nodes, self.inputs, self.outputs, self.name,
                       {"framework": self.framework, "version": self.version, "name_map": dict(self.name_map)})
+        if self.shared:
+            graph.source["shared"] = dict(self.shared)
         validate(graph)
         shapes = graph.shapes()
         for spec in graph.outputs:

@@ -27,3 +27,29 @@ def output_names(graph: Graph) -> dict[str, str]:
     """Source output name -> IR value, in graph output order; the IR value names stand in where none was recorded."""
     names = graph.source.get("output_names") or [spec.name for spec in graph.outputs]
     return {name: spec.name for name, spec in zip(names, graph.outputs)}
+
+
+def shared_nodes(graph: Graph) -> dict[str, str]:
+    """Node -> the node whose weights it shares (a layer the source called several times).
+
+    From ``graph.source["shared"]`` (copy tensor -> original tensor), keeping only pairs a target may really
+    share: the same op and attributes, every weight of the copy recorded as shared and bit-identical to the
+    original's. Anything else is built as an independent copy.
+    """
+    shared = graph.source.get("shared") or {}
+    if not shared:
+        return {}
+    owners = {node.tensor_name(weight): node for node in graph.nodes for weight in node.weights}
+    found: dict[str, str] = {}
+    for node in graph.nodes:
+        tensors = [node.tensor_name(weight) for weight in node.weights]
+        originals = {owners[shared[t]].name for t in tensors if shared.get(t) in owners}
+        if not tensors or len(originals) != 1 or not all(t in shared for t in tensors):
+            continue
+        original = owners[shared[tensors[0]]]
+        if original.op != node.op or original.attrs != node.attrs or original.weights.keys() != node.weights.keys():
+            continue
+        if all(original.weights[w].dtype == array.dtype and original.weights[w].tobytes() == array.tobytes()
+               for w, array in node.weights.items()):
+            found[node.name] = found.get(original.name, original.name)
+    return found

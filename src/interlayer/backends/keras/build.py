@@ -25,6 +25,7 @@ from ...errors import InterlayerError, UnsupportedLayerError
 from ...ir import layout, ops
 from ...ir.check import validate
 from ...ir.graph import Graph, Node
+from ...ir.provenance import shared_nodes
 from ...registry import lookup
 
 CONTEXT = "keras backend"
@@ -136,6 +137,10 @@ class _State:
         self.problems: list[tuple[str, str]] = []
         self.input_tensors: set[int] = set()
         self.outputs_taken: set[int] = set()
+        self.shared = shared_nodes(graph)
+        """node -> the node whose layers it calls again (a layer the source called several times)"""
+        self.layers: dict[tuple[str, str | None], Any] = {}
+        """(node, suffix) -> the layer made for it"""
 
     def declare_input(self, spec, keep_input_layout: bool) -> Held:
         rank = len(spec.shape)
@@ -203,9 +208,16 @@ class BuildContext:
         return [self._state.shapes[value] for value in self.node.outputs]
 
     def layer(self, cls, suffix: str | None = None, **kwargs):
-        """A Keras layer named after the node (``<node>_<suffix>`` for a helper layer)."""
+        """A Keras layer named after the node (``<node>_<suffix>`` for a helper layer); for a node that shares the
+        weights of an earlier one, that node's layer, called again so the weights stay shared."""
+        state = self._state
+        original = state.layers.get((state.shared.get(self.node.name, ""), suffix))
+        if original is not None and type(original) is cls:
+            return original
         name = self.node.name if suffix is None else f"{self.node.name}_{suffix}"
-        return cls(name=self._state.names.take(name), **kwargs)
+        made = cls(name=state.names.take(name), **kwargs)
+        state.layers[self.node.name, suffix] = made
+        return made
 
     def output(self, tensor, perm: Sequence[int]) -> Held:
         return Held(tensor, tuple(perm), self.output_shape)

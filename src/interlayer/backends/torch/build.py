@@ -13,6 +13,7 @@ from ...errors import InterlayerError, UnsupportedLayerError
 from ...ir import layout
 from ...ir.check import validate
 from ...ir.graph import Graph
+from ...ir.provenance import shared_nodes
 from ...registry import converters
 from .names import identifier
 
@@ -27,7 +28,7 @@ def build(graph: Graph, **options: Any):
         raise InterlayerError(f"torch backend: unknown option(s). Expected none. Received: {sorted(options)}.")
     validate(graph)
     graph = layout.refold_flatten(graph, "channels_first")
-    emitter = Emitter(graph.shapes())
+    emitter = Emitter(graph.shapes(), shared_nodes(graph))
     table = converters("torch", "backend")
     taken: set[str] = set()
     for spec in graph.inputs:

@@ -20,13 +20,17 @@ from .names import Names
 class Emitter:
     """The model under construction: an fx graph, the root module holding the layers, and every problem met."""
 
-    def __init__(self, shapes: dict):
+    def __init__(self, shapes: dict, shared: dict[str, str] | None = None):
         self.graph = fx.Graph()
         self.root = nn.Module()
         self.names = Names()
         self.values: dict[str, fx.Node] = {}
         self.shapes = shapes
         self.problems: list[tuple[str, str]] = []
+        self.shared = shared or {}
+        """node -> the node whose modules it calls again (a layer the source called several times)"""
+        self.paths: dict[tuple[str, str], str] = {}
+        """(node, suffix) -> the module path made for it"""
 
     def attach(self, path: str, module: nn.Module) -> None:
         *parents, leaf = path.split(".")
@@ -64,10 +68,17 @@ class Step:
         return tuple(self.emitter.shapes[self.node.outputs[0]])
 
     def module(self, module: nn.Module, *args: Any, suffix: str = "") -> fx.Node:
-        """Register ``module`` under this node's name (plus ``suffix``) and call it."""
-        path = self.emitter.names.module(self.node.name + suffix)
-        self.emitter.attach(path, module)
-        return self.emitter.graph.create_node("call_module", path, args, {}, name=path.replace(".", "_"))
+        """Register ``module`` under this node's name (plus ``suffix``) and call it; a node that shares the weights
+        of an earlier one calls that node's module again instead, so the weights stay shared."""
+        emitter = self.emitter
+        original = emitter.paths.get((emitter.shared.get(self.node.name, ""), suffix))
+        if original is not None:
+            name = emitter.names.module(self.node.name + suffix).replace(".", "_")
+            return emitter.graph.create_node("call_module", original, args, {}, name=name)
+        path = emitter.names.module(self.node.name + suffix)
+        emitter.attach(path, module)
+        emitter.paths[self.node.name, suffix] = path
+        return emitter.graph.create_node("call_module", path, args, {}, name=path.replace(".", "_"))
 
     def call(self, fn: Callable, *args: Any, suffix: str = "", **kwargs: Any) -> fx.Node:
         return self.emitter.graph.create_node("call_function", fn, args, kwargs, name=self.node.name + suffix)

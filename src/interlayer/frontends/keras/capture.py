@@ -56,8 +56,6 @@ def capture(model: keras.Model, example_inputs: Any = None, **options: Any) -> G
         perm = None if held.perm == layout.identity(held.rank) else held.perm
         state.builder.output(held.value, _dtype(tensor), perm=perm)
     graph = state.builder.finish()
-    if state.shared:
-        graph.source["shared"] = dict(state.shared)
     structure = functional.output
     if isinstance(structure, dict) and len(structure) == len(graph.outputs):  # Keras flattens by sorted key
         graph.source["output_names"] = [str(key) for key in sorted(structure)]
@@ -73,10 +71,6 @@ class _State:
         self.transposes: dict[tuple[str, tuple[int, ...]], Held] = {}
         self.calls: dict[int, int] = {}
         """how many calls of each layer object (by id) were converted so far"""
-        self.sourced: dict[str, str] = {}
-        """Keras variable path -> the IR tensor of its first use"""
-        self.shared: dict[str, str] = {}
-        """IR tensor of a later call of a shared layer -> the IR tensor of its first call"""
 
     def declare_input(self, tensor, channels_last: bool) -> Held:
         operation = tensor._keras_history.operation

@@ -188,14 +188,7 @@ class LayerContext:
         filled = schema.fill(dict(attrs or {}))
         state = self._state
         paths = {weight: variable.path for weight, variable in (sources or {}).items()}
-        value = state.builder.add(op, [x.value for x in inputs], filled, weights, name=name or self.name,
-                                  sources={weight: path for weight, path in paths.items() if path not in state.sourced})
-        for weight, path in paths.items():
-            tensor = f"{value}.{weight}"
-            if path in state.sourced:
-                state.shared[tensor] = state.sourced[path]
-            else:
-                state.sourced[path] = tensor
+        value = state.builder.add(op, [x.value for x in inputs], filled, weights, name=name or self.name, sources=paths)
         state.shapes[value] = tuple(schema.infer(filled, [self.shape(x) for x in inputs])[0])
         return Held(value, tuple(perm))
 

@@ -33,7 +33,6 @@ class Capture:
         self.values: dict[Any, str] = {}
         self.paths = paths
         """module path in the traced root -> (IR node name, state_dict prefix); only where they differ."""
-        self.sourced: set[str] = set()
         self.order: dict[Any, int] = {node: index for index, node in enumerate(root.graph.nodes)}
         """position of each fx node in the traced graph"""
         self.state_keys: set[str] = set()
@@ -127,14 +126,9 @@ class Call:
             sources: dict[str, str] | None = None) -> str:
         """Append an IR node named after this call. ``sources`` maps weight -> the source's tensor name: the
         module's own name for a layer (``"weight"``), the ``state_dict`` key for a function call's constant
-        (``ctx.constant_name(arg)``). A source tensor keeps the first IR tensor it was mapped to."""
-        mapped = None
-        if sources and (self.module is None or self.node.target not in self.capture.sourced):
-            if self.module is not None:
-                self.capture.sourced.add(self.node.target)
-            taken = self.capture.builder.name_map
-            mapped = {weight: self.prefix + local for weight, local in sources.items()
-                      if local is not None and self.prefix + local not in taken}
+        (``ctx.constant_name(arg)``). A source tensor keeps the first IR tensor it was mapped to; a module called
+        again is recorded as sharing it (``graph.source["shared"]``)."""
+        mapped = {weight: self.prefix + local for weight, local in (sources or {}).items() if local is not None}
         return self.capture.builder.add(op, inputs, attrs, weights, name=self.name, sources=mapped)
 
     def unsupported(self, message: str) -> None:
