@@ -24,7 +24,7 @@ from typing import Any
 import keras
 from keras.src.models.functional import Functional  # the class of every graph-built model (no public alias)
 
-from ...errors import SourceError
+from ...errors import SourceError, ValidationError
 from ...ir import layout
 from ...ir.builder import GraphBuilder
 from ...ir.graph import BATCH, Graph
@@ -71,6 +71,8 @@ class _State:
         self.transposes: dict[tuple[str, tuple[int, ...]], Held] = {}
         self.calls: dict[int, int] = {}
         """how many calls of each layer object (by id) were converted so far"""
+        self.placeholders: set[str] = set()
+        """values standing for the outputs of layers that could not be converted"""
 
     def declare_input(self, tensor, channels_last: bool) -> Held:
         operation = tensor._keras_history.operation
@@ -85,6 +87,7 @@ class _State:
     def placeholder(self, tensor, name: str) -> Held:
         """Stands for the output of a layer that could not be converted, so later layers are still checked."""
         value = self.builder.unique(f"{name}:unconverted")
+        self.placeholders.add(value)
         perm = layout.identity(len(tensor.shape))
         self.shapes[value] = _canonical_shape(tensor.shape, perm, value)
         return Held(value, perm)
@@ -152,7 +155,12 @@ def _convert_layer(state: _State, node, inputs: list[Held], prefix: str) -> list
     if converter is None:
         ctx.unsupported(_no_converter(layer))
     else:
-        outputs = converter(ctx, layer, inputs)
+        try:
+            outputs = converter(ctx, layer, inputs)
+        except ValidationError:
+            if not any(x.value in state.placeholders for x in inputs):
+                raise
+            outputs = None  # it reads an unconverted layer's stand-in: that layer's problem is already reported
     if isinstance(outputs, Held):
         outputs = [outputs]
     if ctx.failed or outputs is None:

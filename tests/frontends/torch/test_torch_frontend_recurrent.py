@@ -1,0 +1,64 @@
+"""nn.LSTM / nn.GRU / nn.RNN / nn.Embedding captured == torch; refusals name the option."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+import interlayer
+from interlayer.errors import UnsupportedLayerError
+from interlayer.frontends.torch import capture
+from torch_frontend_support import Fn, check_capture
+
+SEQUENCE = torch.zeros(2, 6, 5)
+
+MODULES = {
+    "lstm": lambda: nn.LSTM(5, 4, batch_first=True),
+    "lstm-two-layers": lambda: nn.LSTM(5, 4, num_layers=2, batch_first=True, dropout=0.3),
+    "lstm-bidirectional": lambda: nn.LSTM(5, 4, bidirectional=True, batch_first=True),
+    "lstm-no-bias": lambda: nn.LSTM(5, 4, bias=False, batch_first=True),
+    "gru": lambda: nn.GRU(5, 4, batch_first=True),
+    "gru-two-layers-bidirectional": lambda: nn.GRU(5, 4, num_layers=2, bidirectional=True, batch_first=True),
+    "rnn-tanh": lambda: nn.RNN(5, 4, batch_first=True),
+    "rnn-relu-bidirectional": lambda: nn.RNN(5, 4, nonlinearity="relu", bidirectional=True, batch_first=True),
+}
+
+
+@pytest.mark.parametrize("case", sorted(MODULES))
+def test_recurrent_output_matches_torch(case):
+    check_capture(Fn(lambda self, x: self.layers[0](x)[0], MODULES[case]()), SEQUENCE)
+
+
+@pytest.mark.parametrize("case", ["lstm", "gru"])
+def test_output_unpacked_and_read_downstream(case):
+    def last(self, x):
+        out, _ = self.layers[0](x)
+        return self.layers[1](out.mean(dim=1))
+
+    check_capture(Fn(last, MODULES[case](), nn.Linear(4, 3)), SEQUENCE)
+
+
+def test_embedding_with_integer_indices():
+    model = Fn(lambda self, x: self.layers[0](x), nn.Embedding(30, 4, padding_idx=0)).eval()
+    indices = torch.randint(0, 30, (2, 7))
+    graph = capture(model, example_inputs=indices)
+    assert graph.inputs[0].dtype == "int64" and graph.nodes[0].attrs["padding_idx"] == 0
+    other = torch.randint(0, 30, (3, 7))
+    with torch.no_grad():
+        np.testing.assert_array_equal(list(interlayer.run(graph, other.numpy()).values())[0], model(other).numpy())
+
+
+REFUSED = {
+    "time-major": (lambda: nn.LSTM(5, 4), lambda m, x: m(x)[0], "batch_first=False"),
+    "projection": (lambda: nn.LSTM(5, 4, proj_size=2, batch_first=True), lambda m, x: m(x)[0], "proj_size=2"),
+    "final-state": (lambda: nn.GRU(5, 4, batch_first=True), lambda m, x: m(x)[1], "output[1]"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(REFUSED))
+def test_unsupported_recurrent_option_is_refused(case):
+    make, forward, option = REFUSED[case]
+    with pytest.raises(UnsupportedLayerError, match="layers.0") as error:
+        capture(Fn(lambda self, x: forward(self.layers[0], x), make()), example_inputs=SEQUENCE)
+    assert option in str(error.value)
