@@ -133,7 +133,7 @@ class _State:
         self.consumers = graph.consumers()
         self.names = _Names()
         self.held: dict[str, Held] = {}
-        self.permutes: dict[tuple[int, tuple[int, ...]], Held] = {}
+        self.permutes: dict[tuple[int, tuple[int, ...], tuple[int, ...]], Held] = {}
         self.problems: list[tuple[str, str]] = []
         self.input_tensors: set[int] = set()
         self.outputs_taken: set[int] = set()
@@ -227,7 +227,7 @@ class BuildContext:
         perm = tuple(perm)
         if x.perm == perm:
             return x
-        key = (id(x.tensor), perm)
+        key = (id(x.tensor), x.perm, perm)  # a transpose holds the same tensor with another perm
         if key not in self._state.permutes:
             # T(value, perm) = T(T(value, held), r) with r = compose(invert(held), perm)
             moves = layout.compose(layout.invert(x.perm), perm)

@@ -241,7 +241,8 @@ def _picks_output(node) -> bool:
     if node.target is not operator.getitem or not isinstance(node.args[1], int):
         return False
     source = node.args[0]
-    return hasattr(source, "meta") and isinstance(source.meta.get("tensor_meta"), (list, tuple))
+    meta = source.meta.get("tensor_meta") if hasattr(source, "meta") else None
+    return isinstance(meta, (list, tuple)) and not hasattr(meta, "shape")  # TensorMetadata is a tuple too
 
 
 def _no_converter(call: Call, table) -> str:

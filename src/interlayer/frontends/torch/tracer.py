@@ -46,6 +46,9 @@ _CONSTANT = "_interlayer_constant"
 _SIZE_QUERIES = {"dim", "ndimension", "element_size", "is_contiguous", "is_floating_point", "is_complex",
                  "stride", "get_device", "storage_offset", "nelement"}
 _VALUE_METHODS = {"item", "tolist", "numpy", "__bool__", "__int__", "__float__", "__index__"}
+_TRACED_THROUGH = {torch.nn.TransformerEncoderLayer, torch.nn.TransformerEncoder}
+"""torch.nn classes that fx would keep as leaves but whose forward is made of converted layers and functions"""
+_SIZED_METHODS = ("expand", "repeat", "view", "reshape", "new_zeros", "new_ones", "new_full", "new_empty")
 _SHAPE_FROM_VALUES = {"nonzero", "argwhere", "masked_select", "unique", "unique_consecutive", "bincount"}
 
 
@@ -109,6 +112,8 @@ def tracer_class(leaves: tuple[type, ...]):
 
     class ConcreteTracer(_ConcreteTracer):
         def is_leaf_module(self, m, module_qualified_name):
+            if type(m) in _TRACED_THROUGH and not isinstance(m, leaves):
+                return False
             return isinstance(m, leaves) or super().is_leaf_module(m, module_qualified_name)
 
     return ConcreteTracer
@@ -129,6 +134,18 @@ class _ConcreteTracer(fx.Tracer):
         self._inputs: dict[str, Any] = {}
         self._seen: set[tuple] = set()
         self._parameter_proxies: dict = {}
+
+    def trace(self, root, concrete_args=None):
+        """fx tracing, with the size-taking methods of real tensors recorded when a size is a proxy (a constant
+        ``buffer.expand(batch_size, -1)``: torch's argument parser rejects a proxy where it wants an int)."""
+        originals = {name: getattr(torch.Tensor, name) for name in _SIZED_METHODS}
+        for name, original in originals.items():
+            setattr(torch.Tensor, name, _sized_method(self, name, original))
+        try:
+            return super().trace(root, concrete_args)
+        finally:
+            for name, original in originals.items():
+                setattr(torch.Tensor, name, original)
 
     # the root's signature: example inputs first, every other parameter at its default -----------------------
 
@@ -358,6 +375,17 @@ class _ConcreteTracer(fx.Tracer):
 
     def _module_where(self, path: str, module) -> str:
         return f"module '{path}' ({type(module).__name__})" if path else f"{self.model_name}.forward"
+
+
+def _sized_method(tracer, name: str, original):
+    def method(self, *args, **kwargs):
+        found = []
+        map_aggregate((args, kwargs), lambda item: found.append(True) if isinstance(item, fx.Proxy) else None)
+        if found and not tracer.paused and not isinstance(self, fx.Proxy):
+            return tracer.create_proxy("call_method", name, (self, *args), kwargs)
+        return original(self, *args, **kwargs)
+
+    return method
 
 
 def _tensor_meta(item, found: list):

@@ -116,3 +116,43 @@ def linear_activation(ctx: Call, module):
 _same_as(nn.Conv2d, conv, "models.efficientnet.modeling_efficientnet:EfficientNetDepthwiseConv2d",
          "models.align.modeling_align:AlignVisionDepthwiseConv2d")
 _same_as(nn.GroupNorm, group_norm, "models.poolformer.modeling_poolformer:PoolFormerGroupNorm")
+
+
+@_converter("models.bert.modeling_bert:BertEmbeddings")
+def bert_embeddings(ctx: Call, module):
+    """``input_ids`` alone (token types and positions at their defaults): the word embedding, plus the first
+    token-type row, plus the first ``seq`` position rows (two constant adds, in the model's order), then the
+    LayerNorm; dropout is nothing at inference. fx cannot trace its ``buffer.expand(batch_size, ...)``."""
+    given = [key for key in ("token_type_ids", "position_ids", "inputs_embeds")
+             if ctx.arg(None, key, None) is not None]
+    ids = ctx.arg(0, "input_ids", None)
+    if given or ids is None or ctx.const(ctx.arg(None, "past_key_values_length", 0)) \
+            or getattr(module, "position_embedding_type", "absolute") != "absolute":
+        return ctx.unsupported(f"only input_ids with default token types and absolute positions convert. Expected "
+                               f"input_ids alone. Received: {given or ['inputs_embeds']}")
+    length = ctx.shape(ids)[1]
+    builder, norm = ctx.capture.builder, module.LayerNorm
+    table = module.word_embeddings
+    words = ctx.add("embedding", [ctx.value(ids)], {"num_embeddings": table.num_embeddings,
+                                                      "embedding_dim": table.embedding_dim,
+                                                      "padding_idx": table.padding_idx},
+                    {"weight": to_numpy(table.weight)}, sources={"weight": "word_embeddings.weight"})
+    types = to_numpy(module.token_type_embeddings.weight[0])
+    value = builder.add("add", [words], {"constant": True, "constant_shape": list(types.shape)}, {"other": types},
+                        name=f"{ctx.name}_token_type")
+    positions = to_numpy(module.position_embeddings.weight[:length])[None]
+    value = builder.add("add", [value], {"constant": True, "constant_shape": list(positions.shape)},
+                        {"other": positions}, name=f"{ctx.name}_position")
+    attrs = {"axes": [2], "normalized_shape": [int(norm.normalized_shape[0])], "epsilon": float(norm.eps)}
+    return builder.add("layer_norm", [value], attrs, {"scale": to_numpy(norm.weight), "offset": to_numpy(norm.bias)},
+                       name=f"{ctx.name}_layer_norm",
+                       sources={"scale": ctx.prefix + "LayerNorm.weight", "offset": ctx.prefix + "LayerNorm.bias"})
+
+
+@_converter("pytorch_utils:Conv1D")
+def gpt2_conv1d(ctx: Call, module):
+    """GPT-2's Conv1D is a linear layer whose weight is stored (in, out): ``x @ weight + bias``."""
+    weight = to_numpy(module.weight)
+    attrs = {"in_features": int(weight.shape[0]), "out_features": int(weight.shape[1])}
+    return ctx.add("linear", [ctx.input], attrs, {"weight": weight.T.copy(), "bias": to_numpy(module.bias)},
+                   sources={"weight": "weight", "bias": "bias"})

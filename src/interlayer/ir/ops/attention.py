@@ -1,0 +1,83 @@
+"""What transformers are made of besides linear layers and norms (``embedding`` is in recurrent.py): constants
+repeated over the batch (a class token, position ids), broadcasting (expand), masking (where), and attention itself.
+"""
+from __future__ import annotations
+
+from ...errors import ValidationError
+from .schema import Attr, OpSchema, Weight, define
+
+
+def _batch_constant_shape(attrs, shapes):
+    return [(shapes[0][0], *attrs["shape"])]
+
+
+BATCH_CONSTANT = define(OpSchema(
+    name="batch_constant", family="attention",
+    doc="The weight 'value' repeated along the batch axis of the input x: out[n] = value[0]. Only x's batch size "
+        "is read (a class token expanded to the batch, a mask or ids made from the input's shape).",
+    attrs=(
+        Attr("shape", "ints", doc="the sizes after the batch axis"),
+        Attr("trainable", "bool", False, doc="whether 'value' is a trained parameter (a class token)"),
+    ),
+    weights=(Weight("value", "(1, *shape)", lambda a: (1, *a["shape"])),),
+    infer=_batch_constant_shape,
+))
+
+
+def _expand_shape(attrs, shapes):
+    shape, target = shapes[0], list(attrs["shape"])
+    if len(target) != len(shape) - 1:
+        raise ValidationError(f"op 'expand': 'shape' gives the sizes after the batch axis. Expected {len(shape) - 1} "
+                              f"sizes for a rank {len(shape)} input. Received: shape={target}.")
+    for have, want in zip(shape[1:], target):
+        if not isinstance(have, str) and have not in (1, want):
+            raise ValidationError(f"op 'expand': an axis of size {have} cannot grow to {want}. Expected sizes "
+                                  f"equal or 1. Received: input shape={list(shape)}, shape={target}.")
+    return [(shape[0], *target)]
+
+
+EXPAND = define(OpSchema(
+    name="expand", family="attention",
+    doc="numpy.broadcast_to of the non-batch axes: axes of size 1 repeat to 'shape'; the batch axis is kept.",
+    attrs=(Attr("shape", "ints", doc="the sizes after the batch axis"),),
+    infer=_expand_shape,
+))
+
+
+def _where_shape(attrs, shapes):
+    from .algebra import broadcast
+
+    if len({len(shape) for shape in shapes}) > 1:
+        raise ValidationError(f"op 'where': inputs must have equal ranks (the batch axis first). "
+                              f"Received: shapes={[list(s) for s in shapes]}.")
+    return [broadcast(shapes, "where")]
+
+
+WHERE = define(OpSchema(
+    name="where", family="attention",
+    doc="Masked fill: out = value where condition (the second input, nonzero) else x (the first input), with "
+        "numpy broadcasting of the two inputs.",
+    attrs=(Attr("value", "float", doc="the fill value; -inf and the dtype's lowest are allowed"),),
+    inputs=(2, 2), infer=_where_shape,
+))
+
+
+def _sdpa_shape(attrs, shapes):
+    query, key, value = shapes[:3]
+    if not len(query) == len(key) == len(value) or len(query) < 3:
+        raise ValidationError(f"op 'scaled_dot_product_attention': query, key and value must have one rank >= 3. "
+                              f"Received: shapes={[list(s) for s in shapes]}.")
+    return [(*query[:-1], value[-1])]
+
+
+SDPA = define(OpSchema(
+    name="scaled_dot_product_attention", family="attention",
+    doc="softmax(query @ key^T * scale + mask) @ value over the last two axes (F.scaled_dot_product_attention). "
+        "scale defaults to 1/sqrt(query's last size). causal: the mask is -inf above the diagonal (the top-left "
+        "aligned lower triangle). An optional fourth input is an additive float mask, or a boolean one (True keeps).",
+    attrs=(
+        Attr("scale", "float", None, nullable=True, doc="None: 1/sqrt(head size)"),
+        Attr("causal", "bool", False),
+    ),
+    inputs=(3, 4), infer=_sdpa_shape,
+))

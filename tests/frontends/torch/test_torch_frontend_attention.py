@@ -1,0 +1,115 @@
+"""The functional pieces of transformers: captured graph == torch (on another batch size), and the ops chosen."""
+from __future__ import annotations
+
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+import interlayer
+from interlayer.errors import UnsupportedLayerError
+from interlayer.frontends.torch import capture
+from support import assert_equivalent
+from torch_frontend_support import Fn, Fn2, check_capture
+
+SEQ = (2, 4, 6, 8)  # (batch, heads, tokens, head size)
+CAUSAL = torch.tril(torch.ones(6, 6, dtype=torch.bool))
+BIAS = torch.randn(6, 6, generator=torch.Generator().manual_seed(0))
+
+
+class Token(nn.Module):
+    """A class token expanded to the batch and put in front of the sequence (ViT)."""
+
+    def __init__(self):
+        super().__init__()
+        self.token = nn.Parameter(torch.randn(1, 1, 8))
+
+    def forward(self, x):
+        return torch.cat([self.token.expand(x.shape[0], -1, -1), x], dim=1)
+
+
+class Positions(nn.Module):
+    """A position-id buffer expanded with a proxy batch size (fx alone cannot trace this)."""
+
+    def __init__(self):
+        super().__init__()
+        self.register_buffer("ids", torch.arange(6).float()[None, :, None])
+
+    def forward(self, x):
+        return x + self.ids.expand(x.size(0), -1, 8)
+
+
+def _heads(x):
+    """(N, T, 32) -> (N, 4, T, 8), the batch kept symbolic."""
+    return x.view(x.size(0), -1, 4, 8).transpose(1, 2)
+
+
+ONE_INPUT = [
+    pytest.param(Fn(lambda m, x: F.scaled_dot_product_attention(x, x * 0.5, x + 1.0)), SEQ, id="sdpa"),
+    pytest.param(Fn(lambda m, x: F.scaled_dot_product_attention(x, x, x, is_causal=True, scale=0.2)), SEQ,
+                 id="sdpa-causal-scale"),
+    pytest.param(Fn(lambda m, x: F.scaled_dot_product_attention(x, x, x, attn_mask=CAUSAL)), SEQ,
+                 id="sdpa-constant-bool-mask"),
+    pytest.param(Fn(lambda m, x: F.scaled_dot_product_attention(x, x, x, attn_mask=BIAS)), SEQ,
+                 id="sdpa-constant-float-mask"),
+    pytest.param(Fn(lambda m, x: x.masked_fill(~CAUSAL, -3.0)), (2, 3, 6, 6), id="masked_fill-constant-mask"),
+    pytest.param(Fn(lambda m, x: torch.where(CAUSAL, -2.0, x)), (2, 6, 6), id="torch.where-constant-mask"),
+    pytest.param(Fn(lambda m, x: x[:, :1].expand(-1, 5, 4)), (2, 3, 4), id="Tensor.expand"),
+    pytest.param(Fn(lambda m, x: x[:, 0]), (2, 5, 4), id="getitem-first-token"),
+    pytest.param(Fn(lambda m, x: x[..., 1:3]), (2, 5, 4), id="getitem-ellipsis-slice"),
+    pytest.param(Fn(lambda m, x: x[:, -1, 2:]), (2, 5, 4), id="getitem-last-token-tail"),
+    pytest.param(Fn(lambda m, x: torch.softmax(x, -1, dtype=torch.float32).to(x.dtype)), (2, 5, 4),
+                 id="softmax-dtype-kept"),
+    pytest.param(Token(), (2, 4, 8), id="class-token"),
+    pytest.param(Positions(), (2, 6, 8), id="position-buffer-expand"),
+    pytest.param(Fn(lambda m, x: F.scaled_dot_product_attention(*(_heads(x),) * 3).transpose(1, 2)
+                    .reshape(x.size(0), -1, 32)), (2, 6, 32), id="head-split-and-merge"),
+]
+
+
+@pytest.mark.parametrize("model, shape", ONE_INPUT)
+def test_capture_matches_torch(model, shape):
+    check_capture(model, shape)
+
+
+def test_sdpa_with_a_computed_mask():
+    model = Fn2(lambda m, x, mask: F.scaled_dot_product_attention(x, x, x, attn_mask=mask))
+    graph = check_capture(model, [SEQ, (2, 1, 6, 6)])
+    assert [node.op for node in graph.nodes] == ["scaled_dot_product_attention"]
+
+
+def test_masked_fill_with_a_mask_input():
+    model = Fn2(lambda m, x, mask: x.masked_fill(mask, -4.0))
+    graph = capture(model, example_inputs=[torch.randn(2, 3, 6), torch.rand(2, 1, 6) > 0.5])
+    x, mask = torch.randn(5, 3, 6), torch.rand(5, 1, 6) > 0.5
+    expected = model(x, mask).numpy()
+    actual = list(interlayer.run(graph, [x.numpy(), mask.numpy()]).values())[0]
+    assert_equivalent(actual, expected)
+    assert graph.inputs[1].dtype == "bool"
+
+
+def test_class_token_is_one_trainable_batch_constant():
+    graph = check_capture(Token(), (2, 4, 8))
+    (node,) = [node for node in graph.nodes if node.op == "batch_constant"]
+    assert node.attrs["trainable"] and graph.source["name_map"]["token"] == f"{node.name}.value"
+
+
+def test_a_cast_that_changes_the_dtype_is_refused():
+    with pytest.raises(UnsupportedLayerError, match="Tensor.to"):
+        capture(Fn(lambda m, x: x.to(torch.float64)), example_inputs=(2, 4))
+
+
+def test_indexing_the_batch_axis_is_refused():
+    with pytest.raises(UnsupportedLayerError, match="batch axis"):
+        capture(Fn(lambda m, x: x[0]), example_inputs=(2, 4, 3))
+
+
+def test_gpt2_conv1d_is_a_linear_with_the_weight_transposed():
+    transformers = pytest.importorskip("transformers")
+    from transformers.pytorch_utils import Conv1D
+
+    model = Fn(lambda m, x: m.layers[0](x), Conv1D(12, 8))
+    graph = check_capture(model, (2, 5, 8))
+    (node,) = graph.nodes
+    assert node.op == "linear" and node.weights["weight"].shape == (12, 8)
+    assert graph.source["name_map"]["layers.0.weight"] == "layers.0.weight"

@@ -1,0 +1,199 @@
+"""Hugging Face transformers built from configs with seeded random weights (never downloaded), converted
+PyTorch -> archive -> Keras and PyTorch -> archive -> PyTorch, every output within 1e-5 relative.
+
+Token models take integer ``input_ids`` (16 tokens); ViT a 32x32 image cut into 8x8 patches. The tiny configs
+(hidden size 32) run by default; the configs the issue names are marked slow.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import interlayer
+from interlayer.execute import predict
+from support import assert_equivalent, assert_varies
+from torch_models import randomise
+
+transformers = pytest.importorskip("transformers")
+torch = pytest.importorskip("torch")
+
+TOKENS, VOCAB, IMAGE = 16, 100, 32
+TINY = {"hidden_size": 32, "num_attention_heads": 4, "intermediate_size": 64}
+
+
+def bert(layers: int = 4, **sizes):
+    config = transformers.BertConfig(num_hidden_layers=layers, vocab_size=VOCAB, attn_implementation="eager",
+                                     **sizes)
+    return transformers.BertModel(config)
+
+
+def distilbert(layers: int = 3, **sizes):
+    config = transformers.DistilBertConfig(n_layers=layers, vocab_size=VOCAB, attn_implementation="eager", **sizes)
+    return transformers.DistilBertModel(config)
+
+
+def vit(layers: int = 4, **sizes):
+    config = transformers.ViTConfig(num_hidden_layers=layers, image_size=IMAGE, patch_size=8,
+                                    attn_implementation="eager", **sizes)
+    return transformers.ViTModel(config)
+
+
+def _tokens(seed: int) -> np.ndarray:
+    return np.random.default_rng(seed).integers(0, VOCAB, (2, TOKENS)).astype(np.int64)
+
+
+def _image(seed: int) -> np.ndarray:
+    return np.random.default_rng(seed).standard_normal((2, 3, IMAGE, IMAGE)).astype(np.float32)
+
+
+DISTIL_TINY = {"dim": 32, "n_heads": 4, "hidden_dim": 64}
+MODELS = {
+    "bert-tiny": (lambda: bert(2, **TINY), _tokens),
+    "distilbert-tiny": (lambda: distilbert(2, **DISTIL_TINY), _tokens),
+    "vit-tiny": (lambda: vit(2, **TINY), _image),
+    "bert": (bert, _tokens),
+    "distilbert": (distilbert, _tokens),
+    "vit": (vit, _image),
+}
+SLOW = {"bert", "distilbert", "vit"}
+
+
+@pytest.fixture(scope="module")
+def archives(tmp_path_factory):
+    """Each model captured once and saved: (source model, archive path), made on first use."""
+    folder, made = tmp_path_factory.mktemp("transformers"), {}
+
+    def get(name: str):
+        if name not in made:
+            factory, inputs = MODELS[name]
+            torch.manual_seed(0)
+            model = randomise(factory())
+            graph = interlayer.export(model, example_inputs=(torch.from_numpy(inputs(0)),))
+            made[name] = model, interlayer.save(graph, folder / f"{name}.safetensors")
+        return made[name]
+
+    return get
+
+
+def _cases():
+    for name in MODELS:
+        for target_name in ("keras", "torch"):
+            marks = [pytest.mark.slow] if name in SLOW else []
+            yield pytest.param(name, target_name, id=f"{name}-to-{target_name}", marks=marks)
+
+
+@pytest.mark.parametrize("name, target_name", list(_cases()))
+def test_transformer_through_the_archive(name, target_name, archives):
+    model, path = archives(name)
+    graph = interlayer.load(path)
+    inputs = MODELS[name][1]
+    x, other = inputs(1), inputs(2)
+    expected = predict(model, [x])
+    assert_varies(expected[0], predict(model, [other])[0], what=f"{name} last_hidden_state")
+    target = interlayer.build(graph, target_name)
+    actual = predict(target, [x])
+    assert len(actual) == len(expected)
+    for index, (got, want) in enumerate(zip(actual, expected)):
+        assert_equivalent(got, want, what=f"{name} -> {target_name}: output {index}")
+
+
+def test_bert_embeddings_are_one_lookup_and_two_constant_adds(archives):
+    """BertEmbeddings (whose buffer.expand(batch_size, ...) fx cannot trace) is captured as a leaf."""
+    _, path = archives("bert-tiny")
+    graph = interlayer.load(path)
+    lookups = [node for node in graph.nodes if node.op == "embedding"]
+    assert [node.name for node in lookups] == ["embeddings"]
+    assert graph.source["name_map"]["embeddings.word_embeddings.weight"] == "embeddings.weight"
+
+
+def test_vit_class_token_follows_the_batch(archives):
+    _, path = archives("vit-tiny")
+    graph = interlayer.load(path)
+    (token,) = [node for node in graph.nodes if node.op == "batch_constant"]
+    assert token.attrs["trainable"] and token.attrs["shape"] == [1, 32]
+    target = interlayer.build(graph, "torch")
+    assert predict(target, [_image(3)[:1]])[0].shape[0] == 1
+
+
+# nn.MultiheadAttention and nn.TransformerEncoder(Layer): PyTorch -> Keras and -> PyTorch --------------------
+
+CAUSAL = torch.triu(torch.ones(6, 6, dtype=torch.bool), 1)  # True drops (nn.MultiheadAttention's convention)
+
+
+class SelfAttention(torch.nn.Module):
+    def __init__(self, mask=None, **options):
+        super().__init__()
+        self.attention = torch.nn.MultiheadAttention(16, 4, batch_first=True, **options)
+        self.mask = mask
+
+    def forward(self, x):
+        return self.attention(x, x, x, need_weights=False, attn_mask=self.mask)[0]
+
+
+class CrossAttention(torch.nn.Module):
+    """Separate q/k/v weights (kdim, vdim), a key padding mask given as an input, and the averaged weights."""
+
+    def __init__(self):
+        super().__init__()
+        self.attention = torch.nn.MultiheadAttention(16, 4, batch_first=True, kdim=8, vdim=12)
+
+    def forward(self, x, keys, values, padding):
+        return self.attention(x, keys, values, key_padding_mask=padding)
+
+
+def _layer(**options):
+    return torch.nn.TransformerEncoderLayer(16, 4, 32, batch_first=True, **options)
+
+
+ATTENTION = {
+    "mha-self": lambda: SelfAttention(),
+    "mha-causal-bool-mask": lambda: SelfAttention(CAUSAL),
+    "mha-float-mask-no-bias": lambda: SelfAttention(torch.randn(6, 6, generator=torch.Generator().manual_seed(3)),
+                                                    bias=False),
+    "mha-cross-padding-weights": CrossAttention,
+    "encoder-layer-post-norm-relu": lambda: _layer(),
+    "encoder-layer-pre-norm-gelu": lambda: _layer(norm_first=True, activation="gelu"),
+    "encoder-two-layers": lambda: torch.nn.TransformerEncoder(_layer(), 2, enable_nested_tensor=False),
+}
+
+
+def _attention_inputs(name: str, seed: int) -> list[np.ndarray]:
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((2, 6, 16)).astype(np.float32)
+    if name != "mha-cross-padding-weights":
+        return [x]
+    padding = np.zeros((2, 5), dtype=bool)
+    padding[:, -1] = True
+    padding[1, 0] = True
+    return [x, rng.standard_normal((2, 5, 8)).astype(np.float32), rng.standard_normal((2, 5, 12)).astype(np.float32),
+            padding]
+
+
+@pytest.mark.parametrize("target_name", ["keras", "torch"])
+@pytest.mark.parametrize("name", list(ATTENTION))
+def test_attention_through_the_archive(name, target_name, tmp_path):
+    torch.manual_seed(0)
+    model = ATTENTION[name]().eval()
+    with torch.no_grad():
+        for parameter in model.parameters():
+            parameter.normal_(std=0.3, generator=torch.Generator().manual_seed(parameter.numel()))
+    graph = interlayer.export(model, example_inputs=[torch.from_numpy(a) for a in _attention_inputs(name, 0)])
+    graph = interlayer.load(interlayer.save(graph, tmp_path / "model.safetensors"))
+    x = _attention_inputs(name, 1)
+    with torch.no_grad():
+        result = model(*(torch.from_numpy(a) for a in x))
+    expected = [item.numpy() for item in (result if isinstance(result, tuple) else (result,))]
+    assert_varies(expected[0], predict(model, _attention_inputs(name, 2))[0], what=name)
+    actual = predict(interlayer.build(graph, target_name), x)
+    assert len(actual) == len(expected)
+    for index, (got, want) in enumerate(zip(actual, expected)):
+        assert_equivalent(got, want, what=f"{name} -> {target_name}: output {index}")
+
+
+def test_batch_first_false_is_refused():
+    from interlayer.errors import UnsupportedLayerError
+
+    model = SelfAttention().eval()
+    model.attention.batch_first = False
+    with pytest.raises(UnsupportedLayerError, match="batch_first must be True"):
+        interlayer.export(model, example_inputs=[torch.randn(6, 2, 16)])
