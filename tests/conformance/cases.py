@@ -111,3 +111,5 @@ case("conv-pool-bn-global", lambda: chain_graph([
 
 # the cases of later op families, each module adding its own with case(...)
 from . import cases_algebra, cases_merge, cases_spatial  # noqa: E402,F401
+from . import cases_recurrent  # noqa: E402,F401
+from . import cases_attention  # noqa: E402,F401

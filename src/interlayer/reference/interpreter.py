@@ -30,6 +30,8 @@ def kernel(op: str) -> Callable[[Kernel], Kernel]:
 def load_kernels() -> None:
     """Register every kernel: one module per op family, imported explicitly."""
     from . import algebra, kernels, merge, normalization, spatial  # noqa: F401
+    from . import recurrent  # noqa: F401
+    from . import attention  # noqa: F401
 
 
 def run(graph: Graph, inputs: Any, *, keep_all: bool = False) -> dict[str, np.ndarray]:

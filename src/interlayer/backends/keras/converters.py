@@ -3,5 +3,9 @@
 ``interlayer.registry.converters("keras", "backend")`` imports this module on first use.
 """
 from . import activation, algebra, conv, core, merge, normalization, pool, spatial, tensor  # noqa: F401
+from . import attention  # noqa: F401  (transformer ops)
 
 FAMILIES = (activation, algebra, conv, core, merge, normalization, pool, spatial, tensor)
+from . import recurrent  # noqa: E402,F401  (recurrent layers)
+FAMILIES += (recurrent,)
+FAMILIES += (attention,)

@@ -7,3 +7,5 @@ from . import (activation, applications, conv, core, custom, merge, normalizatio
 
 FAMILIES = (activation, applications, conv, core, custom, merge, normalization, operations, pool, preprocessing,
             reshaping)
+from . import recurrent  # noqa: E402,F401  (recurrent layers)
+FAMILIES += (recurrent,)

@@ -109,7 +109,8 @@ def softmax(ctx: Call, target):
     if dim is None:
         return ctx.unsupported("dim must be given. Expected an explicit axis (dim=None picks one from the rank, "
                                "a deprecated rule). Received: dim=None")
-    if ctx.module is None and ctx.const(ctx.arg(None, "dtype", None)) is not None:
+    dtype = None if ctx.module is not None else ctx.const(ctx.arg(None, "dtype", None))
+    if dtype is not None and dtype != ctx.node.args[0].meta["tensor_meta"].dtype:  # HF's dtype=float32 on float32
         return ctx.unsupported(f"dtype must be None. Expected softmax in the input's dtype. "
                                f"Received: dtype={ctx.const(ctx.arg(None, 'dtype', None))}")
     rank = len(ctx.shape(ctx.node.args[0]))
