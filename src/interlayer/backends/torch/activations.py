@@ -9,10 +9,14 @@ from torch import nn
 from ...registry import register
 from .context import Step, parameter
 
+# ops that are exactly one parameterless torch layer
+_MODULES = {"relu": nn.ReLU, "silu": nn.SiLU, "sigmoid": nn.Sigmoid, "tanh": nn.Tanh, "hard_swish": nn.Hardswish,
+            "mish": nn.Mish}
 
-@register("torch", "backend", "relu")
-def relu(ctx: Step, node):
-    return ctx.module(nn.ReLU(), ctx.input)
+
+@register("torch", "backend", *_MODULES)
+def activation(ctx: Step, node):
+    return ctx.module(_MODULES[node.op](), ctx.input)
 
 
 @register("torch", "backend", "clip")
@@ -42,21 +46,6 @@ def gelu(ctx: Step, node):
     return ctx.module(nn.GELU(approximate=ctx.attrs["approximate"]), ctx.input)
 
 
-@register("torch", "backend", "silu")
-def silu(ctx: Step, node):
-    return ctx.module(nn.SiLU(), ctx.input)
-
-
-@register("torch", "backend", "sigmoid")
-def sigmoid(ctx: Step, node):
-    return ctx.module(nn.Sigmoid(), ctx.input)
-
-
-@register("torch", "backend", "tanh")
-def tanh(ctx: Step, node):
-    return ctx.module(nn.Tanh(), ctx.input)
-
-
 @register("torch", "backend", "hard_sigmoid")
 def hard_sigmoid(ctx: Step, node):
     alpha, beta = ctx.attrs["alpha"], ctx.attrs["beta"]
@@ -64,16 +53,6 @@ def hard_sigmoid(ctx: Step, node):
         return ctx.unsupported(f"only PyTorch's hard sigmoid is built. Expected alpha=1/6, beta=0.5 "
                                f"(nn.Hardsigmoid). Received: alpha={alpha}, beta={beta}")
     return ctx.module(nn.Hardsigmoid(), ctx.input)
-
-
-@register("torch", "backend", "hard_swish")
-def hard_swish(ctx: Step, node):
-    return ctx.module(nn.Hardswish(), ctx.input)
-
-
-@register("torch", "backend", "mish")
-def mish(ctx: Step, node):
-    return ctx.module(nn.Mish(), ctx.input)
 
 
 @register("torch", "backend", "prelu")
