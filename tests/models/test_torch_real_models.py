@@ -10,14 +10,14 @@ from __future__ import annotations
 import keras
 import numpy as np
 import pytest
+import transformers
 
 import interlayer
 from interlayer.execute import predict
 from interlayer.ir import provenance
 from support import assert_equivalent, assert_varies
-from torch_models import ResidualNet, SENet, UNet, randomise
+from torch_models import ResidualNet, SENet, UNet, archive_maker, randomise
 
-transformers = pytest.importorskip("transformers")
 
 SIZE = 64  # every model still ends on a real 2x2 (or larger) feature map
 
@@ -79,17 +79,8 @@ SLOW = {"hf-resnet", "hf-convnext", "hf-mobilenet-v2"}
 @pytest.fixture(scope="module")
 def archives(tmp_path_factory):
     """Each model captured once and saved: (source model, archive path), made on first use."""
-    folder, made = tmp_path_factory.mktemp("archives"), {}
-
-    def get(name: str):
-        if name not in made:
-            factory, _ = MODELS[name]
-            model = randomise(factory())
-            graph = interlayer.export(model, example_inputs=(1, 3, SIZE, SIZE))
-            made[name] = model, interlayer.save(graph, folder / f"{name}.safetensors")
-        return made[name]
-
-    return get
+    return archive_maker(tmp_path_factory.mktemp("archives"),
+                         lambda name: (randomise(MODELS[name][0]()), (1, 3, SIZE, SIZE)))
 
 
 def _check(name: str, target_name: str, archives):

@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import torch
+import transformers
 
 import interlayer
 from interlayer.execute import predict
 from support import assert_equivalent, assert_varies
-from torch_models import randomise
+from torch_models import archive_maker, randomise
 
-transformers = pytest.importorskip("transformers")
-torch = pytest.importorskip("torch")
 
 TOKENS, VOCAB, IMAGE = 16, 100, 32
 TINY = {"hidden_size": 32, "num_attention_heads": 4, "intermediate_size": 64}
@@ -61,18 +61,13 @@ SLOW = {"bert", "distilbert", "vit"}
 @pytest.fixture(scope="module")
 def archives(tmp_path_factory):
     """Each model captured once and saved: (source model, archive path), made on first use."""
-    folder, made = tmp_path_factory.mktemp("transformers"), {}
 
-    def get(name: str):
-        if name not in made:
-            factory, inputs = MODELS[name]
-            torch.manual_seed(0)
-            model = randomise(factory())
-            graph = interlayer.export(model, example_inputs=(torch.from_numpy(inputs(0)),))
-            made[name] = model, interlayer.save(graph, folder / f"{name}.safetensors")
-        return made[name]
+    def make(name: str):
+        factory, inputs = MODELS[name]
+        torch.manual_seed(0)
+        return randomise(factory()), (torch.from_numpy(inputs(0)),)
 
-    return get
+    return archive_maker(tmp_path_factory.mktemp("transformers"), make)
 
 
 def _cases():

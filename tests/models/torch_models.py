@@ -114,3 +114,20 @@ class SENet(nn.Module):
         for block in self.blocks:
             x = x + block(x)
         return self.head(x.mean(dim=(2, 3)))
+
+
+def archive_maker(folder, make):
+    """``get(name) -> (source model, archive path)``, each model made once on first use by ``make(name) ->
+    (model, example_inputs)``, exported and saved into ``folder``."""
+    import interlayer
+
+    made: dict = {}
+
+    def get(name: str):
+        if name not in made:
+            model, example = make(name)
+            graph = interlayer.export(model, example_inputs=example)
+            made[name] = model, interlayer.save(graph, folder / f"{name}.safetensors")
+        return made[name]
+
+    return get

@@ -6,9 +6,9 @@ import pytest
 import torch
 from torch import nn
 
-import interlayer
-from interlayer.backends.torch import build, predict
-from support import assert_equivalent, random_inputs, single_op_graph
+from interlayer.backends.torch import build
+from torch_backend_support import check_built_layers
+from support import single_op_graph
 
 
 def conv(in_c, out_c, k, **extra):
@@ -76,11 +76,7 @@ CASES = [
 
 @pytest.mark.parametrize("op, attrs, shape, layers", CASES)
 def test_built_layers_match_reference(op, attrs, shape, layers):
-    graph = single_op_graph(op, attrs, [shape])
-    inputs = random_inputs(graph)
-    model = build(graph)
-    assert_equivalent(predict(model, inputs)[0], interlayer.run(graph, inputs)[op], what=op)
-    assert [type(m) for _, m in model.named_children()] == layers
+    check_built_layers(op, attrs, shape, layers)
 
 
 def test_asymmetric_conv_pad_is_a_sibling_layer():

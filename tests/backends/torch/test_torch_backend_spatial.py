@@ -11,6 +11,7 @@ import interlayer
 from interlayer.backends.torch import build, predict
 from interlayer.errors import UnsupportedLayerError
 from interlayer.frontends.torch import capture
+from torch_backend_support import check_built_layers
 from support import assert_equivalent, chain_graph, random_inputs, single_op_graph
 
 
@@ -61,11 +62,7 @@ CASES = [
 
 @pytest.mark.parametrize("op, attrs, shape, layers", CASES)
 def test_built_layers_match_reference(op, attrs, shape, layers):
-    graph = single_op_graph(op, attrs, [shape])
-    inputs = random_inputs(graph)
-    model = build(graph)
-    assert_equivalent(predict(model, inputs)[0], interlayer.run(graph, inputs)[op], what=op)
-    assert [type(m) for _, m in model.named_children()] == layers
+    check_built_layers(op, attrs, shape, layers)
 
 
 def test_symmetric_conv_transpose_is_one_layer():

@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import pytest
 import torch
+import transformers
 from torch import nn
+from transformers.activations import ACT2FN
+from transformers.models.convnext.modeling_convnext import ConvNextLayerNorm
 
 from interlayer import registry
 from interlayer.errors import SourceError
 from interlayer.frontends.torch import capture
 from torch_frontend_support import Fn, check_capture
-
-transformers = pytest.importorskip("transformers")
-from transformers.activations import ACT2FN  # noqa: E402
-from transformers.models.convnext.modeling_convnext import ConvNextLayerNorm  # noqa: E402
 
 
 @pytest.mark.parametrize("name, ops", [
