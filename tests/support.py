@@ -67,6 +67,8 @@ def chain_graph(steps: list[tuple[str, dict]], input_shape: tuple, seed: int = 0
     return graph
 
 
-def random_inputs(graph: Graph, batch: int = 2, seed: int = 1) -> list[np.ndarray]:
+def random_inputs(graph: Graph, batch: int = 2, seed: int = 1, length: int = 5) -> list[np.ndarray]:
+    """Seeded float32 inputs: the batch is ``batch``, every other symbolic size (a sequence length) ``length``."""
     rng = np.random.default_rng(seed)
-    return [rng.standard_normal((batch, *spec.shape[1:])).astype(np.float32) for spec in graph.inputs]
+    shapes = [(batch, *(length if isinstance(d, str) else d for d in spec.shape[1:])) for spec in graph.inputs]
+    return [rng.standard_normal(shape).astype(np.float32) for shape in shapes]

@@ -10,18 +10,23 @@ from .ir import archive
 from .ir.graph import Graph
 from .reference import run as _run
 
-TARGETS = ("torch", "keras")
+TARGETS = ("torch", "keras", "onnx")
 
 
 def framework_of(model: Any) -> str:
-    """'torch' or 'keras' for a live model, without importing a framework the caller has not imported."""
+    """'torch', 'keras' or 'onnx' for a live model (an ``onnx.ModelProto`` for ONNX), without importing a framework
+    the caller has not imported."""
     torch = sys.modules.get("torch")
     if torch is not None and isinstance(model, torch.nn.Module):
         return "torch"
     keras = sys.modules.get("keras")
     if keras is not None and isinstance(model, keras.Model):
         return "keras"
+    onnx = sys.modules.get("onnx")
+    if onnx is not None and isinstance(model, onnx.ModelProto):
+        return "onnx"
     raise SourceError(f"export: not a model interlayer can read. Expected a torch.nn.Module, a keras.Model, an "
+                      f"onnx.ModelProto, an "
                       f"interlayer Graph or a file path. Received: {type(model).__module__}.{type(model).__name__}.")
 
 
@@ -39,13 +44,16 @@ def export(model: Any, example_inputs: Any = None, **options: Any) -> Graph:
     framework = framework_of(model)
     if framework == "torch":
         from .frontends.torch import capture
+    elif framework == "onnx":
+        from .frontends.onnx import capture
     else:
         from .frontends.keras import capture
     return capture(model, example_inputs=example_inputs, **options)
 
 
 def build(graph: Graph, target: str, **options: Any) -> Any:
-    """Build ``graph`` as a native model of ``target`` ('torch' or 'keras') with its weights assigned."""
+    """Build ``graph`` as a native model of ``target`` with its weights assigned: a ``torch.fx.GraphModule``
+    ('torch'), a ``keras.Model`` ('keras') or an ``onnx.ModelProto`` ('onnx')."""
     if target == "torch":
         from .backends.torch import build as build_torch
 
@@ -54,6 +62,10 @@ def build(graph: Graph, target: str, **options: Any) -> Any:
         from .backends.keras import build as build_keras
 
         return build_keras(graph, **options)
+    if target == "onnx":
+        from .backends.onnx import build as build_onnx
+
+        return build_onnx(graph, **options)
     raise InterlayerError(f"build: unknown target. Expected one of {TARGETS}. Received: target={target!r}.")
 
 

@@ -32,17 +32,17 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="interlayer", description="Move trained networks between PyTorch, Keras "
-                                     "and a framework-neutral safetensors archive.")
+    parser = argparse.ArgumentParser(prog="interlayer", description="Move trained networks between PyTorch, Keras, "
+                                     "ONNX and a framework-neutral safetensors archive.")
     parser.add_argument("--debug", action="store_true", help="show tracebacks of internal errors")
     commands = parser.add_subparsers(dest="command", required=True)
 
     convert = commands.add_parser("convert", help="convert a model to another framework or to an archive")
-    convert.add_argument("source", help="a .keras/.h5 file, an interlayer .safetensors archive, or a PyTorch "
-                                        "factory package.module:function")
-    convert.add_argument("--to", required=True, choices=("archive", "keras", "torch"))
+    convert.add_argument("source", help="a .keras/.h5 or .onnx file, an interlayer .safetensors archive, or a "
+                                        "PyTorch factory package.module:function")
+    convert.add_argument("--to", required=True, choices=("archive", "keras", "torch", "onnx"))
     convert.add_argument("-o", "--output", required=True, type=Path,
-                         help="a .safetensors archive, a .keras file, or for --to torch a package folder (model.py "
+                         help="a .safetensors archive, a .keras or .onnx file, or for --to torch a package folder (model.py "
                               "+ model.safetensors) or a torch.export program ending in .pt2")
     _source_options(convert)
     convert.add_argument("--force", action="store_true", help="replace an existing output")

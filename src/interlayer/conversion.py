@@ -13,7 +13,7 @@ from .errors import ConversionError, InterlayerError
 from .ir.graph import Graph
 
 RTOL = 1e-5
-TARGETS = ("archive", "keras", "torch")
+TARGETS = ("archive", "keras", "torch", "onnx")
 
 
 @dataclass
@@ -42,13 +42,27 @@ class Result:
     checks: list[Check] = field(default_factory=list)
 
 
-def random_inputs(graph: Graph, batch: int = 2, seed: int = 0) -> list[np.ndarray]:
-    """Seeded standard-normal inputs shaped from the graph (symbolic batch -> ``batch``)."""
+def random_inputs(graph: Graph, batch: int = 2, seed: int = 0, length: int = 8) -> list[np.ndarray]:
+    """Seeded inputs shaped from the graph: the symbolic batch is ``batch``, every other symbolic size (a sequence
+    length) ``length``. Floats are standard normal, booleans (masks) mostly True, integers (token ids) small."""
     rng = np.random.default_rng(seed)
-    shapes = [[batch if isinstance(d, str) else d for d in spec.shape] for spec in graph.inputs]
-    if any(isinstance(d, str) for spec in graph.inputs for d in spec.shape[1:]):
-        raise InterlayerError("check: an input has a symbolic non-batch dimension; pass inputs explicitly.")
-    return [rng.standard_normal(shape).astype(spec.dtype) for shape, spec in zip(shapes, graph.inputs)]
+    arrays = []
+    for spec in graph.inputs:
+        shape = [batch] + [length if isinstance(d, str) else d for d in spec.shape[1:]]
+        dtype = np.dtype(spec.dtype) if spec.dtype != "bfloat16" else np.dtype(np.float32)
+        if dtype == np.bool_:
+            arrays.append(rng.random(shape) < 0.8)
+        elif dtype.kind in "iu":
+            arrays.append(rng.integers(0, _id_bound(graph), shape).astype(dtype))
+        else:
+            arrays.append(rng.standard_normal(shape).astype(spec.dtype))
+    return arrays
+
+
+def _id_bound(graph: Graph) -> int:
+    """Token ids valid for every embedding table of the graph (2 when it has none)."""
+    sizes = [node.attrs["num_embeddings"] for node in graph.nodes if node.op == "embedding"]
+    return min(sizes, default=2)
 
 
 def check(graph: Graph, model: Any, rtol: float = RTOL) -> Check:
@@ -100,12 +114,18 @@ def _write_model(model: Any, to: str, output: Path, overwrite: bool, graph: Grap
     """Write through a temporary name in the destination folder, moved into place when complete.
 
     A PyTorch target is a readable package folder (``model.py`` + ``model.safetensors``), or a ``torch.export``
-    program when the output ends in ``.pt2`` (exported on seeded inputs with a dynamic batch, and verified).
+    program when the output ends in ``.pt2`` (exported on seeded inputs with a dynamic batch, and verified). An
+    ONNX target is one ``.onnx`` file, with its weights as external data beside it above protobuf's 2 GB limit.
     """
     if to == "torch" and output.suffix == ".pt2":
         from .backends.torch.export import write_program
 
         write_program(model, output, random_inputs(graph), overwrite=overwrite)
+        return
+    if to == "onnx":
+        from .backends.onnx import write_model
+
+        write_model(model, output, overwrite=overwrite)
         return
     temporary = output.with_name(f".{output.stem}.{os.getpid()}.partial{output.suffix}")
     try:

@@ -1,4 +1,4 @@
-"""Run any model interlayer knows (Graph, PyTorch module, Keras model) on canonical inputs, and compare."""
+"""Run any model interlayer knows (Graph, PyTorch module, Keras model, ONNX model) on canonical inputs, and compare."""
 from __future__ import annotations
 
 from typing import Any, Sequence
@@ -20,10 +20,15 @@ def predict(model: Any, inputs: Sequence[np.ndarray], graph: Graph | None = None
         return list(run(model, list(inputs)).values())
     from .api import framework_of
 
-    if framework_of(model) == "torch":
+    framework = framework_of(model)
+    if framework == "torch":
         from .backends.torch import predict as torch_predict
 
         return torch_predict(model, list(inputs))
+    if framework == "onnx":
+        from .backends.onnx import predict as onnx_predict
+
+        return onnx_predict(model, list(inputs), graph)
     return _keras_predict(model, list(inputs), graph)
 
 

@@ -22,7 +22,7 @@ from typing import Any, Callable
 
 from .errors import InterlayerError
 
-FRAMEWORKS = ("torch", "keras")
+FRAMEWORKS = ("torch", "keras", "onnx")
 DIRECTIONS = ("frontend", "backend")
 ENTRY_POINT_GROUP = "interlayer.converters"
 

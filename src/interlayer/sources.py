@@ -1,4 +1,4 @@
-"""Open what users point interlayer at: archives, Keras files, PyTorch factories with their weights."""
+"""Open what users point interlayer at: archives, Keras and ONNX files, PyTorch factories with their weights."""
 from __future__ import annotations
 
 import importlib
@@ -12,6 +12,7 @@ from .errors import ArchiveError, SourceError
 _FACTORY = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
 KERAS_SUFFIXES = (".keras", ".h5", ".hdf5")
 TORCH_WEIGHT_SUFFIXES = (".pt", ".pth", ".bin")
+ONNX_SUFFIXES = (".onnx",)
 
 
 def is_factory(spec: str | os.PathLike) -> bool:
@@ -49,14 +50,20 @@ def load_model(spec: str | os.PathLike, weights: str | os.PathLike | None = None
         return model
     path = Path(spec)
     if not path.exists():
-        raise SourceError(f"source '{spec}': no such file. Expected a .keras/.h5 file, an interlayer .safetensors "
-                          f"archive, or a PyTorch factory as package.module:function.")
+        raise SourceError(f"source '{spec}': no such file. Expected a .keras/.h5 or .onnx file, an interlayer "
+                          f".safetensors archive, or a PyTorch factory as package.module:function.")
     if path.suffix.lower() in KERAS_SUFFIXES:
         if weights is not None:
             raise SourceError(f"source '{spec}': a Keras model file carries its weights; --weights is for factories.")
         return _load_keras(path)
+    if path.suffix.lower() in ONNX_SUFFIXES:
+        if weights is not None:
+            raise SourceError(f"source '{spec}': an ONNX file carries its weights; --weights is for factories.")
+        from .frontends.onnx.files import load_model as load_onnx_file  # checks the file, reads external data
+
+        return load_onnx_file(path)
     raise SourceError(f"source '{spec}': not a model file interlayer reads. Expected a suffix in "
-                      f"{list(KERAS_SUFFIXES) + ['.safetensors']} or a factory package.module:function. "
+                      f"{list(KERAS_SUFFIXES) + list(ONNX_SUFFIXES) + ['.safetensors']} or a factory package.module:function. "
                       f"Received: suffix='{path.suffix}'.")
 
 

@@ -85,6 +85,9 @@ case("pad1d", lambda: single_op_graph("pad", {"pads": [2, 1]}, [(2, 3, 5)]))
 case("flatten-output", lambda: single_op_graph("flatten", {}, [(2, 3, 4, 5)]))
 case("flatten-channels-last-output", lambda: single_op_graph("flatten", {"order": "channels_last"}, [(2, 3, 4, 5)]))
 case("reshape", lambda: single_op_graph("reshape", {"shape": [4, 3]}, [(2, 12)]))
+case("reshape-symbolic-length", lambda: chain_graph([
+    ("reshape", {"shape": ["T", 4, 3]}), ("transpose", {"perm": [0, 2, 1, 3]}),
+    ("reshape", {"shape": [1, 4, "T", 3]}), ("reshape", {"shape": [4, -1, "T"]})], ("N", "T", 12)))
 case("add", lambda: single_op_graph("add", {}, [(2, 3, 4, 4), (2, 3, 4, 4)]))
 case("add-features", lambda: single_op_graph("add", {}, [(2, 5), (2, 5), (2, 5)]))
 case("concat-channels", lambda: single_op_graph("concat", {"axis": 1}, [(2, 3, 4, 4), (2, 2, 4, 4)]))

@@ -43,9 +43,10 @@ def run(graph: Graph, inputs: Any, *, keep_all: bool = False) -> dict[str, np.nd
 
     validate(graph)
     values = _bind_inputs(graph, inputs)
+    symbols = _symbols(graph, values)
     for node in graph.nodes:
         schema = ops.get(node.op)
-        attrs = schema.fill(node.attrs)
+        attrs = _resolve(schema, schema.fill(node.attrs), symbols)
         weights = {name: np.asarray(array, dtype=np.float64) for name, array in node.weights.items()}
         try:
             result = KERNELS[node.op](attrs, weights, *(values[v] for v in node.inputs))
@@ -81,6 +82,20 @@ def _bind_inputs(graph: Graph, inputs: Any) -> dict[str, np.ndarray]:
                                   f"Received: shape={list(array.shape)}.")
         bound[spec.name] = array.astype(np.float64) if array.dtype.kind == "f" else array
     return bound
+
+
+def _symbols(graph: Graph, values: dict[str, np.ndarray]) -> dict[str, int]:
+    """The size each symbolic dimension of the inputs has in this run."""
+    return {d: values[spec.name].shape[axis] for spec in graph.inputs for axis, d in enumerate(spec.shape)
+            if isinstance(d, str)}
+
+
+def _resolve(schema: ops.OpSchema, attrs: dict[str, Any], symbols: dict[str, int]) -> dict[str, Any]:
+    """``dims`` attributes with their symbolic sizes replaced by this run's sizes."""
+    for attr in schema.attrs:
+        if attr.kind == "dims" and any(isinstance(d, str) for d in attrs[attr.name]):
+            attrs = {**attrs, attr.name: [symbols[d] if isinstance(d, str) else d for d in attrs[attr.name]]}
+    return attrs
 
 
 def _cast(array: np.ndarray, dtype: str) -> np.ndarray:

@@ -202,6 +202,10 @@ class BuildContext:
     def output_shape(self) -> tuple:
         return self._state.shapes[self.node.outputs[0]]
 
+    def input_shape(self, index: int = 0) -> tuple:
+        """The IR shape of an input (symbolic sizes as names)."""
+        return tuple(self._state.shapes[self.node.inputs[index]])
+
     @property
     def output_shapes(self) -> list[tuple]:
         """The shape of every output, for a node with several."""

@@ -194,6 +194,29 @@ class Split(keras.layers.Layer):
         return {**super().get_config(), "axis": self.axis, "sizes": list(self.sizes)}
 
 
+@keras.saving.register_keras_serializable(package="interlayer")
+class SizedReshape(keras.layers.Layer):
+    """Reshape to ``sizes`` after the batch axis, where ``copies[i] >= 0`` takes that size from the input's axis
+    ``copies[i]`` when the model runs: a reshape of several symbolic sizes, which ``Reshape``'s one -1 cannot say."""
+
+    def __init__(self, sizes, copies, **kwargs):
+        super().__init__(**kwargs)
+        self.sizes = tuple(int(size) for size in sizes)
+        self.copies = tuple(int(axis) for axis in copies)
+
+    def call(self, inputs):
+        shape = keras.ops.shape(inputs)
+        target = [shape[0]] + [shape[axis] if axis >= 0 else size for size, axis in zip(self.sizes, self.copies)]
+        return keras.ops.reshape(inputs, target)
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], *(input_shape[axis] if axis >= 0 else (None if size == -1 else size)
+                                  for size, axis in zip(self.sizes, self.copies)))
+
+    def get_config(self):
+        return {**super().get_config(), "sizes": list(self.sizes), "copies": list(self.copies)}
+
+
 # resizing (the spatial op family) --------------------------------------------------------------------------
 
 

@@ -6,6 +6,7 @@ import keras
 from ...ir import layout
 from ...registry import register
 from .build import BuildContext, Held, prefers
+from .layers import SizedReshape
 from .window import pad as pad_spatial
 
 
@@ -26,9 +27,19 @@ def flatten(ctx: BuildContext, node, inputs):
 @register("keras", "backend", "reshape")
 @prefers("identity")
 def reshape(ctx: BuildContext, node, inputs):
+    """``Reshape``; a symbolic size becomes its -1, and several (or one next to a -1) a :class:`SizedReshape` that
+    reads them from the input when the model runs."""
     x = ctx.identity(inputs[0])  # a row-major reshape of the IR layout
     target = tuple(ctx.attrs["shape"])
-    return ctx.output(ctx.layer(keras.layers.Reshape, target_shape=target)(x.tensor), layout.identity(len(target) + 1))
+    symbolic = [d for d in target if isinstance(d, str)]
+    if not symbolic or (len(symbolic) == 1 and -1 not in target):
+        target = tuple(-1 if isinstance(d, str) else d for d in target)
+        layer = ctx.layer(keras.layers.Reshape, target_shape=target)
+    else:
+        shape = ctx.input_shape()
+        layer = ctx.layer(SizedReshape, sizes=[0 if isinstance(d, str) else d for d in target],
+                          copies=[shape.index(d) if isinstance(d, str) else -1 for d in target])
+    return ctx.output(layer(x.tensor), layout.identity(len(target) + 1))
 
 
 @register("keras", "backend", "transpose")

@@ -22,7 +22,12 @@ def flatten(ctx: Step, node):
 
 @register("torch", "backend", "reshape")
 def reshape(ctx: Step, node):
-    return ctx.call(torch.reshape, ctx.input, (-1, *ctx.out_shape[1:]))
+    """``torch.reshape(x, (-1, ...))``; a symbolic size is read from the input (``x.size(1)``) at run time."""
+    shape, target = ctx.shape(), ctx.attrs["shape"]
+    sizes = [ctx.method("size", ctx.input, shape.index(d), suffix=f"_size{index}") if isinstance(d, str) else d
+             for index, d in enumerate(target)]
+    batch = ctx.method("size", ctx.input, 0, suffix="_batch") if -1 in target else -1
+    return ctx.call(torch.reshape, ctx.input, (batch, *sizes))
 
 
 @register("torch", "backend", "transpose")

@@ -9,3 +9,5 @@ FAMILIES = (activation, applications, conv, core, custom, merge, normalization, 
             reshaping)
 from . import recurrent  # noqa: E402,F401  (recurrent layers)
 FAMILIES += (recurrent,)
+from . import attention  # noqa: E402,F401  (attention layers)
+FAMILIES += (attention,)

@@ -93,6 +93,22 @@ def _same_config(forward, backward) -> bool:
                                                                     if k not in ignored}
 
 
+def _state_inputs(ctx: LayerContext, inputs: list[Held]) -> list[Held] | None:
+    """The held initial states of the call (``initial_state=`` or positional); None after reporting a Keras mask
+    (from ``Embedding(mask_zero=True)`` or ``Masking``), which makes the layer skip steps the IR would compute."""
+    held = {id(tensor): value for tensor, value in zip(ctx.node.input_tensors, inputs)}
+    if ctx.node.arguments.kwargs.get("mask") is not None:
+        if not any(value.value in ctx._state.placeholders for value in inputs):  # else its source is reported
+            ctx.unsupported("a Keras mask reaches this layer (Embedding mask_zero=True or Masking): it skips the "
+                            "masked steps, which the IR cannot express yet. Expected no mask. Received: mask given")
+        return None
+    initial = ctx.node.arguments.kwargs.get("initial_state")
+    if initial is None:
+        initial = list(ctx.node.arguments.args[1:])
+    initial = initial if isinstance(initial, (list, tuple)) else [initial]
+    return [held[id(tensor)] for tensor in initial if tensor is not None]
+
+
 def _initial_states(ctx: LayerContext, inputs: list[Held], count: int, dirs: int) -> list[Held]:
     """Keras's per-direction initial states [h_f, (c_f,) h_b, (c_b)] as the IR's (N, directions, H) per kind."""
     found = []
@@ -149,7 +165,10 @@ def _convert(ctx: LayerContext, layer, inputs: list[Held], inner, dirs: int, mer
         found, named = _cell_weights(op, cell, attrs, suffix)
         weights.update(found)
         sources.update(named)
-    initial = _initial_states(ctx, inputs[1:], count, dirs) if len(inputs) > 1 else []
+    states = _state_inputs(ctx, inputs)
+    if states is None:
+        return None
+    initial = _initial_states(ctx, states, count, dirs) if states else []
     outputs = _add(ctx, op, [x, *initial], attrs, weights, sources)
     return _flatten_states(ctx, outputs, count, dirs, attrs["hidden_size"]) if attrs["return_state"] else outputs
 

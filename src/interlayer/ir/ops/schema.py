@@ -20,7 +20,9 @@ _KINDS: dict[str, Callable[[Any], bool]] = {
     "str": lambda v: isinstance(v, str),
     "ints": lambda v: isinstance(v, (list, tuple)) and all(_KINDS["int"](x) for x in v),
     "floats": lambda v: isinstance(v, (list, tuple)) and all(_KINDS["float"](x) for x in v),
+    "dims": lambda v: isinstance(v, (list, tuple)) and all(_KINDS["int"](x) or isinstance(x, str) for x in v),
 }
+"""``dims``: sizes of a shape, each an int or the name of a symbolic dimension (bound when the graph runs)."""
 
 
 @dataclass(frozen=True)

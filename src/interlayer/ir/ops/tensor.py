@@ -36,23 +36,31 @@ FLATTEN = define(OpSchema(
 
 
 def _reshape_shape(attrs, shapes):
-    shape = _static(shapes[0], "reshape")
+    shape = shapes[0]
     target = list(attrs["shape"])
-    total = math.prod(shape[1:])
-    if target.count(-1) > 1 or any(d == 0 or d < -1 for d in target):
+    numbers = [d for d in target if not isinstance(d, str)]
+    if numbers.count(-1) > 1 or any(d == 0 or d < -1 for d in numbers):
         raise ValidationError(f"op 'reshape': 'shape' takes positive sizes and at most one -1. Received: shape={target}.")
+    symbols = sorted(d for d in shape[1:] if isinstance(d, str))
+    if sorted(d for d in target if isinstance(d, str)) != symbols:
+        raise ValidationError(f"op 'reshape': every symbolic size of the input must appear once in 'shape', and no "
+                              f"other. Expected the symbols {symbols}. Received: shape={target}, input shape={shape}.")
+    total = math.prod(d for d in shape[1:] if not isinstance(d, str))
     if -1 in target:
-        known = math.prod(d for d in target if d != -1)
+        known = math.prod(d for d in numbers if d != -1)
         target[target.index(-1)] = total // known if known and total % known == 0 else -1
-    if -1 in target or math.prod(target) != total:
+    if -1 in target or math.prod(d for d in target if not isinstance(d, str)) != total:
         raise ValidationError(f"op 'reshape': cannot reshape {shape[1:]} into {attrs['shape']}.")
     return [(shape[0], *target)]
 
 
 RESHAPE = define(OpSchema(
     name="reshape", family="tensor",
-    doc="Row-major reshape of the non-batch axes of the canonical tensor; the batch axis is kept.",
-    attrs=(Attr("shape", "ints", doc="target sizes after the batch axis; one may be -1"),),
+    doc="Row-major reshape of the non-batch axes of the canonical tensor; the batch axis is kept. A symbolic size "
+        "(a sequence length 'T') is written by its name and keeps its value: (N, T, 64) -> (N, T, 4, 16) is "
+        "shape [\"T\", 4, 16].",
+    attrs=(Attr("shape", "dims", doc="target sizes after the batch axis: positive ints, at most one -1, and each "
+                                     "symbolic size of the input by name"),),
     infer=_reshape_shape,
 ))
 
