@@ -38,6 +38,12 @@ def vit(layers: int = 4, **sizes):
     return transformers.ViTModel(config)
 
 
+def gpt2(layers: int = 4, **sizes):
+    config = transformers.GPT2Config(n_layer=layers, vocab_size=VOCAB, n_positions=64, bos_token_id=0,
+                                     eos_token_id=0, attn_implementation="eager", **sizes)
+    return transformers.GPT2Model(config)
+
+
 def _tokens(seed: int) -> np.ndarray:
     return np.random.default_rng(seed).integers(0, VOCAB, (2, TOKENS)).astype(np.int64)
 
@@ -47,6 +53,7 @@ def _image(seed: int) -> np.ndarray:
 
 
 DISTIL_TINY = {"dim": 32, "n_heads": 4, "hidden_dim": 64}
+GPT2_TINY = {"n_embd": 32, "n_head": 4}
 MODELS = {
     "bert-tiny": (lambda: bert(2, **TINY), _tokens),
     "distilbert-tiny": (lambda: distilbert(2, **DISTIL_TINY), _tokens),
@@ -54,8 +61,10 @@ MODELS = {
     "bert": (bert, _tokens),
     "distilbert": (distilbert, _tokens),
     "vit": (vit, _image),
+    "gpt2-tiny": (lambda: gpt2(2, **GPT2_TINY), _tokens),
+    "gpt2": (gpt2, _tokens),
 }
-SLOW = {"bert", "distilbert", "vit"}
+SLOW = {"bert", "distilbert", "vit", "gpt2"}
 
 
 @pytest.fixture(scope="module")
@@ -99,6 +108,31 @@ def test_bert_embeddings_are_one_lookup_and_two_constant_adds(archives):
     lookups = [node for node in graph.nodes if node.op == "embedding"]
     assert [node.name for node in lookups] == ["embeddings"]
     assert graph.source["name_map"]["embeddings.word_embeddings.weight"] == "embeddings.weight"
+
+
+def test_gpt2_causal_mask_is_one_constant_that_follows_the_batch(archives):
+    """GPT-2 builds its causal mask in forward from the batch size (arange, comparisons, indexing): only the mask
+    enters the IR, once, repeated over the batch; the converted model takes another batch size."""
+    model, path = archives("gpt2-tiny")
+    graph = interlayer.load(path)
+    (mask,) = [node for node in graph.nodes if node.op == "batch_constant"]
+    assert mask.attrs["shape"] == [1, TOKENS, TOKENS] and not mask.attrs["trainable"]
+    assert sum(node.inputs.count(mask.name) for node in graph.nodes) == 2  # both blocks read it
+    tokens = np.random.default_rng(5).integers(0, VOCAB, (5, TOKENS))
+    expected = predict(model, [tokens])[0]
+    assert_equivalent(predict(interlayer.build(graph, "torch"), [tokens])[0], expected, what="gpt2 batch 5")
+
+
+def test_gpt2_conv1d_weights_are_transposed_into_linear_layers(archives):
+    """GPT-2's Conv1D keeps its weight as (in, out): the IR linear holds (out, in), and the name map says where
+    each one came from."""
+    model, path = archives("gpt2-tiny")
+    graph = interlayer.load(path)
+    tensor = graph.source["name_map"]["h.0.attn.c_attn.weight"]
+    node_name, _, weight = tensor.rpartition(".")
+    node = next(node for node in graph.nodes if node.name == node_name)
+    assert node.op == "linear" and weight == "weight"
+    np.testing.assert_array_equal(node.weights["weight"], model.h[0].attn.c_attn.weight.detach().numpy().T)
 
 
 def test_vit_class_token_follows_the_batch(archives):

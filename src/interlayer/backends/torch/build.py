@@ -65,7 +65,7 @@ def predict(model, inputs) -> list[np.ndarray]:
     """
     import torch
 
-    from ...frontends.torch.outputs import flat_outputs
+    from ...frontends.torch.outputs import flat_outputs, forward_options
 
     arrays = [np.ascontiguousarray(array) for array in (inputs if isinstance(inputs, (list, tuple)) else [inputs])]
     dtype = next((p.dtype for p in model.parameters() if p.is_floating_point()), None)
@@ -77,7 +77,7 @@ def predict(model, inputs) -> list[np.ndarray]:
     model.eval()
     try:
         with torch.no_grad():
-            result = model(*tensors)
+            result = model(*tensors, **forward_options(model.forward, len(tensors)))
     finally:
         for module, mode in modes.items():
             module.training = mode

@@ -36,6 +36,9 @@ def _batch_source(sizes) -> object | None:
 
 def batch_constant(ctx: Call, array, reference, trainable: bool = False, source: str | None = None) -> str:
     """``array`` (its first axis 1) repeated over the batch of the tensor ``reference``."""
+    if np.asarray(array).dtype.kind != "f":
+        return ctx.unsupported(f"only floating tensors repeat over the batch. Expected a floating dtype. "
+                               f"Received: dtype={np.asarray(array).dtype}")
     attrs = {"shape": list(array.shape[1:]), "trainable": trainable}
     return ctx.add("batch_constant", [ctx.value(reference)], attrs, {"value": array}, sources={"value": source})
 
@@ -65,7 +68,7 @@ def expand(ctx: Call, target):
     return ctx.add("expand", [ctx.input], {"shape": list(result[1:])})
 
 
-@register("torch", "frontend", "to", "type_as", "float")
+@register("torch", "frontend", "to", "type", "type_as", "float")
 def cast(ctx: Call, target):
     """A cast to the dtype the tensor already has (HF's ``.to(query.dtype)``) is nothing; any other is refused."""
     before, after = ctx.node.args[0].meta["tensor_meta"].dtype, ctx.node.meta["tensor_meta"].dtype

@@ -191,11 +191,14 @@ def _convert(model, traced, paths, table, output_names) -> Graph:
     builder = GraphBuilder(type(model).__name__, "torch", torch.__version__)
     state = Capture(builder, traced, paths)
     state.state_keys = set(model.state_dict())
+    state.convert_batch_only = lambda node: _batch_only(state, node, table)
     for node in traced.graph.nodes:
         if node.op == "placeholder":
             _input(state, node)
         elif node.op == "output":
             _outputs(state, node)
+        elif "interlayer.batch_of" in node.meta:
+            continue  # converted when a layer reads it (Call.value)
         elif "tensor_meta" in node.meta and not node.meta.get("interlayer.constant"):
             _call(state, node, table)
     graph = builder.finish()
@@ -231,6 +234,25 @@ def _call(state: Capture, node, table) -> None:
     else:
         value = converter(call, target)
     state.values[node] = value if value is not None else _missing_value(call.name)
+
+
+def _batch_only(state: Capture, node, table) -> None:
+    """Convert a tensor made from the batch size alone (a mask or ids built for the batch in ``forward``), when a
+    layer first reads it.
+
+    Its converter is tried (``cls_token.expand(x.size(0), -1, -1)`` stays a trainable ``batch_constant``); when
+    the call has no IR form, the attempt leaves nothing behind and ``Call.value`` repeats the tensor's recorded
+    value over the batch instead, so the arithmetic that built it (``arange`` of the batch, comparisons,
+    indexing) never enters the IR. Tensors nothing reads are never converted.
+    """
+    builder = state.builder
+    problems, nodes, values = len(builder.problems), len(builder.nodes), set(state.values)
+    _call(state, node, table)
+    if len(builder.problems) > problems:
+        del builder.problems[problems:]
+        del builder.nodes[nodes:]
+        for made in set(state.values) - values:
+            del state.values[made]
 
 
 def _picks_output(node) -> bool:

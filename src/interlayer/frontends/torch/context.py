@@ -37,6 +37,8 @@ class Capture:
         """position of each fx node in the traced graph"""
         self.state_keys: set[str] = set()
         """the source model's state_dict keys"""
+        self.convert_batch_only = lambda node: None
+        """converts a tensor made from the batch size alone when a layer first reads it (set by the capture)"""
 
 
 class Call:
@@ -76,12 +78,39 @@ class Call:
         return self.value(self.node.args[0])
 
     def value(self, arg) -> str:
-        """The IR value of an fx node argument (a recorded problem when it is not a tensor the model computed)."""
+        """The IR value of an fx node argument (a recorded problem when it is not a tensor the model computed).
+
+        A tensor made from the batch size alone that was not converted is its recorded value repeated over the
+        batch (a ``batch_constant``), when every batch row of it is the same."""
+        if hasattr(arg, "meta") and arg not in self.capture.values and "interlayer.batch_of" in arg.meta:
+            self.capture.convert_batch_only(arg)
+            return self.capture.values.get(arg) or self._batch_value(arg)
         if not hasattr(arg, "meta") or arg not in self.capture.values:
             self.unsupported(f"its argument is not a tensor computed from the inputs. Expected tensors produced by "
                              f"the model's layers. Received: argument={arg!r}")
             return f"<not a tensor: {arg}>"
         return self.capture.values[arg]
+
+    def _batch_value(self, arg) -> str:
+        import torch
+
+        value, source = arg.meta["interlayer.value"], arg.meta["interlayer.batch_of"]
+        batch = source.meta["tensor_meta"].shape[0]
+        where = f"'{arg.name}' ({describe(arg)}), made from the batch size in forward,"
+        if value.dim() == 0 or value.shape[0] != batch or not bool((value == value[:1]).all()):
+            self.unsupported(f"{where} must hold one row repeated over the batch. Expected shape (batch, ...) with "
+                             f"equal rows. Received: shape={tuple(value.shape)}")
+            return f"<not a tensor: {arg}>"
+        if not value.is_floating_point():
+            self.unsupported(f"{where} is a {value.dtype} tensor; only floating tensors repeat over the batch. "
+                             f"Expected a floating dtype. Received: dtype={value.dtype}")
+            return f"<not a tensor: {arg}>"
+        attrs = {"shape": list(value.shape[1:])}
+        array = to_numpy(value[:1].contiguous())
+        made = self.capture.builder.add("batch_constant", [self.value(source)], attrs, {"value": array},
+                                        name=f"{arg.name}_batch")
+        self.capture.values[arg] = made
+        return made
 
     def is_tensor(self, arg) -> bool:
         """Whether an argument is a tensor: computed from the inputs, or a constant (see ``is_constant``)."""

@@ -4,10 +4,23 @@ A result is a tensor, or tuples, lists and dicts of results (a Hugging Face ``Mo
 whose unset fields are absent). They are flattened depth first: sequence items by index, dict items in their
 order, ``None`` skipped. Each output is named by its path: ``last_hidden_state``, ``pooler_output``; ``0``,
 ``1.0`` for nested tuples; ``""`` for a bare tensor. No framework is imported here.
+
+The forward is called with ``use_cache=False`` when it takes that parameter beyond the inputs given: a key/value
+cache (Hugging Face's ``past_key_values``) is generation-time state, not an output of the layers.
 """
 from __future__ import annotations
 
-from typing import Any
+import inspect
+from typing import Any, Callable
+
+
+def forward_options(forward: Callable, given: int) -> dict[str, Any]:
+    """The keyword arguments capture and predict pass to ``forward`` after ``given`` positional inputs."""
+    parameters = list(inspect.signature(forward).parameters.values())
+    if parameters and parameters[0].name == "self":
+        parameters = parameters[1:]
+    later = {p.name for p in parameters[given:] if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
+    return {"use_cache": False} if "use_cache" in later else {}
 
 
 def flat_outputs(result: Any, prefix: str = "") -> list[tuple[str, Any]]:

@@ -37,7 +37,7 @@ from torch.fx.passes.shape_prop import _extract_tensor_metadata
 
 from ...errors import SourceError
 from .context import describe
-from .outputs import flat_outputs
+from .outputs import flat_outputs, forward_options
 
 _MODULE_CALL = torch.nn.Module.__call__  # the unpatched call, kept before any tracing patches it
 _LIBRARIES = (os.path.dirname(torch.__file__), os.path.dirname(os.path.dirname(os.path.dirname(__file__))))
@@ -127,6 +127,10 @@ class _ConcreteTracer(fx.Tracer):
         self.values: dict[fx.Node, Any] = {}
         self.dependent: set[fx.Node] = set()
         """nodes whose value depends on the graph inputs (the rest are constants)"""
+        self.valued: set[fx.Node] = set()
+        """dependent nodes that read the inputs' values; the others follow from the batch size alone"""
+        self.batch_of: dict[fx.Node, fx.Node] = {}
+        """a node that follows from the batch size alone -> the tensor whose ``size(0)`` it reads"""
         self.constants: dict[str, torch.Tensor] = {}
         self.problems: list[Problem] = []
         self.output_names: list[str] | None = None
@@ -167,9 +171,10 @@ class _ConcreteTracer(fx.Tracer):
                 f"parameter without a default. Received: {count} example input(s); missing {missing}.")
         self._inputs = dict(zip(names, self.example))
         proxies = [self.create_proxy("placeholder", name, (), {}) for name in names]
+        options = forward_options(root_fn, count)
 
         def run(root):
-            pairs = flat_outputs(root_fn(root, *proxies))
+            pairs = flat_outputs(root_fn(root, *proxies, **options))
             if len(pairs) == 1 and pairs[0][0] == "":
                 return pairs[0][1]
             self.output_names = [name for name, _ in pairs]
@@ -216,6 +221,7 @@ class _ConcreteTracer(fx.Tracer):
         inputs = node.all_input_nodes
         if node.op == "placeholder" or any(item in self.dependent for item in inputs):
             self.dependent.add(node)
+        self._record_batch_only(node, inputs)
         found = []
         meta = map_aggregate(value, lambda item: _tensor_meta(item, found))
         if found:
@@ -225,6 +231,27 @@ class _ConcreteTracer(fx.Tracer):
             node.meta["interlayer.constant"] = True
         if node not in self.dependent or not found:
             node.meta["interlayer.value"] = value
+        elif node in self.batch_of and isinstance(value, torch.Tensor):
+            node.meta["interlayer.value"] = value
+            node.meta["interlayer.batch_of"] = self.batch_of[node]
+
+    def _record_batch_only(self, node, inputs) -> None:
+        """Sort a dependent node: it reads input values, or follows from the batch size alone (``x.size(0)``,
+        and tensors made from it, such as a mask built for the batch)."""
+        if node not in self.dependent:
+            return
+        shape_query = node.op == "call_method" and node.target in ("size", "numel")
+        if node.op == "placeholder" or (not shape_query and any(item in self.valued for item in inputs)):
+            self.valued.add(node)
+            return
+        if shape_query:
+            source = self.batch_of.get(node.args[0], node.args[0])
+        else:
+            source = next((self.batch_of[item] for item in inputs if item in self.batch_of), None)
+        if source is None:
+            self.valued.add(node)
+        else:
+            self.batch_of[node] = source
 
     def create_arg(self, a):
         if isinstance(a, torch.Tensor) and not isinstance(a, torch.nn.Parameter):
@@ -261,7 +288,7 @@ class _ConcreteTracer(fx.Tracer):
     def concrete(self, proxy, convert: Callable) -> Any:
         """``convert(value)`` of a proxy forced into Python; a tensor computed from the inputs is a problem."""
         value = self.values[proxy.node]
-        if isinstance(value, torch.Tensor) and convert is not len and proxy.node in self.dependent:
+        if isinstance(value, torch.Tensor) and convert is not len and proxy.node in self.valued:
             kind = {bool: "bool", int: "int", float: "float"}.get(convert, "__index__")
             self.problem(f"{kind}() of a tensor value: Python control flow or a size decided by the value of "
                          f"{describe(proxy.node)}, not by input shapes")
@@ -283,7 +310,7 @@ class _ConcreteTracer(fx.Tracer):
 
     def _check_value_read(self, node, args) -> None:
         """Calls whose result (or its shape) follows from tensor values: recorded as problems."""
-        if not any(item in self.dependent for item in node.all_input_nodes):
+        if not any(item in self.valued for item in node.all_input_nodes):
             return
         name = node.target if node.op == "call_method" else getattr(node.target, "__name__", "")
         if node.op == "call_method" and name in _VALUE_METHODS:
@@ -349,6 +376,8 @@ class _ConcreteTracer(fx.Tracer):
                 self.graph.erase_node(node)
                 self.values.pop(node, None)
                 self.dependent.discard(node)
+                self.valued.discard(node)
+                self.batch_of.pop(node, None)
         erased = [name for name, proxy in self._parameter_proxies.items() if proxy.node.graph is not self.graph
                   or proxy.node not in self.values]
         for name in erased:  # fx caches the proxy of each parameter read; those of the attempt are gone
