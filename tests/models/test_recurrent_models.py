@@ -101,6 +101,51 @@ def test_torch_to_keras(case):
     assert_varies(keras_predict(converted, [other])[0], actual)
 
 
+class StateClassifier(nn.Module):
+    """The usual classifier: zero initial states made for the batch, the last layer's final h of both directions."""
+
+    def __init__(self):
+        super().__init__()
+        self.lstm = nn.LSTM(32, 24, num_layers=2, bidirectional=True, batch_first=True)
+        self.head = nn.Linear(48, 5)
+
+    def forward(self, x):
+        h0 = torch.zeros(4, x.size(0), 24)
+        _, (h, _) = self.lstm(x, (h0, torch.zeros_like(h0)))
+        return self.head(torch.cat((h[-2], h[-1]), dim=1))
+
+
+class EncoderDecoder(nn.Module):
+    """A learned initial state expanded to the batch; the encoder's final state starts the decoder."""
+
+    def __init__(self):
+        super().__init__()
+        self.h0 = nn.Parameter(torch.randn(1, 1, 24))
+        self.encoder = nn.GRU(32, 24, batch_first=True)
+        self.decoder = nn.GRU(32, 24, batch_first=True)
+
+    def forward(self, x):
+        _, state = self.encoder(x, self.h0.expand(-1, x.size(0), -1).contiguous())
+        out, final = self.decoder(x * 0.5, state)
+        return out, final.transpose(0, 1)
+
+
+@pytest.mark.parametrize("make", [StateClassifier, EncoderDecoder], ids=["state-classifier", "encoder-decoder"])
+def test_torch_states_to_keras(make):
+    model = _randomise_torch(make())
+    x = np.random.default_rng(1).standard_normal((2, 9, 32)).astype(np.float32)
+    converted = interlayer.convert(model, "keras", example_inputs=torch.from_numpy(x))
+    for batch, seed in ((2, 1), (3, 4)):
+        x = np.random.default_rng(seed).standard_normal((batch, 9, 32)).astype(np.float32)
+        with torch.no_grad():
+            expected = model(torch.from_numpy(x))
+        expected = [t.numpy() for t in (expected if isinstance(expected, tuple) else (expected,))]
+        actual = keras_predict(converted, [x])
+        for got, want in zip(actual, expected):
+            assert_equivalent(got, want, what=f"{make.__name__} batch {batch}")
+    assert_varies(keras_predict(converted, [x * 2])[0], actual[0])
+
+
 def test_torch_embedding_to_keras():
     model = _randomise_torch(nn.Sequential(nn.Embedding(50, 8)))
     x = torch.randint(0, 50, (2, 6))

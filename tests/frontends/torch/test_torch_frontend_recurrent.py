@@ -52,8 +52,36 @@ def test_embedding_with_integer_indices():
 REFUSED = {
     "time-major": (lambda: nn.LSTM(5, 4), lambda m, x: m(x)[0], "batch_first=False"),
     "projection": (lambda: nn.LSTM(5, 4, proj_size=2, batch_first=True), lambda m, x: m(x)[0], "proj_size=2"),
-    "final-state": (lambda: nn.GRU(5, 4, batch_first=True), lambda m, x: m(x)[1], "output[1]"),
+    "final-state-returned": (lambda: nn.GRU(5, 4, batch_first=True), lambda m, x: m(x)[1], "h_n[k]"),
+    "final-state-summed": (lambda: nn.GRU(5, 4, batch_first=True), lambda m, x: m(x)[1].sum(0), "h_n[k]"),
+    "fixed-initial-state": (lambda: nn.GRU(5, 4, batch_first=True), lambda m, x: m(x, torch.ones(1, 2, 4))[0],
+                            "made in forward from the batch size"),
 }
+
+
+def _zeros(layers: int):
+    return lambda x: torch.zeros(layers, x.size(0), 4)
+
+
+STATES = {
+    # forward(self, x) over one recurrent layer: initial states made from the batch, final states read
+    "lstm-last-layer-h": (lambda: nn.LSTM(5, 4, num_layers=2, batch_first=True),
+                          lambda m, x: m(x)[1][0][-1]),
+    "lstm-c-zero-start": (lambda: nn.LSTM(5, 4, batch_first=True),
+                          lambda m, x: m(x, (_zeros(1)(x), _zeros(1)(x)))[1][1][0]),
+    "gru-bidirectional-both-directions": (lambda: nn.GRU(5, 4, bidirectional=True, batch_first=True),
+                                          lambda m, x: torch.cat((m(x)[1][-2], m(x)[1][-1]), dim=1)),
+    "gru-states-batch-first": (lambda: nn.GRU(5, 4, num_layers=2, batch_first=True),
+                               lambda m, x: m(x)[1].transpose(0, 1)),
+    "rnn-constant-start": (lambda: nn.RNN(5, 4, batch_first=True),
+                           lambda m, x: m(x, torch.full((1, x.size(0), 4), 0.5))[0]),
+}
+
+
+@pytest.mark.parametrize("case", sorted(STATES))
+def test_recurrent_states_match_torch(case):
+    make, forward = STATES[case]
+    check_capture(Fn(lambda self, x: forward(self.layers[0], x), make()), torch.randn(2, 6, 5))
 
 
 @pytest.mark.parametrize("case", sorted(REFUSED))

@@ -216,6 +216,8 @@ def _input(state: Capture, node) -> None:
 
 
 def _call(state: Capture, node, table) -> None:
+    if node in state.values:  # converted with the call it reads (a recurrent layer's use of its final state)
+        return
     if _picks_output(node):  # ``parts[i]`` of a call with several results (split, chunk) is the i-th IR value
         parts = state.values.get(node.args[0])
         state.values[node] = parts[node.args[1]] if isinstance(parts, list) else _missing_value(node.name)

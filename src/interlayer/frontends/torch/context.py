@@ -37,6 +37,8 @@ class Capture:
         """position of each fx node in the traced graph"""
         self.state_keys: set[str] = set()
         """the source model's state_dict keys"""
+        self.states: dict[Any, str] = {}
+        """fx node of a recurrent layer's final state (PyTorch's (layers*directions, N, H)) -> its IR state"""
         self.convert_batch_only = lambda node: None
         """converts a tensor made from the batch size alone when a layer first reads it (set by the capture)"""
 
