@@ -8,5 +8,7 @@ from . import errors
 from .api import build, convert, export, load, run, save
 from .ir.graph import Graph
 from .registry import register
+from .verify import verify
 
-__all__ = ["Graph", "build", "convert", "errors", "export", "load", "register", "run", "save", "__version__"]
+__all__ = ["Graph", "build", "convert", "errors", "export", "load", "register", "run", "save", "verify",
+           "__version__"]

@@ -56,6 +56,18 @@ def _parser() -> argparse.ArgumentParser:
     _source_options(inspect)
     inspect.set_defaults(run=_inspect)
 
+    verify = commands.add_parser("verify", help="compare two models output by output and layer by layer")
+    verify.add_argument("source", help="the reference model: any source convert accepts")
+    verify.add_argument("target", help="the model to check: an archive, a .keras or .onnx file, a PyTorch package "
+                                       "folder or .pt2 program, or a factory")
+    verify.add_argument("--input", type=Path, help=".npy (one input) or .npz (by input name), as the source "
+                                                   "takes them; seeded random inputs when absent")
+    verify.add_argument("--json", type=Path, help="write the report as JSON to this file")
+    verify.add_argument("--rtol", type=float, default=1e-5)
+    verify.add_argument("--atol", type=float, default=1e-7)
+    _source_options(verify)
+    verify.set_defaults(run=_verify)
+
     run = commands.add_parser("run", help="run an archive with the numpy reference interpreter")
     run.add_argument("archive", type=Path)
     run.add_argument("--input", required=True, type=Path, help=".npy (one input) or .npz (by input name)")
@@ -111,18 +123,37 @@ def _inspect(args) -> int:
     return 0
 
 
+def _verify(args) -> int:
+    from .verify import verify
+
+    if args.weights is not None:
+        raise InterlayerError("verify: --weights is not used here; pass models that carry their weights.")
+    inputs = _read_inputs(args.input) if args.input else None
+    report = verify(args.source, args.target, inputs, rtol=args.rtol, atol=args.atol,
+                    example_inputs=_example(args))
+    print(report.table())
+    if args.json:
+        report.write_json(args.json)
+        print(f"wrote {args.json}")
+    return 0 if report.passed else 1
+
+
+def _read_inputs(path: Path):
+    import numpy as np
+
+    if path.suffix == ".npz":
+        with np.load(path, allow_pickle=False) as data:
+            return {name: data[name] for name in data.files}
+    return [np.load(path, allow_pickle=False)]
+
+
 def _run(args) -> int:
     import numpy as np
 
     from .api import load, run
 
     graph = load(args.archive)
-    if args.input.suffix == ".npz":
-        with np.load(args.input, allow_pickle=False) as data:
-            inputs = {name: data[name] for name in data.files}
-    else:
-        inputs = [np.load(args.input, allow_pickle=False)]
-    outputs = run(graph, inputs)
+    outputs = run(graph, _read_inputs(args.input))
     for name, value in outputs.items():
         print(f"{name}: shape {list(value.shape)} {value.dtype}, min {value.min():.6g}, max {value.max():.6g}, "
               f"mean {value.mean():.6g}")

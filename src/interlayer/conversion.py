@@ -18,11 +18,13 @@ TARGETS = ("archive", "keras", "torch", "onnx")
 
 @dataclass
 class Check:
-    """How closely a built model reproduces the reference interpreter on seeded random inputs."""
+    """How closely a built model reproduces the reference interpreter on seeded random inputs (or, for the
+    source, how closely the captured graph reproduces the source model)."""
 
     relative_error: float
     rtol: float = RTOL
     batch: int = 2
+    what: str = "the built model against the reference interpreter"
 
     @property
     def passed(self) -> bool:
@@ -30,7 +32,7 @@ class Check:
 
     def line(self) -> str:
         verdict = "verified" if self.passed else "NOT equivalent"
-        return (f"{verdict}: max relative error {self.relative_error:.2e} against the reference interpreter "
+        return (f"{verdict}: {self.what}, max relative error {self.relative_error:.2e} "
                 f"(rtol {self.rtol:.0e}, {self.batch} seeded random inputs)")
 
 
@@ -65,15 +67,19 @@ def _id_bound(graph: Graph) -> int:
     return min(sizes, default=2)
 
 
-def check(graph: Graph, model: Any, rtol: float = RTOL) -> Check:
-    """Compare ``model`` (built from ``graph``) with the reference interpreter on seeded random inputs."""
+def check(graph: Graph, model: Any, rtol: float = RTOL, *, source: bool = False) -> Check:
+    """Compare ``model`` (built from ``graph``, or with ``source`` the model ``graph`` was captured from) with the
+    reference interpreter on seeded random inputs."""
     from .execute import predict, relative_error
 
     inputs = random_inputs(graph)
     expected = predict(graph, inputs)
-    actual = predict(model, inputs)
-    error = max(relative_error(a, e) for a, e in zip(actual, expected))
-    return Check(error, rtol, len(inputs[0]) if inputs else 0)
+    actual = predict(model, inputs, graph=graph)
+    error = max((relative_error(a, e) for a, e in zip(actual, expected)), default=0.0)
+    if len(actual) != len(expected):
+        error = float("inf")
+    what = "the archive's graph against the source model" if source else Check.what
+    return Check(error, rtol, len(inputs[0]) if inputs else 0, what)
 
 
 def convert_file(source: Any, to: str, output: str | os.PathLike, *, example_inputs: Any = None,
@@ -86,19 +92,28 @@ def convert_file(source: Any, to: str, output: str | os.PathLike, *, example_inp
     """
     from .api import build, export
     from .ir import archive
-    from .sources import open_source
+    from .sources import load_model, open_source
 
     if to not in TARGETS:
         raise InterlayerError(f"convert: unknown target. Expected one of {TARGETS}. Received: to={to!r}.")
     output = Path(output)
     if output.exists() and not overwrite:
         raise InterlayerError(f"convert: the output '{output}' exists. Pass --force (overwrite=True) to replace it.")
+    live = source
     if isinstance(source, (str, os.PathLike)):
-        graph = open_source(source, example_inputs=example_inputs, weights=weights)
+        live = None if _is_archive(source) else load_model(source, weights)
+        graph = open_source(source, weights=weights) if live is None else export(live, example_inputs=example_inputs)
     else:
         graph = export(source, example_inputs=example_inputs)
     if to == "archive":
-        return Result(graph, archive.save(graph, output, overwrite=overwrite))
+        result = Result(graph, output)
+        if verify and live is not None:
+            result.checks.append(check(graph, live, source=True))
+            if not result.checks[-1].passed:
+                raise ConversionError(f"convert: the captured graph does not reproduce the source; nothing was "
+                                      f"written. {result.checks[-1].line()}")
+        result.path = archive.save(graph, output, overwrite=overwrite)
+        return result
     model = build(graph, to, **options)
     result = Result(graph, output, model)
     if verify:
@@ -108,6 +123,12 @@ def convert_file(source: Any, to: str, output: str | os.PathLike, *, example_inp
                                   f"{result.checks[-1].line()}")
     _write_model(model, to, output, overwrite, graph)
     return result
+
+
+def _is_archive(spec: str | os.PathLike) -> bool:
+    from .sources import is_factory
+
+    return not is_factory(spec) and Path(spec).suffix == ".safetensors"
 
 
 def _write_model(model: Any, to: str, output: Path, overwrite: bool, graph: Graph) -> None:
@@ -133,6 +154,9 @@ def _write_model(model: Any, to: str, output: Path, overwrite: bool, graph: Grap
             if output.suffix != ".keras":
                 raise InterlayerError(f"convert: a Keras model is written as a .keras file. Received: '{output}'.")
             model.save(temporary)
+            from .frontends.keras.files import write_layouts
+
+            write_layouts(temporary, model._interlayer_perms)
         else:
             from .backends.torch import write_package
 

@@ -81,6 +81,10 @@ def build(graph: Graph, keep_input_layout: bool = False, **options: Any) -> kera
     perms = {"inputs": [_perm_or_none(held.perm) for held in inputs],
              "outputs": [_perm_or_none(held.perm) for held in outputs]}
     object.__setattr__(model, "_interlayer_perms", perms)  # plain attribute: no Keras tracking
+    # the Keras tensor and perm of every IR value, for layer-by-layer verification (interlayer.verify)
+    values = {value: (held.tensor, held.perm) for value, held in state.held.items()
+              if id(held.tensor) not in state.input_tensors}
+    object.__setattr__(model, "_interlayer_values", values)
     return model
 
 

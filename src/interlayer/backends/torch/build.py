@@ -54,6 +54,10 @@ def build(graph: Graph, **options: Any):
     results = [emitter.values[spec.name] for spec in graph.outputs]
     emitter.graph.output(results[0] if len(results) == 1 else tuple(results))
     model = fx.GraphModule(emitter.root, emitter.graph, class_name=identifier(graph.name))
+    # which fx node computes each IR value, for layer-by-layer verification (interlayer.verify)
+    model.meta["interlayer.values"] = {value: node.name for value, node in emitter.values.items()
+                                       if isinstance(node, fx.Node)}
+    model.meta["interlayer.input_shapes"] = [tuple(spec.shape) for spec in graph.inputs]
     return model.eval()
 
 

@@ -223,3 +223,20 @@ def _settings(module) -> dict:
 
     return {key: repr(value) for key, value in vars(module).items()
             if not key.startswith("_") and key != "training" and not isinstance(value, torch.Tensor)}
+
+
+def load_package(directory: str | Path):
+    """The model of a package folder written by :func:`write_package`: its ``model.py`` is imported (run as
+    Python: open only folders you trust, as with any code) and its ``load()`` called."""
+    import importlib.util
+
+    path = Path(directory) / "model.py"
+    spec = importlib.util.spec_from_file_location(f"interlayer_package_{abs(hash(str(path.resolve())))}", path)
+    if spec is None or spec.loader is None:
+        raise InterlayerError(f"torch package '{directory}': cannot import {path}.")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    if not callable(getattr(module, "load", None)):
+        raise InterlayerError(f"torch package '{directory}': model.py has no load() function. Expected a folder "
+                              f"written by interlayer convert --to torch.")
+    return module.load()

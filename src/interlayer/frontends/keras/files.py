@@ -3,6 +3,10 @@
 A file is checked for its kind before Keras opens it, and the Keras version that saved it is read from the
 file, so that a failure says which of the three it is: not a model file, a model saved by another Keras
 version than the installed one, or a model whose custom classes are not importable.
+
+interlayer's own layers (``interlayer.backends.keras.layers``) are registered before loading, and a file that
+interlayer wrote carries ``interlayer.json`` beside Keras's entries: how the model holds each graph input and
+output (``_interlayer_perms``), restored on the loaded model so that it is run on canonical inputs as built.
 """
 from __future__ import annotations
 
@@ -20,13 +24,37 @@ def load_model(path: str | Path) -> Any:
     """The Keras model saved at ``path`` (not compiled); a :class:`SourceError` saying why it cannot be."""
     import keras
 
+    from ...backends.keras import layers  # noqa: F401  (registers interlayer's layer classes)
+
     path = Path(path)
     saved = saved_version(path)
     try:
-        return keras.saving.load_model(path, compile=False)
+        model = keras.saving.load_model(path, compile=False)
     except Exception as exc:  # keras raises many kinds for a file it cannot read
         raise SourceError(f"source '{path}': {_explain(exc, saved, keras.__version__)} "
                           f"({type(exc).__name__}: {_first_line(exc)}).") from exc
+    perms = _layouts(path)
+    if perms is not None:
+        object.__setattr__(model, "_interlayer_perms", perms)
+    return model
+
+
+LAYOUTS = "interlayer.json"
+
+
+def write_layouts(path: str | Path, perms: dict) -> None:
+    """Add how the model holds its graph inputs and outputs to a ``.keras`` file interlayer wrote."""
+    with zipfile.ZipFile(path, "a") as archive:
+        archive.writestr(LAYOUTS, json.dumps({"perms": perms}))
+
+
+def _layouts(path: Path) -> dict | None:
+    if path.suffix.lower() != ".keras":
+        return None
+    with zipfile.ZipFile(path) as archive:
+        if LAYOUTS not in archive.namelist():
+            return None
+        return json.loads(archive.read(LAYOUTS)).get("perms")
 
 
 def saved_version(path: Path) -> str | None:

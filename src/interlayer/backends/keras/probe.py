@@ -1,0 +1,72 @@
+"""Intermediate values of a Keras model, for layer-by-layer verification (``interlayer.verify``).
+
+A model built by interlayer keeps the Keras tensor and layout of every IR value (``_interlayer_values``): one
+sub-model returns them all, each brought back to the canonical layout. Any other model exposes the output of
+each layer called once, by layer name (the name the Keras frontend gives the node); its layout is read from
+its shape (the canonical one, or channels-last), and a value whose shape fits neither is left out.
+"""
+from __future__ import annotations
+
+from typing import Sequence
+
+import keras
+import numpy as np
+
+from ...ir import layout
+from ...ir.graph import Graph
+from .build import run_native
+
+
+def activations(model, inputs: Sequence[np.ndarray], graph: Graph) -> dict[str, np.ndarray]:
+    held = getattr(model, "_interlayer_values", None)
+    built = getattr(model, "_interlayer_perms", None)  # a model interlayer built, or a .keras file it wrote
+    perms = built["inputs"] if built else [spec.perm for spec in graph.inputs]
+    if held:
+        names = list(held)
+        tensors, value_perms = zip(*(held[name] for name in names))
+    else:
+        names, tensors = _layer_outputs(model, graph)
+        value_perms = [None] * len(names)
+    if not names:
+        return {}
+    functional = getattr(model, "_functional", None) or model
+    probe = keras.Model(functional.inputs, list(tensors))
+    arrays = [np.asarray(x) if perm is None else np.transpose(x, perm) for x, perm in zip(inputs, perms)]
+    outputs = run_native(probe, arrays)
+    shapes = graph.shapes()
+    batch = len(inputs[0]) if len(inputs) else 1
+    found = {}
+    for name, output, perm in zip(names, outputs, value_perms):
+        perm = perm if perm is not None else _perm_from_shape(output.shape, shapes.get(name), batch)
+        if perm is not None:
+            found[name] = np.transpose(output, layout.invert(perm)).astype(np.float32, copy=False)
+    return found
+
+
+def _layer_outputs(model, graph: Graph) -> tuple[list[str], list]:
+    """(IR value, Keras tensor) of every graph node named after a layer the model calls once."""
+    functional = getattr(model, "_functional", None) or model
+    layers = {layer.name: layer for layer in functional.layers}
+    names, tensors = [], []
+    for node in graph.nodes:
+        layer = layers.get(node.name)
+        if layer is None or isinstance(layer, keras.layers.InputLayer) or len(layer._inbound_nodes) != 1:
+            continue
+        outputs = layer._inbound_nodes[0].output_tensors
+        if len(outputs) >= len(node.outputs):
+            names += node.outputs
+            tensors += outputs[:len(node.outputs)]
+    return names, tensors
+
+
+def _perm_from_shape(held_shape, canonical, batch: int):
+    """The perm that holds ``canonical`` (batch symbolic) as ``held_shape``: identity or channels-last."""
+    if canonical is None or len(held_shape) != len(canonical):
+        return None
+    sizes = [batch if index == 0 else d for index, d in enumerate(canonical)]
+    rank = len(sizes)
+    for perm in (layout.identity(rank), layout.channels_last(rank) if rank >= 3 else None):
+        if perm is not None and all(isinstance(sizes[axis], str) or sizes[axis] == size
+                                    for axis, size in zip(perm, held_shape)):
+            return perm
+    return None
