@@ -10,7 +10,7 @@ from support import assert_equivalent, random_inputs
 
 from .cases import CASES
 
-BACKENDS = ("torch", "keras")
+BACKENDS = ("torch", "keras", "onnx")
 
 # The one skip list: (backend, case) -> why the backend cannot express the case exactly.
 SKIPS: dict[tuple[str, str], str] = {

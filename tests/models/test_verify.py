@@ -115,3 +115,9 @@ def test_convert_to_an_archive_checks_the_capture_and_says_so(capsys, tmp_path):
     assert main(["convert", "interlayer.examples:lenet5", "--input-shape", "1,1,28,28", "--to", "archive",
                  "-o", str(tmp_path / "lenet.safetensors")]) == 0
     assert "verified: the archive's graph against the source model" in capsys.readouterr().out
+
+
+def test_onnx_target_agrees_layer_by_layer(lenet, lenet_graph):
+    report = verify(lenet, interlayer.build(lenet_graph, "onnx"))
+    assert report.passed
+    assert [row.name for row in report.layers] == [node.name for node in lenet_graph.nodes]

@@ -1,0 +1,127 @@
+"""IR -> ONNX: an ``onnx.ModelProto`` (opset 17 by default) that onnxruntime runs like the reference interpreter.
+
+The IR is channels-first like ONNX, so graph inputs and outputs keep their canonical shapes; the batch ``N`` and
+every other symbolic size become ``dim_param``s, so the model runs with any batch size and sequence length.
+Initializers are the IR weights, named ``<node>.<weight>`` when used as is and ``<node>.<purpose>`` when
+reorganised (a transposed matrix, recurrent gates in ONNX's order); nodes and values are named after the IR's.
+
+Every node is converted first; ops without a converter and nodes that cannot be expressed exactly are all
+collected and raised as one :class:`UnsupportedLayerError`, and no model is returned. The model is checked by
+``onnx.checker.check_model(full_check=True)``; a model above protobuf's 2 GB limit cannot be checked in memory and
+is checked by :func:`write_model` in its path form instead.
+"""
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+import onnx
+from onnx import helper
+
+from ... import __version__
+from ...errors import InterlayerError, UnsupportedLayerError
+from ...ir.check import validate
+from ...ir.graph import Graph, TensorSpec
+from ...ir.provenance import shared_nodes
+from ...registry import converters
+from . import files
+from .context import Emitter, Step, numpy_dtype, onnx_type
+from .files import write_model
+
+CONTEXT = "onnx backend"
+DEFAULT_OPSET = 17
+OPSETS = range(17, 22)
+"""The ai.onnx opsets a model may be built for: 17 (LayerNormalization) to 21 (GroupNormalization per channel)."""
+
+__all__ = ["DEFAULT_OPSET", "OPSETS", "build", "predict", "write_model"]
+
+
+def build(graph: Graph, opset: int = DEFAULT_OPSET, check: bool = True, **options: Any) -> onnx.ModelProto:
+    """An ``onnx.ModelProto`` computing ``graph`` on canonical (channels-first) inputs.
+
+    ``opset`` is the ai.onnx opset (17 to 21); newer opsets use the native Gelu (20), Mish (18) and
+    GroupNormalization (21) instead of exact decompositions. ``check`` runs ``onnx.checker.check_model`` with
+    ``full_check`` on the result (in memory up to 2 GB; above, :func:`write_model` checks the written file).
+    """
+    if options:
+        raise InterlayerError(f"{CONTEXT}: unknown option(s). Expected opset, check. Received: {sorted(options)}.")
+    if opset not in OPSETS:
+        raise InterlayerError(f"{CONTEXT}: unsupported opset. Expected one of {list(OPSETS)}. Received: "
+                              f"opset={opset!r}. Pass opset=17 (the default) or a newer one in that range.")
+    validate(graph)
+    reserved = {spec.name for spec in graph.inputs} | {value for node in graph.nodes for value in node.outputs}
+    emitter = Emitter(opset, graph.shapes(), shared_nodes(graph), reserved)
+    inputs = [_declare_input(emitter, spec) for spec in graph.inputs]
+    table = converters("onnx", "backend")
+    for node in graph.nodes:
+        step = Step(emitter, node)
+        converter = table.get(node.op)
+        if converter is None:
+            results = step.unsupported(f"op '{node.op}' has no onnx backend converter. Expected one of "
+                                       f"{sorted(table)}. Received: op={node.op!r}")
+        else:
+            results = converter(step, node)
+        if results is None:  # recorded as a problem: stand-in values let the later nodes be checked too
+            for value in node.outputs:
+                emitter.values[value], emitter.dtypes[value] = value, step.dtype
+            continue
+        step.finish([results] if isinstance(results, str) else list(results))
+    if emitter.problems:
+        raise UnsupportedLayerError(CONTEXT, emitter.problems)
+    outputs = [_value_info(spec.name, emitter.dtypes[spec.name], spec.shape) for spec in graph.outputs]
+    body = helper.make_graph(emitter.nodes, graph.name or "model", inputs, outputs,
+                             initializer=list(emitter.initializers.values()))
+    model = helper.make_model(body, opset_imports=[helper.make_opsetid("", opset)], producer_name="interlayer",
+                              producer_version=__version__,
+                              ir_version=helper.find_min_ir_version_for([helper.make_opsetid("", opset)]))
+    if graph.source.get("framework"):
+        helper.set_model_props(model, {"interlayer.source.framework": str(graph.source["framework"])})
+    if check and files.serialized_size(model) <= files.PROTOBUF_LIMIT:
+        onnx.checker.check_model(model, full_check=True)
+    return model
+
+
+def _declare_input(emitter: Emitter, spec: TensorSpec) -> onnx.ValueInfoProto:
+    dtype = numpy_dtype(spec.dtype)
+    emitter.values[spec.name], emitter.dtypes[spec.name] = spec.name, dtype
+    for axis, size in enumerate(spec.shape):
+        if isinstance(size, str):
+            emitter.symbols.setdefault(size, (spec.name, axis))
+    return _value_info(spec.name, dtype, spec.shape)
+
+
+def _value_info(name: str, dtype: np.dtype, shape: Sequence[Any]) -> onnx.ValueInfoProto:
+    """A tensor's type: ints as dim_values, names as dim_params, "?" (a size the IR does not know) left open."""
+    dims = [None if size == "?" else size for size in shape]
+    return helper.make_tensor_value_info(name, onnx_type(dtype), dims)
+
+
+def predict(model: onnx.ModelProto, inputs: Sequence[np.ndarray], graph: Graph | None = None) -> list[np.ndarray]:
+    """Run ``model`` with onnxruntime (CPU) on canonical ``inputs`` in graph-input order; the outputs in
+    graph-output order. ``graph`` is not needed: an ONNX model built by interlayer holds the IR's layout.
+
+    A model above protobuf's 2 GB limit is written with external data to a temporary folder and run from there.
+    """
+    import onnxruntime
+
+    arrays = list(inputs) if isinstance(inputs, (list, tuple)) else [inputs]
+    declared = list(model.graph.input)
+    if len(arrays) != len(declared):
+        raise InterlayerError(f"{CONTEXT}, predict: the model takes {len(declared)} input(s). Received: "
+                              f"{len(arrays)}. Pass one array per graph input, in order.")
+    feeds = {}
+    for spec, array in zip(declared, arrays):
+        dtype = helper.tensor_dtype_to_np_dtype(spec.type.tensor_type.elem_type)
+        feeds[spec.name] = np.ascontiguousarray(np.asarray(array).astype(dtype, copy=False))
+    options = onnxruntime.SessionOptions()
+    options.log_severity_level = 3
+    providers = ["CPUExecutionProvider"]
+    if files.serialized_size(model) <= files.PROTOBUF_LIMIT:
+        session = onnxruntime.InferenceSession(model.SerializeToString(), options, providers=providers)
+        return list(session.run(None, feeds))
+    with tempfile.TemporaryDirectory() as folder:
+        path = write_model(model, Path(folder) / "model.onnx", external_threshold=0)
+        session = onnxruntime.InferenceSession(str(path), options, providers=providers)
+        return list(session.run(None, feeds))
