@@ -37,24 +37,49 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--debug", action="store_true", help="show tracebacks of internal errors")
     commands = parser.add_subparsers(dest="command", required=True)
 
-    convert = commands.add_parser("convert", help="convert a model to another framework or to an archive")
-    convert.add_argument("source", help="a .keras/.h5 or .onnx file, an interlayer .safetensors archive, or a "
-                                        "PyTorch factory package.module:function")
+    convert = commands.add_parser("convert", help="convert a model, or a batch of models, to another framework or "
+                                                   "to an archive")
+    convert.add_argument("sources", nargs="*", metavar="source",
+                         help="a .keras/.h5 or .onnx file, an interlayer .safetensors archive, or a PyTorch factory "
+                              "package.module:function; several of them, folders or globs for a batch")
     convert.add_argument("--to", required=True, choices=("archive", "keras", "torch", "onnx"))
     convert.add_argument("-o", "--output", required=True, type=Path,
                          help="a .safetensors archive, a .keras or .onnx file, or for --to torch a package folder (model.py "
-                              "+ model.safetensors) or a torch.export program ending in .pt2")
+                              "+ model.safetensors) or a torch.export program ending in .pt2; for a batch, the output "
+                              "folder (OUTDIR/<name>.<ext>, report.json, report.md)")
     _source_options(convert)
     convert.add_argument("--force", action="store_true", help="replace an existing output")
     convert.add_argument("--no-verify", action="store_true", help="skip the check against the reference interpreter")
     convert.add_argument("--keep-input-layout", action="store_true",
                          help="Keras target: keep the source's channels-first input instead of NHWC")
+    batch = convert.add_argument_group("batches", "a batch is several sources, a folder, a glob, or --manifest")
+    batch.add_argument("--manifest", type=Path, help='JSON lines: {"path": ..., "input_shape": [1, 3, 224, 224] | '
+                                                    '"input_shapes": [[...], ...], "weights": ..., "to": ..., "name": ...}')
+    batch.add_argument("--jobs", type=int, default=1, help="worker processes (default 1: in this process)")
+    batch.add_argument("--executor", choices=("local", "dask"), default="local",
+                       help="local worker processes (default), or a dask.distributed cluster")
+    batch.add_argument("--scheduler", help="address of a dask scheduler (default: a local cluster of --jobs workers)")
+    batch.add_argument("--resume", action="store_true",
+                       help="skip models whose output was made from the same source checksum; reconvert changed ones")
+    batch.add_argument("--fail-fast", action="store_true", help="stop at the first model that fails")
     convert.set_defaults(run=_convert)
 
     inspect = commands.add_parser("inspect", help="summarise a model: nodes, ops, shapes, parameters, provenance")
     inspect.add_argument("source")
     _source_options(inspect)
+    inspect.add_argument("--graph", type=Path, metavar="PATH", help="also draw the layer graph as an SVG file")
+    inspect.add_argument("--force", action="store_true", help="replace an existing --graph file")
     inspect.set_defaults(run=_inspect)
+
+    diff = commands.add_parser("diff", help="compare two models: nodes, ops, attributes, weights, inputs, outputs "
+                                            "(exit 0 when equal, 1 when they differ)")
+    diff.add_argument("a", help="the first model: any source convert accepts")
+    diff.add_argument("b", help="the second model")
+    diff.add_argument("--atol", type=float, default=0.0,
+                      help="tensors within this absolute difference count as equal (default 0: bit for bit)")
+    diff.add_argument("--json", type=Path, help="write the report as JSON to this file")
+    _source_options(diff)
+    diff.set_defaults(run=_diff)
 
     verify = commands.add_parser("verify", help="compare two models output by output and layer by layer")
     verify.add_argument("source", help="the reference model: any source convert accepts")
@@ -105,22 +130,84 @@ def _convert(args) -> int:
     from .conversion import convert_file
 
     options = {"keep_input_layout": True} if args.keep_input_layout and args.to == "keras" else {}
-    result = convert_file(args.source, args.to, args.output, example_inputs=_example(args), weights=args.weights,
+    if _is_batch(args):
+        return _convert_batch(args, options)
+    batch_only = [flag for flag, used in (("--jobs", args.jobs != 1), ("--executor", args.executor != "local"),
+                                          ("--scheduler", args.scheduler), ("--resume", args.resume),
+                                          ("--fail-fast", args.fail_fast)) if used]
+    if not args.sources or batch_only:
+        raise InterlayerError(f"convert: {', '.join(batch_only) or 'no source given'}. Expected one source, or for a "
+                              f"batch several sources, a folder, a glob or --manifest. Received: "
+                              f"sources={[str(s) for s in args.sources]}.")
+    source = args.sources[0]
+    result = convert_file(source, args.to, args.output, example_inputs=_example(args), weights=args.weights,
                           overwrite=args.force, verify=not args.no_verify, **options)
     graph = result.graph
-    print(f"{args.source} -> {result.path} ({args.to}): {len(graph.nodes)} nodes, "
+    print(f"{source} -> {result.path} ({args.to}): {len(graph.nodes)} nodes, "
           f"{graph.parameter_count():,} parameters")
     for check in result.checks:
         print(check.line())
     return 0
 
 
+def _is_batch(args) -> bool:
+    """Several sources, a folder, a glob (that is not a file), or a manifest."""
+    from .sources import is_factory
+
+    if args.manifest is not None or len(args.sources) > 1:
+        return True
+    return any(not is_factory(source) and (Path(source).is_dir() or (not Path(source).exists() and
+                                                                      any(c in source for c in "*?[")))
+               for source in args.sources)
+
+
+def _convert_batch(args, options: dict) -> int:
+    from .batch import ProgressPrinter, convert_many
+
+    if args.weights is not None:
+        raise InterlayerError(f"convert: --weights names one model's weights. Expected, for a batch, weights given per "
+                              f"model in a --manifest line (\"weights\": ...). Received: --weights {args.weights}.")
+    printer = ProgressPrinter()
+    try:
+        report = convert_many(args.sources, args.to, args.output, manifest=args.manifest, jobs=args.jobs,
+                              executor=args.executor, scheduler=args.scheduler, resume=args.resume,
+                              fail_fast=args.fail_fast, verify=not args.no_verify, progress=printer,
+                              overwrite=args.force, example_inputs=_example(args), **options)
+    except KeyboardInterrupt:
+        printer.close()
+        print(f"interrupted: unfinished models are marked in {args.output / 'report.md'}", file=sys.stderr)
+        raise
+    printer.close()
+    print(f"{report.summary()}; report: {args.output / 'report.md'}")
+    return 1 if report.failed else 0
+
+
 def _inspect(args) -> int:
     from .api import export
     from .summary import summary
 
-    print(summary(export(args.source, example_inputs=_example(args), weights=args.weights)))
+    graph = export(args.source, example_inputs=_example(args), weights=args.weights)
+    print(summary(graph))
+    if args.graph is not None:
+        from .drawing import write_svg
+
+        write_svg(graph, args.graph, overwrite=args.force)
+        print(f"wrote {args.graph}")
     return 0
+
+
+def _diff(args) -> int:
+    from .diff import diff
+
+    if args.weights is not None:
+        raise InterlayerError("diff: --weights is not used here; pass models that carry their weights (convert a "
+                              "factory with its weights to an archive first).")
+    report = diff(args.a, args.b, atol=args.atol, example_inputs=_example(args))
+    print("\n".join(report.lines()))
+    if args.json:
+        report.write_json(args.json)
+        print(f"wrote {args.json}")
+    return 0 if report.equal else 1
 
 
 def _verify(args) -> int:

@@ -44,7 +44,7 @@ def test_cli_writes_a_program_that_torch_export_loads(capsys, tmp_path, small_cn
     code = main(["convert", *SMALL_CNN, "--weights", str(weights), "--to", "torch", "-o", str(tmp_path / "m.pt2")])
     out, err = capsys.readouterr()
     assert code == 0, err
-    assert "verified: max relative error" in out
+    assert "verified: the built model against the reference interpreter, max relative error" in out
     assert [p.name for p in tmp_path.iterdir()] == ["m.pt2"]
     rng = np.random.default_rng(5)
     for batch in (1, 3):  # the batch dimension is dynamic

@@ -16,12 +16,15 @@ Tensors are named ``<node>.<weight>``; the metadata (all strings, as safetensors
 ==========================  ================================================================
 
 Reading parses the safetensors layout directly so that every dtype (bfloat16 included) survives exactly and
-damage is reported precisely; plain ``safetensors`` reads the same files.
+damage is reported precisely; plain ``safetensors`` reads the same files. The file is memory-mapped: each weight
+of the loaded graph is a read-only view of its bytes, so loading makes no copy, and the checksum reads the file
+once, tensor by tensor, handing each one's pages back to the page cache once hashed.
 """
 from __future__ import annotations
 
 import hashlib
 import json
+import mmap
 import os
 import struct
 from pathlib import Path
@@ -83,7 +86,7 @@ def load(path: str | os.PathLike) -> Graph:
         raise ArchiveError(f"archive '{path}': written in IR format {version!r}, newer than this interlayer reads. "
                            f"Expected format <= {FORMAT_VERSION}. Upgrade interlayer to read it.")
     expected = metadata.get("interlayer.checksum")
-    actual = checksum(tensors)
+    actual = checksum(tensors, release=True)
     if expected != actual:
         raise ArchiveError(f"archive '{path}': the tensor data does not match its checksum; the file is damaged. "
                            f"Expected {expected}. Received: {actual}.")
@@ -99,14 +102,40 @@ def load(path: str | os.PathLike) -> Graph:
     return validate(graph)
 
 
-def checksum(tensors: dict[str, np.ndarray]) -> str:
-    """sha256 over the tensors in name order: each as ``name``, dtype code, shape, then its raw bytes."""
+def checksum(tensors: dict[str, np.ndarray], release: bool = False) -> str:
+    """sha256 over the tensors in name order: each as ``name``, dtype code, shape, then its raw bytes.
+
+    With ``release``, the pages of a memory-mapped tensor are handed back once hashed, so that hashing a large
+    archive does not hold all of it in memory at once."""
     digest = hashlib.sha256()
     for name in sorted(tensors):
         array = tensors[name]
         digest.update(json.dumps([name, _code(array), list(array.shape)]).encode())
-        digest.update(np.ascontiguousarray(array).tobytes())
+        digest.update(_bytes(array))
+        if release:
+            _release(array)
     return "sha256:" + digest.hexdigest()
+
+
+def _bytes(array: np.ndarray) -> memoryview:
+    """The raw bytes of ``array`` without a copy when it is contiguous."""
+    contiguous = np.ascontiguousarray(array)
+    return memoryview(contiguous.reshape(-1).view(np.uint8)) if contiguous.size else memoryview(b"")
+
+
+def _release(array: np.ndarray) -> None:
+    """Drop the resident pages of a view into a read-only file mapping (they are read again on use)."""
+    base = array.base
+    while base is not None and not isinstance(base, mmap.mmap):
+        base = getattr(base, "base", None) if not isinstance(base, memoryview) else base.obj
+    if not isinstance(base, mmap.mmap) or not array.nbytes or not hasattr(mmap, "MADV_DONTNEED"):
+        return
+    start = array.__array_interface__["data"][0] - np.frombuffer(base, np.uint8, 1).__array_interface__["data"][0]
+    page = mmap.PAGESIZE
+    first = start // page * page
+    last = min(-(-(start + array.nbytes) // page) * page, len(base))
+    if last > first:
+        base.madvise(mmap.MADV_DONTNEED, first, last - first)
 
 
 def read_safetensors(path: Path) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
@@ -114,20 +143,20 @@ def read_safetensors(path: Path) -> tuple[dict[str, Any], dict[str, np.ndarray]]
     if not path.is_file():
         raise ArchiveError(f"archive '{path}': no such file.")
     size = path.stat().st_size
+    if size < 8:
+        raise ArchiveError(f"archive '{path}': too short to be a safetensors file ({size} bytes).")
     with open(path, "rb") as handle:
-        prefix = handle.read(8)
-        if len(prefix) < 8:
-            raise ArchiveError(f"archive '{path}': too short to be a safetensors file ({size} bytes).")
-        (length,) = struct.unpack("<Q", prefix)
-        if length > min(size - 8, _MAX_HEADER):
-            raise ArchiveError(f"archive '{path}': not a safetensors file, or truncated (header of {length} bytes "
-                               f"in a file of {size}).")
-        try:
-            header = json.loads(handle.read(length))
-        except (UnicodeDecodeError, ValueError) as exc:
-            raise ArchiveError(f"archive '{path}': not a safetensors file: its header is not valid JSON "
-                               f"({exc}).") from exc
-        data = handle.read()
+        mapped = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
+    (length,) = struct.unpack("<Q", mapped[:8])
+    if length > min(size - 8, _MAX_HEADER):
+        raise ArchiveError(f"archive '{path}': not a safetensors file, or truncated (header of {length} bytes "
+                           f"in a file of {size}).")
+    try:
+        header = json.loads(mapped[8:8 + length])
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise ArchiveError(f"archive '{path}': not a safetensors file: its header is not valid JSON "
+                           f"({exc}).") from exc
+    data_start, data_size = 8 + length, size - 8 - length
     if not isinstance(header, dict):
         raise ArchiveError(f"archive '{path}': the safetensors header is not a JSON object.")
     tensors = {}
@@ -141,10 +170,11 @@ def read_safetensors(path: Path) -> tuple[dict[str, Any], dict[str, np.ndarray]]
         except (KeyError, TypeError, ValueError) as exc:
             raise ArchiveError(f"archive '{path}': tensor '{name}' has a malformed header entry ({exc}).") from exc
         expected = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
-        if end > len(data) or end - begin != expected or begin < 0:
+        if end > data_size or end - begin != expected or begin < 0:
             raise ArchiveError(f"archive '{path}': tensor '{name}' lies outside the file or has the wrong size; the "
                                f"file is truncated or damaged.")
-        tensors[name] = np.frombuffer(data, dtype=dtype, count=expected // dtype.itemsize, offset=begin).reshape(shape).copy()
+        tensors[name] = np.frombuffer(mapped, dtype=dtype, count=expected // dtype.itemsize,
+                                      offset=data_start + begin).reshape(shape)
     return header, tensors
 
 
@@ -171,7 +201,7 @@ def write_safetensors(path: Path, tensors: dict[str, np.ndarray], metadata: dict
             handle.write(struct.pack("<Q", len(encoded)))
             handle.write(encoded)
             for name in order:
-                handle.write(memoryview(np.ascontiguousarray(tensors[name]).view(np.uint8).reshape(-1)))
+                handle.write(_bytes(tensors[name]))
             handle.flush()
             os.fsync(handle.fileno())
         if overwrite:

@@ -12,6 +12,14 @@ from .check import validate
 from .graph import Graph, Node, TensorSpec
 
 
+def _read_only(value) -> np.ndarray:
+    """A read-only view of a weight, no copy: a frontend hands over the framework's own memory where the layout
+    is the same (as ``state_dict`` does), and nothing reached through the graph can change the source model."""
+    view = np.asarray(value).view()
+    view.flags.writeable = False
+    return view
+
+
 class GraphBuilder:
     def __init__(self, name: str, framework: str, version: str):
         self.name = name
@@ -53,7 +61,7 @@ class GraphBuilder:
         filled = schema.fill(dict(attrs or {}))
         count = schema.output_count(filled)
         outputs = [node_name] if count == 1 else [self.unique(f"{node_name}:{i}") for i in range(count)]
-        arrays = {key: np.array(value, copy=True) for key, value in (weights or {}).items() if value is not None}
+        arrays = {key: _read_only(value) for key, value in (weights or {}).items() if value is not None}
         node = Node(node_name, op, list(inputs), outputs, filled, arrays)
         self.nodes.append(node)
         for weight, source in (sources or {}).items():

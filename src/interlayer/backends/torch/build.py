@@ -5,6 +5,7 @@ collected and raised as one :class:`UnsupportedLayerError`, and no model is retu
 """
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 import numpy as np
@@ -37,18 +38,19 @@ def build(graph: Graph, **options: Any):
             name += "_"
         taken.add(name)
         emitter.values[spec.name] = emitter.graph.placeholder(name)
-    for node in graph.nodes:
-        step = Step(emitter, node)
-        converter = table.get(node.op)
-        if converter is None:
-            value = step.unsupported(f"op '{node.op}' has no torch backend converter. Expected one of "
-                                     f"{sorted(table)}. Received: op={node.op!r}")
-        else:
-            value = converter(step, node)
-        if isinstance(value, (list, tuple)):  # a node with several outputs: one fx value each
-            emitter.values.update(zip(node.outputs, value))
-        else:
-            emitter.values.update(dict.fromkeys(node.outputs, value if value is not None else step.input))
+    with _no_initialisation():
+        for node in graph.nodes:
+            step = Step(emitter, node)
+            converter = table.get(node.op)
+            if converter is None:
+                value = step.unsupported(f"op '{node.op}' has no torch backend converter. Expected one of "
+                                         f"{sorted(table)}. Received: op={node.op!r}")
+            else:
+                value = converter(step, node)
+            if isinstance(value, (list, tuple)):  # a node with several outputs: one fx value each
+                emitter.values.update(zip(node.outputs, value))
+            else:
+                emitter.values.update(dict.fromkeys(node.outputs, value if value is not None else step.input))
     if emitter.problems:
         raise UnsupportedLayerError("torch backend", emitter.problems)
     results = [emitter.values[spec.name] for spec in graph.outputs]
@@ -59,6 +61,27 @@ def build(graph: Graph, **options: Any):
                                        if isinstance(node, fx.Node)}
     model.meta["interlayer.input_shapes"] = [tuple(spec.shape) for spec in graph.inputs]
     return model.eval()
+
+
+_INITIALISERS = ("uniform_", "normal_", "trunc_normal_", "constant_", "ones_", "zeros_", "eye_", "dirac_",
+                 "xavier_uniform_", "xavier_normal_", "kaiming_uniform_", "kaiming_normal_", "orthogonal_", "sparse_")
+
+
+@contextlib.contextmanager
+def _no_initialisation():
+    """Layers built without drawing their random initial weights: every weight is then set from the graph, so
+    the draws (a third of the time of building a large model) would be thrown away. Converters set every
+    parameter and buffer they create; the conformance suite checks each one against the reference."""
+    from torch.nn import init
+
+    saved = {name: getattr(init, name) for name in _INITIALISERS if hasattr(init, name)}
+    for name, function in saved.items():
+        setattr(init, name, lambda tensor, *args, **kwargs: tensor)
+    try:
+        yield
+    finally:
+        for name, function in saved.items():
+            setattr(init, name, function)
 
 
 def predict(model, inputs) -> list[np.ndarray]:

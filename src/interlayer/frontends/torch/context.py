@@ -183,15 +183,16 @@ def describe(node, module=None) -> str:
 
 
 def to_numpy(tensor) -> np.ndarray:
-    """A numpy copy of a tensor with its dtype kept (bfloat16 through ml_dtypes)."""
+    """A tensor as a numpy array of its dtype (bfloat16 through ml_dtypes), sharing its memory (no copy) as
+    ``state_dict`` does; the graph builder keeps it read-only."""
     import torch
 
     tensor = tensor.detach().cpu()
     if tensor.dtype == torch.bfloat16:
         import ml_dtypes
 
-        return tensor.view(torch.int16).numpy().view(ml_dtypes.bfloat16).copy()
-    return tensor.numpy().copy()
+        return tensor.view(torch.int16).numpy().view(ml_dtypes.bfloat16)
+    return tensor.numpy()
 
 
 def ntuple(value, rank: int) -> list[int]:

@@ -1,0 +1,304 @@
+"""What differs between two models: nodes, ops, attributes, wiring, weights and graph inputs and outputs.
+
+Nodes are matched by name. When no node name is shared (the same network captured from Keras and from
+PyTorch), the weighted nodes are also paired by position, in topological order, by op and weight shapes, so
+their tensors can still be compared; the report labels those pairs as positional.
+"""
+from __future__ import annotations
+
+import difflib
+import json
+import math
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .errors import InterlayerError
+from .ir.graph import Graph, Node, TensorSpec
+
+
+@dataclass
+class TensorDiff:
+    """One tensor present in both graphs. ``max_abs`` is None when shapes differ; ``bit_identical`` compares
+    dtype, shape and raw bytes."""
+
+    name: str
+    shape_a: tuple[int, ...]
+    shape_b: tuple[int, ...]
+    dtype_a: str
+    dtype_b: str
+    max_abs: float | None
+    bit_identical: bool
+    equal: bool
+    other: str | None = None
+    """For a positional pair, the tensor's name in the second graph (``name`` is the first's)."""
+
+    def line(self) -> str:
+        name = self.name if self.other is None else f"{self.name} <-> {self.other}"
+        if self.shape_a != self.shape_b:
+            return f"{name}: shape {_shape(self.shape_a)} -> {_shape(self.shape_b)}"
+        dtype = f", dtype {self.dtype_a} -> {self.dtype_b}" if self.dtype_a != self.dtype_b else ""
+        if self.bit_identical:
+            return f"{name}: bit-identical"
+        bits = " (the bits differ)" if self.max_abs == 0 else ""
+        return f"{name}: max |a - b| = {self.max_abs:.6g}{bits}{dtype}"
+
+    def to_json(self) -> dict[str, Any]:
+        data = {"name": self.name, "shape_a": list(self.shape_a), "shape_b": list(self.shape_b),
+                "dtype_a": self.dtype_a, "dtype_b": self.dtype_b,
+                "max_abs": _jsonable(self.max_abs),
+                "bit_identical": self.bit_identical, "equal": self.equal}
+        if self.other is not None:
+            data["other"] = self.other
+        return data
+
+
+@dataclass
+class GraphDiff:
+    a: str
+    b: str
+    atol: float
+    nodes_added: list[str] = field(default_factory=list)
+    nodes_removed: list[str] = field(default_factory=list)
+    op_changes: list[tuple[str, str, str]] = field(default_factory=list)
+    """(node, op in a, op in b)"""
+    attr_changes: list[tuple[str, str, Any, Any]] = field(default_factory=list)
+    """(node, attribute, value in a, value in b); a missing attribute is None"""
+    wiring_changes: list[tuple[str, str, list[str], list[str]]] = field(default_factory=list)
+    """(node, 'inputs' or 'outputs', values in a, values in b)"""
+    weights_added: list[str] = field(default_factory=list)
+    weights_removed: list[str] = field(default_factory=list)
+    tensors: list[TensorDiff] = field(default_factory=list)
+    """Every tensor of a node both graphs hold, by name."""
+    input_changes: list[str] = field(default_factory=list)
+    output_changes: list[str] = field(default_factory=list)
+    positional: list[TensorDiff] = field(default_factory=list)
+    """Tensors of weighted nodes paired by position, only when no node name is shared."""
+    unpaired: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def changed_tensors(self) -> list[TensorDiff]:
+        return [t for t in self.tensors if not t.equal]
+
+    @property
+    def equal(self) -> bool:
+        return not (self.nodes_added or self.nodes_removed or self.op_changes or self.attr_changes
+                    or self.wiring_changes or self.weights_added or self.weights_removed or self.changed_tensors
+                    or self.input_changes or self.output_changes)
+
+    def lines(self) -> list[str]:
+        out = [f"diff {self.a} -> {self.b}: " + ("tensors compared bit for bit" if self.atol == 0
+                                                  else f"tensors within atol {self.atol:g} count as equal")]
+        out += _section("nodes added", self.nodes_added)
+        out += _section("nodes removed", self.nodes_removed)
+        out += _section("op changes", [f"{n}: {a} -> {b}" for n, a, b in self.op_changes])
+        out += _section("attribute changes", [f"{n}.{k}: {_value(a)} -> {_value(b)}"
+                                              for n, k, a, b in self.attr_changes])
+        out += _section("wiring changes", [f"{n} {k}: {a} -> {b}" for n, k, a, b in self.wiring_changes])
+        out += _section("weights added", self.weights_added)
+        out += _section("weights removed", self.weights_removed)
+        out += _section("tensors that differ", [t.line() for t in self.changed_tensors])
+        out += _section("graph input changes", self.input_changes)
+        out += _section("graph output changes", self.output_changes)
+        if self.positional or self.unpaired:
+            out.append("positional pairing (weighted nodes paired in topological order by op and weight shapes, "
+                       "NOT by name; a = first model, b = second):")
+            out += [f"  {t.line()}" for t in self.positional]
+            out += [f"  unpaired: {name}" for name in self.unpaired]
+        out += self.notes
+        out.append(self.verdict())
+        return out
+
+    def verdict(self) -> str:
+        same = sum(1 for t in self.tensors if t.equal)
+        summary = f"{same} of {len(self.tensors)} shared tensors equal"
+        if self.equal:
+            return f"EQUAL: same structure, {summary}."
+        if self.positional:
+            paired = sum(1 for t in self.positional if t.equal)
+            summary += f" ({paired} of {len(self.positional)} positionally paired tensors equal)"
+        return f"DIFFERENT: {summary}; {self._counts()}."
+
+    def _counts(self) -> str:
+        parts = [(len(self.nodes_added), "nodes added"), (len(self.nodes_removed), "nodes removed"),
+                 (len(self.op_changes), "op changes"), (len(self.attr_changes), "attribute changes"),
+                 (len(self.wiring_changes), "wiring changes"),
+                 (len(self.weights_added) + len(self.weights_removed), "weights added or removed"),
+                 (len(self.changed_tensors), "tensors differ"),
+                 (len(self.input_changes) + len(self.output_changes), "graph input/output changes")]
+        return ", ".join(f"{count} {what}" for count, what in parts if count)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"a": self.a, "b": self.b, "atol": self.atol, "equal": self.equal, "verdict": self.verdict(),
+                "nodes_added": self.nodes_added, "nodes_removed": self.nodes_removed,
+                "op_changes": [{"node": n, "a": a, "b": b} for n, a, b in self.op_changes],
+                "attr_changes": [{"node": n, "attr": k, "a": _jsonable(a), "b": _jsonable(b)}
+                                 for n, k, a, b in self.attr_changes],
+                "wiring_changes": [{"node": n, "what": k, "a": a, "b": b} for n, k, a, b in self.wiring_changes],
+                "weights_added": self.weights_added, "weights_removed": self.weights_removed,
+                "tensors": [t.to_json() for t in self.tensors],
+                "input_changes": self.input_changes, "output_changes": self.output_changes,
+                "positional": [t.to_json() for t in self.positional], "unpaired": self.unpaired,
+                "notes": self.notes}
+
+    def write_json(self, path: str | os.PathLike) -> None:
+        Path(path).write_text(json.dumps(self.to_json(), indent=2, allow_nan=False) + "\n")
+
+    def __str__(self) -> str:
+        return "\n".join(self.lines())
+
+
+def diff(a: Any, b: Any, *, atol: float = 0.0, example_inputs: Any = None, **options: Any) -> GraphDiff:
+    """Compare two models: each a Graph, a live model or any path or spec ``interlayer.export`` opens
+    (``example_inputs`` for PyTorch factories and models). Tensors differing by at most ``atol`` count as equal;
+    0 (the default) asks for bit-identical tensors."""
+    if not (isinstance(atol, (int, float)) and math.isfinite(atol) and atol >= 0):
+        raise InterlayerError(f"diff: atol must be a finite number >= 0. Received: atol={atol!r}.")
+    from .api import export
+    from .verify import describe
+
+    graph_a = export(a, example_inputs=example_inputs, **options)
+    graph_b = export(b, example_inputs=example_inputs, **options)
+    report = GraphDiff(describe(a), describe(b), float(atol))
+    _compare_nodes(report, graph_a, graph_b)
+    report.input_changes = _spec_changes("input", graph_a.inputs, graph_b.inputs)
+    report.output_changes = _spec_changes("output", graph_a.outputs, graph_b.outputs)
+    names_b = {node.name for node in graph_b.nodes}
+    if graph_a.nodes and graph_b.nodes and not any(node.name in names_b for node in graph_a.nodes):
+        _pair_by_position(report, graph_a, graph_b)
+    _provenance_note(report, graph_a, graph_b)
+    return report
+
+
+def _compare_nodes(report: GraphDiff, graph_a: Graph, graph_b: Graph) -> None:
+    nodes_b = {node.name: node for node in graph_b.nodes}
+    names_a = {node.name for node in graph_a.nodes}
+    report.nodes_removed = [node.name for node in graph_a.nodes if node.name not in nodes_b]
+    report.nodes_added = [node.name for node in graph_b.nodes if node.name not in names_a]
+    for node in graph_a.nodes:
+        other = nodes_b.get(node.name)
+        if other is None:
+            continue
+        if node.op != other.op:
+            report.op_changes.append((node.name, node.op, other.op))
+        report.attr_changes += _attr_changes(node, other)
+        for what in ("inputs", "outputs"):
+            if list(getattr(node, what)) != list(getattr(other, what)):
+                report.wiring_changes.append((node.name, what, list(getattr(node, what)), list(getattr(other, what))))
+        for weight in node.weights:
+            if weight not in other.weights:
+                report.weights_removed.append(node.tensor_name(weight))
+            else:
+                report.tensors.append(compare_tensor(node.tensor_name(weight), node.weights[weight],
+                                                     other.weights[weight], report.atol))
+        report.weights_added += [other.tensor_name(w) for w in other.weights if w not in node.weights]
+
+
+def _attr_changes(node: Node, other: Node) -> list[tuple[str, str, Any, Any]]:
+    attrs_a, attrs_b = node.to_json()["attrs"], other.to_json()["attrs"]
+    changes = []
+    for key in list(attrs_a) + [k for k in attrs_b if k not in attrs_a]:
+        old, new = attrs_a.get(key), attrs_b.get(key)
+        if json.dumps(old, sort_keys=True) != json.dumps(new, sort_keys=True):
+            changes.append((node.name, key, old, new))
+    return changes
+
+
+def compare_tensor(name: str, a: np.ndarray, b: np.ndarray, atol: float, other: str | None = None) -> TensorDiff:
+    """Shape, dtype and the largest absolute difference of two tensors (NaN in both places counts as equal)."""
+    a, b = np.asarray(a), np.asarray(b)
+    identical = a.shape == b.shape and a.dtype == b.dtype and a.tobytes() == b.tobytes()
+    max_abs = None
+    if a.shape == b.shape:
+        max_abs = 0.0 if identical else _max_abs(a, b)
+    equal = identical or (atol > 0 and max_abs is not None and a.dtype == b.dtype and max_abs <= atol)
+    return TensorDiff(name, tuple(a.shape), tuple(b.shape), str(a.dtype), str(b.dtype), max_abs, identical, equal,
+                      other)
+
+
+def _max_abs(a: np.ndarray, b: np.ndarray) -> float:
+    if a.size == 0:
+        return 0.0
+    x, y = a.astype(np.float64), b.astype(np.float64)
+    same = (x == y) | (np.isnan(x) & np.isnan(y))
+    with np.errstate(invalid="ignore"):
+        difference = np.where(same, 0.0, np.abs(x - y))
+    difference[np.isnan(difference)] = np.inf  # NaN against a number
+    return float(difference.max())
+
+
+def _spec_changes(kind: str, specs_a: list[TensorSpec], specs_b: list[TensorSpec]) -> list[str]:
+    changes = []
+    if len(specs_a) != len(specs_b):
+        changes.append(f"{len(specs_a)} {kind}s -> {len(specs_b)} {kind}s")
+    for index, (spec_a, spec_b) in enumerate(zip(specs_a, specs_b)):
+        for what in ("name", "shape", "dtype", "perm"):
+            old, new = getattr(spec_a, what), getattr(spec_b, what)
+            if (list(old) if isinstance(old, tuple) else old) != (list(new) if isinstance(new, tuple) else new):
+                changes.append(f"{kind} {index} {what}: {_value(old)} -> {_value(new)}")
+    for index in range(len(specs_b), len(specs_a)):
+        changes.append(f"{kind} {index} '{specs_a[index].name}' removed")
+    for index in range(len(specs_a), len(specs_b)):
+        changes.append(f"{kind} {index} '{specs_b[index].name}' added")
+    return changes
+
+
+def _pair_by_position(report: GraphDiff, graph_a: Graph, graph_b: Graph) -> None:
+    """Weighted nodes aligned in topological order on (op, weight names and shapes)."""
+    report.notes.append("note: no node name is shared between the two graphs (a model captured from another "
+                        "framework?); weighted nodes were paired by position instead (above).")
+    weighted_a = [node for node in graph_a.nodes if node.weights]
+    weighted_b = [node for node in graph_b.nodes if node.weights]
+    keys_a, keys_b = [_signature(node) for node in weighted_a], [_signature(node) for node in weighted_b]
+    paired_a, paired_b = set(), set()
+    matcher = difflib.SequenceMatcher(None, keys_a, keys_b, autojunk=False)
+    for block in matcher.get_matching_blocks():
+        for offset in range(block.size):
+            node_a, node_b = weighted_a[block.a + offset], weighted_b[block.b + offset]
+            paired_a.add(node_a.name)
+            paired_b.add(node_b.name)
+            for weight in node_a.weights:
+                report.positional.append(compare_tensor(node_a.tensor_name(weight), node_a.weights[weight],
+                                                        node_b.weights[weight], report.atol,
+                                                        other=node_b.tensor_name(weight)))
+    report.unpaired = ([f"a: {n.name} ({n.op})" for n in weighted_a if n.name not in paired_a]
+                       + [f"b: {n.name} ({n.op})" for n in weighted_b if n.name not in paired_b])
+
+
+def _signature(node: Node) -> tuple:
+    return node.op, tuple(sorted((weight, tuple(array.shape)) for weight, array in node.weights.items()))
+
+
+def _provenance_note(report: GraphDiff, graph_a: Graph, graph_b: Graph) -> None:
+    source_a, source_b = graph_a.source or {}, graph_b.source or {}
+    origin_a = f"{source_a.get('framework') or 'unknown'} {source_a.get('version', '')}".strip()
+    origin_b = f"{source_b.get('framework') or 'unknown'} {source_b.get('version', '')}".strip()
+    if origin_a != origin_b:
+        report.notes.append(f"note: captured from {origin_a} -> {origin_b} (provenance is not compared)")
+
+
+def _section(title: str, items: list[str]) -> list[str]:
+    return [f"{title} ({len(items)}):"] + [f"  {item}" for item in items] if items else []
+
+
+def _value(value: Any) -> str:
+    return json.dumps(_jsonable(value))
+
+
+def _jsonable(value: Any) -> Any:
+    """Strict JSON: tuples as lists, infinities and NaN as the strings 'inf', '-inf', 'nan'."""
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, float) and not math.isfinite(value):
+        return repr(value)
+    return value
+
+
+def _shape(shape: tuple) -> str:
+    return "(" + ", ".join(str(d) for d in shape) + ")"
