@@ -126,9 +126,10 @@ def convert_file(source: Any, to: str, output: str | os.PathLike, *, example_inp
 
 
 def _is_archive(spec: str | os.PathLike) -> bool:
+    from .ir.archive import is_archive_path
     from .sources import is_factory
 
-    return not is_factory(spec) and Path(spec).suffix == ".safetensors"
+    return not is_factory(spec) and is_archive_path(spec)
 
 
 def _write_model(model: Any, to: str, output: Path, overwrite: bool, graph: Graph) -> None:

@@ -25,7 +25,9 @@ def open_source(spec: str | os.PathLike, example_inputs: Any = None, weights: st
     """The IR graph of a source: an archive is loaded, anything else opened as a model and exported."""
     from .api import export
 
-    if not is_factory(spec) and Path(spec).suffix == ".safetensors":
+    from .ir.archive import is_archive_path
+
+    if not is_factory(spec) and is_archive_path(spec):
         if weights is not None:
             raise SourceError(f"source '{spec}': an archive carries its own weights; --weights applies to factories.")
         from .ir import archive

@@ -151,10 +151,10 @@ def open_model(spec: Any) -> Any:
         return spec
     from .sources import is_factory, load_model
 
-    path = Path(spec)
-    if not is_factory(spec) and path.suffix == ".safetensors":
-        from .ir import archive
+    from .ir import archive
 
+    path = Path(spec)
+    if not is_factory(spec) and archive.is_archive_path(path):
         return archive.load(path)
     if path.is_dir() and (path / "model.py").is_file():
         from .backends.torch.package import load_package

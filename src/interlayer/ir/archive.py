@@ -15,6 +15,12 @@ Tensors are named ``<node>.<weight>``; the metadata (all strings, as safetensors
 ``interlayer.checksum``     ``sha256:<hex>`` over every tensor (see :func:`checksum`)
 ==========================  ================================================================
 
+An archive whose tensors exceed ``max_shard_size`` (2 GiB by default) is sharded the way Hugging Face shards
+checkpoints: ``model-00001-of-00003.safetensors``... each a plain safetensors file of some of the tensors, and
+``model.safetensors.index.json`` holding ``{"metadata": {...the keys above...}, "weight_map": {tensor: shard}}``.
+The index is written last, so it appears only once every shard is complete. ``load("model.safetensors")`` reads
+the index when the single file is absent, so sharding is transparent.
+
 Reading parses the safetensors layout directly so that every dtype (bfloat16 included) survives exactly and
 damage is reported precisely; plain ``safetensors`` reads the same files. The file is memory-mapped: each weight
 of the loaded graph is a read-only view of its bytes, so loading makes no copy, and the checksum reads the file
@@ -44,19 +50,34 @@ _DTYPES = {
 _CODES = {name: code for code, name in _DTYPES.items()}
 _MAX_HEADER = 100 * 1024 * 1024
 _TEXT_SOURCE_KEYS = ("framework", "version")
+MAX_SHARD_SIZE = 2 * 1024 ** 3
+INDEX_SUFFIX = ".index.json"
 
 
-def save(graph: Graph, path: str | os.PathLike, *, overwrite: bool = False) -> Path:
-    """Write ``graph`` to ``path`` atomically. An existing file is kept unless ``overwrite``."""
-    from .. import __version__
-
+def save(graph: Graph, path: str | os.PathLike, *, overwrite: bool = False,
+         max_shard_size: int = MAX_SHARD_SIZE) -> Path:
+    """Write ``graph`` to ``path`` atomically; an existing archive is kept unless ``overwrite``. Above
+    ``max_shard_size`` bytes of tensors, shards and an index are written instead; the index path is returned."""
     path = Path(path)
-    if path.exists() and not overwrite:
-        raise ArchiveError(f"archive '{path}': the file exists. Pass overwrite=True (--force) to replace it.")
     if not path.parent.is_dir():
         raise ArchiveError(f"archive '{path}': the folder '{path.parent}' does not exist.")
     validate(graph)
     tensors = dict(graph.tensors())
+    shards = _shard(tensors, max_shard_size)
+    targets = [path] if len(shards) == 1 else [_index_path(path)] + [path.with_name(name) for name in shards]
+    existing = [str(target) for target in targets if target.exists()]
+    if existing and not overwrite:
+        raise ArchiveError(f"archive '{path}': {existing[0]} exists. Pass overwrite=True (--force) to replace it.")
+    metadata = _metadata(graph, tensors)
+    if len(shards) == 1:
+        write_safetensors(path, tensors, metadata, overwrite=overwrite)
+        return path
+    return _save_sharded(path, tensors, shards, metadata, overwrite)
+
+
+def _metadata(graph: Graph, tensors: dict[str, np.ndarray]) -> dict[str, str]:
+    from .. import __version__
+
     body = graph.to_json()
     source = body.pop("source")
     metadata = {
@@ -69,15 +90,81 @@ def save(graph: Graph, path: str | os.PathLike, *, overwrite: bool = False) -> P
     for key, value in source.items():  # framework and version as text, the rest as JSON
         text = value if key in _TEXT_SOURCE_KEYS else json.dumps(value, sort_keys=True, separators=(",", ":"))
         metadata[f"source.{key}"] = str(text)
-    write_safetensors(path, tensors, metadata, overwrite=overwrite)
-    return path
+    return metadata
+
+
+def _shard(tensors: dict[str, np.ndarray], limit: int) -> dict[str, list[str]]:
+    """Shard file name -> its tensors, filled in order up to ``limit`` bytes (a larger tensor alone); one entry
+    named ``""`` when everything fits in one file."""
+    groups: list[list[str]] = [[]]
+    size = 0
+    for name, array in tensors.items():
+        if groups[-1] and size + array.nbytes > limit:
+            groups.append([])
+            size = 0
+        groups[-1].append(name)
+        size += array.nbytes
+    if len(groups) == 1:
+        return {"": groups[0]}
+    return {f"{{stem}}-{index:05d}-of-{len(groups):05d}.safetensors": names for index, names in enumerate(groups, 1)}
+
+
+def is_archive_path(path: str | os.PathLike) -> bool:
+    """Whether a path names an archive: a ``.safetensors`` file or the index of a sharded one."""
+    name = Path(path).name
+    return name.endswith(".safetensors") or name.endswith(".safetensors" + INDEX_SUFFIX)
+
+
+def _index_path(path: Path) -> Path:
+    return path.with_name(path.name + INDEX_SUFFIX)
+
+
+def _save_sharded(path: Path, tensors: dict[str, np.ndarray], shards: dict[str, list[str]],
+                  metadata: dict[str, str], overwrite: bool) -> Path:
+    stem = path.name[:-len(".safetensors")] if path.name.endswith(".safetensors") else path.name
+    index = _index_path(path)
+    weight_map, written = {}, []
+    try:
+        for pattern, names in shards.items():
+            shard = path.with_name(pattern.format(stem=stem))
+            write_safetensors(shard, {name: tensors[name] for name in names},
+                              {"format": "interlayer-shard", "interlayer.index": index.name}, overwrite=overwrite)
+            written.append(shard)
+            weight_map.update(dict.fromkeys(names, shard.name))
+        total = sum(array.nbytes for array in tensors.values())
+        body = {"metadata": {**metadata, "total_size": str(total)}, "weight_map": weight_map}
+        _write_text(index, json.dumps(body, indent=1, sort_keys=True) + "\n", overwrite)
+    except BaseException:
+        for shard in written:
+            shard.unlink(missing_ok=True)
+        raise
+    return index
+
+
+def _write_text(path: Path, text: str, overwrite: bool) -> None:
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.partial")
+    try:
+        temporary.write_text(text)
+        if overwrite:
+            os.replace(temporary, path)
+        else:
+            try:
+                os.link(temporary, path)
+            except FileExistsError:
+                raise ArchiveError(f"archive '{path}': the file exists. Pass overwrite=True (--force) to replace "
+                                   f"it.") from None
+    finally:
+        temporary.unlink(missing_ok=True)
 
 
 def load(path: str | os.PathLike) -> Graph:
-    """Read an archive, checking its format version and checksum."""
+    """Read an archive (a single file, or the index of a sharded one), checking its format version and checksum."""
     path = Path(path)
-    header, tensors = read_safetensors(path)
-    metadata = header.get("__metadata__") or {}
+    if path.name.endswith(INDEX_SUFFIX) or (not path.exists() and _index_path(path).is_file()):
+        metadata, tensors = _read_sharded(path if path.name.endswith(INDEX_SUFFIX) else _index_path(path))
+    else:
+        header, tensors = read_safetensors(path)
+        metadata = header.get("__metadata__") or {}
     if metadata.get("format") != "interlayer":
         raise ArchiveError(f"archive '{path}': a safetensors file, but not an interlayer archive (no 'format' "
                            f"metadata). Expected format='interlayer'. Received: format={metadata.get('format')!r}.")
@@ -100,6 +187,28 @@ def load(path: str | os.PathLike) -> Graph:
     except (KeyError, ValueError, TypeError) as exc:
         raise ArchiveError(f"archive '{path}': the graph metadata cannot be read ({exc}).") from exc
     return validate(graph)
+
+
+def _read_sharded(index: Path) -> tuple[dict[str, str], dict[str, np.ndarray]]:
+    """The metadata and the tensors of a sharded archive, each shard checked against the index."""
+    try:
+        body = json.loads(index.read_text())
+        metadata, weight_map = body["metadata"], body["weight_map"]
+    except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError) as exc:
+        raise ArchiveError(f"archive '{index}': not a readable shard index (expected JSON with 'metadata' and "
+                           f"'weight_map') ({exc}).") from exc
+    tensors: dict[str, np.ndarray] = {}
+    for shard in sorted(set(weight_map.values())):
+        if Path(shard).name != shard:
+            raise ArchiveError(f"archive '{index}': shard names must be files beside the index. Received: {shard!r}.")
+        _, found = read_safetensors(index.with_name(shard))
+        listed = {name for name, owner in weight_map.items() if owner == shard}
+        if set(found) != listed:
+            raise ArchiveError(f"archive '{index}': shard '{shard}' does not hold the tensors the index lists "
+                               f"(missing {sorted(listed - set(found))[:5]}, unexpected "
+                               f"{sorted(set(found) - listed)[:5]}).")
+        tensors.update(found)
+    return metadata, tensors
 
 
 def checksum(tensors: dict[str, np.ndarray], release: bool = False) -> str:
