@@ -8,7 +8,8 @@ from . import errors
 from .api import build, convert, export, load, run, save
 from .ir.graph import Graph
 from .registry import register
+from .transfer import transfer  # noqa: E402  (the function; interlayer.transfer.transfer_file stays importable)
 from .verify import verify
 
-__all__ = ["Graph", "build", "convert", "errors", "export", "load", "register", "run", "save", "verify",
+__all__ = ["Graph", "build", "convert", "errors", "export", "load", "register", "run", "save", "transfer", "verify",
            "__version__"]

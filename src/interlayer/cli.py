@@ -93,6 +93,21 @@ def _parser() -> argparse.ArgumentParser:
     _source_options(verify)
     verify.set_defaults(run=_verify)
 
+    transfer = commands.add_parser("transfer", help="copy the weights of a model into the same architecture "
+                                                    "written independently (matched by structure, not names)")
+    transfer.add_argument("source", help="the model whose weights move: any source convert accepts; with "
+                                         "--weights, a factory or Keras file whose weights file is loaded first")
+    transfer.add_argument("--into", required=True, dest="destination",
+                          help="the destination model: a .keras/.h5 file or a PyTorch factory package.module:function")
+    transfer.add_argument("-o", "--output", required=True, type=Path,
+                          help="a .keras file for a Keras destination; a .safetensors or .pt state dict for PyTorch")
+    transfer.add_argument("--hint", action="append", default=[], metavar="SRC=DST",
+                          help="pair a source layer (or parameter) with a destination one; repeat as needed")
+    transfer.add_argument("--force", action="store_true", help="replace an existing output")
+    transfer.add_argument("--no-verify", action="store_true", help="skip running both models after the transfer")
+    _source_options(transfer)
+    transfer.set_defaults(run=_transfer)
+
     run = commands.add_parser("run", help="run an archive with the numpy reference interpreter")
     run.add_argument("archive", type=Path)
     run.add_argument("--input", required=True, type=Path, help=".npy (one input) or .npz (by input name)")
@@ -223,6 +238,21 @@ def _verify(args) -> int:
         report.write_json(args.json)
         print(f"wrote {args.json}")
     return 0 if report.passed else 1
+
+
+def _transfer(args) -> int:
+    from .transfer import transfer_file
+
+    hints = {}
+    for hint in args.hint:
+        source, separator, destination = hint.partition("=")
+        if not separator or not source or not destination:
+            raise InterlayerError(f"transfer: a hint pairs two names. Expected --hint SRC=DST. Received: {hint!r}.")
+        hints[source] = destination
+    report = transfer_file(args.source, args.destination, args.output, hints=hints or None, weights=args.weights,
+                           example_inputs=_example(args), overwrite=args.force, verify=not args.no_verify)
+    print(report)
+    return 0
 
 
 def _read_inputs(path: Path):
