@@ -1,8 +1,9 @@
 """interlayer's own Keras layers (written by the Keras backend), so a model it built can be captured again."""
 from __future__ import annotations
 
+from ...backends.keras.attention import BatchConstant, Expand, MaskedFill, ScaledDotProductAttention
 from ...backends.keras.layers import (BinaryOp, Clip, ConstantOperand, ConstantPadding, Gelu, HardSigmoid, Reduce,
-                                      Resize, Split, Stack)
+                                      Resize, SizedReshape, Split, Stack)
 from ...registry import register
 from .context import LayerContext, array, prefers
 
@@ -108,3 +109,49 @@ def resize(ctx: LayerContext, layer, inputs):
     attrs = {"sizes": list(layer.sizes), "mode": layer.mode, "coordinate_mode": layer.coordinate_mode,
              "scales": None if layer.scales is None else list(layer.scales)}
     return ctx.add("resize", [x], attrs, perm=x.perm)
+
+
+@register("keras", "frontend", SizedReshape)
+@prefers("identity")
+def sized_reshape(ctx: LayerContext, layer, inputs):
+    x = ctx.identity(inputs[0])
+    shape = ctx.shape(x)
+    target = [shape[axis] if axis >= 0 else size for size, axis in zip(layer.sizes, layer.copies)]
+    return ctx.add("reshape", [x], {"shape": target}, perm=tuple(range(len(target) + 1)))
+
+
+# the attention family's layers ------------------------------------------------------------------------------
+
+
+@register("keras", "frontend", BatchConstant)
+@prefers("any")
+def batch_constant(ctx: LayerContext, layer, inputs):
+    value = array(layer.value)
+    attrs = {"shape": list(value.shape), "trainable": bool(layer.trainable)}
+    return ctx.add("batch_constant", [inputs[0]], attrs, {"value": value[None]}, perm=tuple(range(value.ndim + 1)),
+                   sources={"value": layer.value})
+
+
+@register("keras", "frontend", Expand)
+@prefers("any")
+def expand(ctx: LayerContext, layer, inputs):
+    x = inputs[0]
+    shape = [0] * (x.rank - 1)
+    for position, axis in enumerate(x.perm[1:]):
+        shape[axis - 1] = int(layer.shape[position])
+    return ctx.add("expand", [x], {"shape": shape}, perm=x.perm)
+
+
+@register("keras", "frontend", MaskedFill)
+@prefers("any")
+def masked_fill(ctx: LayerContext, layer, inputs):
+    held = ctx.common(inputs)
+    return ctx.add("where", held, {"value": layer.value}, perm=held[0].perm)
+
+
+@register("keras", "frontend", ScaledDotProductAttention)
+@prefers("identity")
+def scaled_dot_product_attention(ctx: LayerContext, layer, inputs):
+    held = [ctx.identity(x) for x in inputs]
+    return ctx.add("scaled_dot_product_attention", held, {"scale": layer.scale, "causal": layer.causal},
+                   perm=held[0].perm)

@@ -68,11 +68,13 @@ def expand(ctx: Call, target):
     return ctx.add("expand", [ctx.input], {"shape": list(result[1:])})
 
 
-@register("torch", "frontend", "to", "type", "type_as", "float")
+@register("torch", "frontend", "to", "type", "type_as", "float", "long", "int")
 def cast(ctx: Call, target):
-    """A cast to the dtype the tensor already has (HF's ``.to(query.dtype)``) is nothing; any other is refused."""
+    """A cast to the dtype the tensor already has (HF's ``.to(query.dtype)``) is nothing, and so is one between
+    integer types (token ids read by an embedding, ``ids.long()``); any other is refused."""
     before, after = ctx.node.args[0].meta["tensor_meta"].dtype, ctx.node.meta["tensor_meta"].dtype
-    if before != after:
+    integers = not before.is_floating_point and not after.is_floating_point and torch.bool not in (before, after)
+    if before != after and not integers:
         return ctx.unsupported(f"only casts that keep the dtype have an IR equivalent. Expected dtype {before}. "
                                f"Received: dtype={after}")
     return ctx.input
