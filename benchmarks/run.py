@@ -1,28 +1,38 @@
-"""Conversion cost against the frameworks' own floor, measured in the same run.
+"""Conversion cost against the frameworks' own floor for the same work, measured in the same run.
 
-For each model: export + save against `torch.fx.symbolic_trace` + `safetensors.torch.save_file` (the floor of
-capturing and storing), and load + build against constructing the module and `load_state_dict` (PyTorch) or
-building the Keras model and `set_weights` (Keras). Prints a Markdown table of medians and their ratios.
-Run with `make bench`.
+Each step is timed (median of repeats after a warm-up, in one process) and its peak memory measured (a fresh
+process per step and per floor: the peak resident size above the size after the step's inputs were ready).
+
+| step | floor: what the frameworks need for the same work |
+|---|---|
+| PyTorch -> archive | `torch.fx.symbolic_trace(model)` (`torch.export.export` where fx cannot trace the model) + `safetensors.torch.save_file(model.state_dict())` |
+| Keras -> archive | `model.get_config()` + `model.get_weights()` + `safetensors.numpy.save_file` |
+| archive -> PyTorch | constructing the module + `load_state_dict(safetensors.torch.load_file(...))` |
+| archive -> Keras | building the same Keras architecture (`keras.Model.from_config`) + `set_weights` of the weights read with `safetensors.numpy.load_file` |
+
+Targets (issue 8): time at most 1.5x the floor for export, 1.3x for building; peak memory at most half the
+weight bytes above the floor's peak. `make bench` runs the standard models; `python benchmarks/run.py --big` adds
+the ~1 billion parameter MLP (about 4 GB of float32 weights; several minutes). Prints a Markdown table.
 """
 from __future__ import annotations
 
+import argparse
+import json
 import os
+import platform
+import resource
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
 
-import keras  # noqa: E402
-import safetensors.torch  # noqa: E402
-import torch  # noqa: E402
-from torch import nn  # noqa: E402
-
-import interlayer  # noqa: E402
-from interlayer import examples  # noqa: E402
+import cases  # noqa: E402  (benchmarks/cases.py: the models and the steps)
 
 
 def median_seconds(fn, repeat: int) -> float:
@@ -35,75 +45,57 @@ def median_seconds(fn, repeat: int) -> float:
     return statistics.median(times)
 
 
-def vgg_like():
-    layers, channels = [], 3
-    for width in (64, 128, 256, 256):
-        layers += [nn.Conv2d(channels, width, 3, padding=1), nn.BatchNorm2d(width), nn.ReLU(), nn.MaxPool2d(2)]
-        channels = width
-    return nn.Sequential(*layers, nn.Flatten(), nn.Linear(256 * 4 * 4, 1024), nn.ReLU(), nn.Linear(1024, 10))
-
-
-MODELS = {
-    "lenet5": (examples.lenet5, (1, 1, 28, 28)),
-    "small_cnn": (examples.small_cnn, (1, 3, 12, 12)),
-    "vgg_like (7.7M params)": (vgg_like, (1, 3, 64, 64)),
-}
-
-
-def bench(name, factory, shape, folder: Path, repeat: int) -> list[tuple[str, float, float]]:
-    model = factory().eval()
-    example = torch.randn(shape)
-    graph = interlayer.export(model, example_inputs=shape)
-    archive = folder / f"{name.split()[0]}.safetensors"
-    weights = folder / f"{name.split()[0]}.weights.safetensors"
-
-    def floor_export():
-        torch.fx.symbolic_trace(model)
-        safetensors.torch.save_file(model.state_dict(), str(weights))
-
-    def ours_export():
-        interlayer.save(interlayer.export(model, example_inputs=(example,)), archive, overwrite=True)
-
-    def floor_torch_build():
-        fresh = factory()
-        fresh.load_state_dict(safetensors.torch.load_file(str(weights)))
-
-    def ours_torch_build():
-        interlayer.build(interlayer.load(archive), "torch")
-
-    keras_model = interlayer.build(graph, "keras")
-    keras_weights = keras_model.get_weights()
-
-    def floor_keras_build():
-        rebuilt = keras.models.clone_model(keras_model)  # Keras building the same architecture itself
-        rebuilt.set_weights(keras_weights)
-
-    def ours_keras_build():
-        interlayer.build(interlayer.load(archive), "keras")
-
-    ours_export()
-    rows = []
-    for step, floor, ours in [("PyTorch -> archive", floor_export, ours_export),
-                              ("archive -> PyTorch", floor_torch_build, ours_torch_build),
-                              ("archive -> Keras", floor_keras_build, ours_keras_build)]:
-        base = median_seconds(floor, repeat)
-        mine = median_seconds(ours, repeat)
-        rows.append((step, base, mine))
-    return rows
+def peak_memory(case: str, step: str, which: str, folder: Path) -> float:
+    """Peak resident bytes of one step above its starting point, measured in a fresh process."""
+    command = [sys.executable, str(HERE / "cases.py"), case, step, which, str(folder)]
+    result = subprocess.run(command, capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        raise RuntimeError(f"{case} {step} {which}: {result.stderr.strip().splitlines()[-1:]}")
+    return json.loads(result.stdout.strip().splitlines()[-1])["peak_bytes"]
 
 
 def main() -> int:
-    repeat = int(sys.argv[1]) if len(sys.argv) > 1 else 7
-    print(f"interlayer {interlayer.__version__}, torch {torch.__version__}, keras {keras.__version__}, "
-          f"{os.cpu_count()} cores; median of {repeat} runs after one warm-up\n")
-    print("| model | step | floor (ms) | interlayer (ms) | ratio |")
-    print("|---|---|---:|---:|---:|")
-    with tempfile.TemporaryDirectory() as folder:
-        for name, (factory, shape) in MODELS.items():
-            for step, base, mine in bench(name, factory, shape, Path(folder), repeat):
-                print(f"| {name} | {step} | {base * 1e3:.1f} | {mine * 1e3:.1f} | {mine / base:.2f}x |")
-    print("\nfloors: fx.symbolic_trace + safetensors save_file; module construction + load_state_dict; "
-          "keras.models.clone_model + set_weights")
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--big", action="store_true", help="also the ~1B parameter MLP")
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--no-memory", action="store_true", help="time only")
+    parser.add_argument("--only", help="one case by name")
+    args = parser.parse_args()
+    names = [name for name in cases.CASES if (args.big or name not in cases.BIG)]
+    if args.only:
+        names = [args.only]
+    import keras
+    import torch
+
+    import interlayer
+
+    print(f"interlayer {interlayer.__version__}, torch {torch.__version__}, keras {keras.__version__}; "
+          f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+          f"{os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 2 ** 30:.0f} GiB; median of {args.repeat} "
+          f"runs after one warm-up\n")
+    print("| model | weights | step | floor (s) | interlayer (s) | time ratio | floor peak (MB) | interlayer peak "
+          "(MB) | extra / weights |")
+    print("|---|---:|---|---:|---:|---:|---:|---:|---:|")
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        for name in names:
+            case = cases.CASES[name]()
+            case.prepare(folder)
+            repeat = 1 if name in cases.BIG else args.repeat
+            for step in case.steps:
+                floor, ours = case.floor(step), case.ours(step)
+                base, mine = median_seconds(floor, repeat), median_seconds(ours, repeat)
+                if args.no_memory:
+                    memory = "| - | - | -"
+                else:
+                    floor_peak = peak_memory(name, step, "floor", folder)
+                    our_peak = peak_memory(name, step, "ours", folder)
+                    extra = max(our_peak - floor_peak, 0) / case.weight_bytes
+                    memory = f"| {floor_peak / 1e6:.0f} | {our_peak / 1e6:.0f} | {extra:.2f}"
+                print(f"| {name} | {case.weight_bytes / 1e6:.0f} MB | {step} | {base:.3f} | {mine:.3f} | "
+                      f"{mine / base:.2f}x {memory} |", flush=True)
+            case.close()
+    print("\nextra / weights: (interlayer's peak - the floor's peak) / the model's weight bytes; target <= 0.5")
     return 0
 
 

@@ -173,7 +173,7 @@ def load(path: str | os.PathLike) -> Graph:
         raise ArchiveError(f"archive '{path}': written in IR format {version!r}, newer than this interlayer reads. "
                            f"Expected format <= {FORMAT_VERSION}. Upgrade interlayer to read it.")
     expected = metadata.get("interlayer.checksum")
-    actual = checksum(tensors, release=True)
+    actual = checksum(tensors, drop_pages=True)
     if expected != actual:
         raise ArchiveError(f"archive '{path}': the tensor data does not match its checksum; the file is damaged. "
                            f"Expected {expected}. Received: {actual}.")
@@ -211,18 +211,18 @@ def _read_sharded(index: Path) -> tuple[dict[str, str], dict[str, np.ndarray]]:
     return metadata, tensors
 
 
-def checksum(tensors: dict[str, np.ndarray], release: bool = False) -> str:
+def checksum(tensors: dict[str, np.ndarray], drop_pages: bool = False) -> str:
     """sha256 over the tensors in name order: each as ``name``, dtype code, shape, then its raw bytes.
 
-    With ``release``, the pages of a memory-mapped tensor are handed back once hashed, so that hashing a large
+    With ``drop_pages``, the pages of a memory-mapped tensor are handed back once hashed, so that hashing a large
     archive does not hold all of it in memory at once."""
     digest = hashlib.sha256()
     for name in sorted(tensors):
         array = tensors[name]
         digest.update(json.dumps([name, _code(array), list(array.shape)]).encode())
         digest.update(_bytes(array))
-        if release:
-            _release(array)
+        if drop_pages:
+            release(array)
     return "sha256:" + digest.hexdigest()
 
 
@@ -232,8 +232,10 @@ def _bytes(array: np.ndarray) -> memoryview:
     return memoryview(contiguous.reshape(-1).view(np.uint8)) if contiguous.size else memoryview(b"")
 
 
-def _release(array: np.ndarray) -> None:
-    """Drop the resident pages of a view into a read-only file mapping (they are read again on use)."""
+def release(array: np.ndarray) -> None:
+    """Drop the resident pages of a view into a read-only file mapping (they are read again on use); nothing for
+    any other array. Backends call it once they have copied a weight into the framework, so that building from a
+    loaded archive holds each weight once, in the framework."""
     base = array.base
     while base is not None and not isinstance(base, mmap.mmap):
         base = getattr(base, "base", None) if not isinstance(base, memoryview) else base.obj

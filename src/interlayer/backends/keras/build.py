@@ -223,7 +223,7 @@ class BuildContext:
         if original is not None and type(original) is cls:
             return original
         name = self.node.name if suffix is None else f"{self.node.name}_{suffix}"
-        made = cls(name=state.names.take(name), **kwargs)
+        made = cls(name=state.names.take(name), **_zero_initialisers(cls, kwargs))
         state.layers[self.node.name, suffix] = made
         return made
 
@@ -254,9 +254,26 @@ class BuildContext:
         self._state.problems.append((self.where, message))
 
 
+_INITIALISERS = ("kernel_initializer", "bias_initializer", "depthwise_initializer", "pointwise_initializer",
+                 "recurrent_initializer", "embeddings_initializer", "gamma_initializer", "beta_initializer",
+                 "moving_mean_initializer", "moving_variance_initializer", "alpha_initializer")
+
+
+def _zero_initialisers(cls, kwargs: dict) -> dict:
+    """Weights created as zeros instead of random draws: every one is assigned from the graph right after, and
+    drawing a large model's initial weights costs as much as building it."""
+    import inspect
+
+    accepted = inspect.signature(cls.__init__).parameters
+    return {**{name: "zeros" for name in _INITIALISERS if name in accepted}, **kwargs}
+
+
 def assign(variable, array: np.ndarray) -> None:
     """Set a Keras variable to ``array`` exactly (same shape; float32 stays bit for bit)."""
+    from ...ir.archive import release
+
     variable.assign(np.asarray(array).astype(variable.dtype, copy=False))
+    release(array)
 
 
 def _wanted_perm(state: _State, value: str, rank: int, depth: int = 0) -> tuple[int, ...] | None:

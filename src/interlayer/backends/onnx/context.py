@@ -18,6 +18,7 @@ import onnx
 from onnx import helper, numpy_helper
 
 from ...ir import ops
+from ...ir.archive import release
 from ...ir.graph import Node
 
 INT64 = np.dtype(np.int64)
@@ -86,6 +87,7 @@ class Emitter:
         array = np.asarray(array)
         self.initializers[name] = numpy_helper.from_array(np.ascontiguousarray(array), name)
         self.dtypes[name] = array.dtype
+        release(array)
         return name
 
 

@@ -94,10 +94,13 @@ class Step:
 
 def tensor(array: np.ndarray) -> torch.Tensor:
     """A torch tensor with its own copy of ``array``'s bits and dtype (bfloat16 through ml_dtypes)."""
-    array = np.array(array, copy=True)
-    if array.dtype.name == "bfloat16":
-        return torch.from_numpy(array.view(np.int16)).view(torch.bfloat16)
-    return torch.from_numpy(array)
+    from ...ir.archive import release
+
+    copied = np.array(array, copy=True)
+    release(array)
+    if copied.dtype.name == "bfloat16":
+        return torch.from_numpy(copied.view(np.int16)).view(torch.bfloat16)
+    return torch.from_numpy(copied)
 
 
 def parameter(array: np.ndarray) -> nn.Parameter:

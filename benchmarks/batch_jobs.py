@@ -1,0 +1,94 @@
+"""Batch throughput: ``interlayer convert DIR --jobs 2`` against ``--jobs 1`` on the same small models.
+
+Makes ``--count`` small seeded Keras models (in turn an MLP, a plain CNN, a residual CNN of 2-3 blocks with
+BatchNorm; 2k-20k parameters) in a temporary folder, converts them with each
+``--jobs`` value in a fresh ``interlayer`` process, and prints, per run, the wall-clock time (process start to
+exit, framework imports included) and the steady throughput (models per second once every worker has finished
+its first model, read from report.json's ``finished_at``), then the ratios against the first run. The issue's
+target is a ratio of at least 1.7 for two jobs on two cores.
+
+    .venv/bin/python benchmarks/batch_jobs.py [--count 50] [--to torch] [--jobs 1 2]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+
+def make_models(folder: Path, count: int) -> None:
+    """Run in a child process, so that this one never imports a framework."""
+    code = f"""
+import keras
+from keras import layers
+
+def residual(x, filters):
+    y = layers.Conv2D(filters, 3, padding="same")(x)
+    y = layers.ReLU()(layers.BatchNormalization()(y))
+    y = layers.BatchNormalization()(layers.Conv2D(filters, 3, padding="same")(y))
+    return layers.ReLU()(layers.Add()([x, y]))
+
+for i in range({count}):
+    keras.utils.set_random_seed(i)
+    if i % 3 == 0:  # an MLP
+        inputs = keras.Input((32,))
+        x = layers.Dense(64, activation="tanh")(layers.Dense(64, activation="relu")(inputs))
+    elif i % 3 == 1:  # a plain CNN
+        inputs = keras.Input((16, 16, 3))
+        x = layers.MaxPooling2D(2)(layers.Conv2D(8, 3, activation="relu")(inputs))
+        x = layers.GlobalAveragePooling2D()(layers.Conv2D(16, 3, activation="relu")(x))
+    else:  # a small residual CNN with BatchNorm
+        inputs = keras.Input((32, 32, 3))
+        x = layers.Conv2D(16, 3, padding="same")(inputs)
+        for _ in range(2 + i % 2):
+            x = residual(x, 16)
+        x = layers.GlobalAveragePooling2D()(x)
+    keras.Model(inputs, layers.Dense(10)(x)).save({str(folder)!r} + f"/model_{{i:03d}}.keras")
+"""
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def run(models: Path, outdir: Path, to: str, jobs: int) -> dict:
+    command = [sys.executable, "-m", "interlayer.cli", "convert", str(models), "--to", to, "-o", str(outdir),
+               "--jobs", str(jobs)]
+    start = time.perf_counter()
+    finished = subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    wall = time.perf_counter() - start
+    if finished.returncode != 0:
+        raise SystemExit(f"--jobs {jobs} failed ({finished.returncode}):\n{finished.stderr}")
+    report = json.loads((outdir / "report.json").read_text())
+    times = sorted(model["finished_at"] for model in report["models"])
+    warm = times[jobs - 1]  # every worker has finished its first model (and its imports) by then
+    steady = (len(times) - jobs) / (times[-1] - warm)
+    return {"jobs": jobs, "wall": wall, "models": len(times), "throughput": len(times) / wall, "steady": steady}
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--count", type=int, default=50)
+    parser.add_argument("--to", default="torch", choices=("archive", "keras", "torch", "onnx"))
+    parser.add_argument("--jobs", type=int, nargs="+", default=[1, 2])
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory() as temporary:
+        models = Path(temporary) / "models"
+        models.mkdir()
+        make_models(models, args.count)
+        rows = [run(models, Path(temporary) / f"out{jobs}", args.to, jobs) for jobs in args.jobs]
+    print(f"{args.count} small Keras models -> {args.to}, {os.cpu_count()} CPU(s)\n")
+    print("| --jobs | wall clock (s) | models/s | steady models/s | wall ratio | steady ratio |")
+    print("|---|---|---|---|---|---|")
+    base = rows[0]
+    for row in rows:
+        print(f"| {row['jobs']} | {row['wall']:.1f} | {row['throughput']:.2f} | {row['steady']:.2f} | "
+              f"{base['wall'] / row['wall']:.2f}x | {row['steady'] / base['steady']:.2f}x |")
+
+
+if __name__ == "__main__":
+    main()
