@@ -66,11 +66,25 @@ def test_recurrent_layer_matches_keras(case):
     check(CASES[case]())
 
 
-def test_embedding_with_mask_zero_is_refused_not_silently_unmasked():
+def test_a_mask_is_refused_where_a_layer_would_use_it_not_silently_dropped():
+    """mask_zero is recorded on the embedding; the LSTM and the pooling that would skip the masked steps are
+    named, the Dense that ignores the mask is not."""
     inputs = keras.Input((None,), dtype="int32")
-    model = keras.Model(inputs, layers.LSTM(3)(layers.Embedding(30, 4, mask_zero=True, name="tokens")(inputs)))
-    with pytest.raises(UnsupportedLayerError, match=r"layer 'tokens' \(Embedding\): mask_zero=True"):
+    tokens = layers.Embedding(30, 4, mask_zero=True, name="tokens")(inputs)
+    pooled = layers.GlobalAveragePooling1D(name="pool")(layers.Dense(4, name="dense")(tokens))
+    model = keras.Model(inputs, [layers.LSTM(3, name="lstm")(tokens), pooled])
+    with pytest.raises(UnsupportedLayerError) as error:
         capture(model)
+    message = str(error.value)
+    assert "layer 'lstm' (LSTM): a Keras mask reaches this layer" in message
+    assert "layer 'pool' (GlobalAveragePooling1D): a Keras mask" in message
+    assert "'tokens'" not in message and "'dense'" not in message
+
+
+def test_mask_zero_is_recorded_when_no_layer_uses_the_mask():
+    inputs = keras.Input((None,), dtype="int32")
+    model = keras.Model(inputs, layers.Dense(3)(layers.Embedding(30, 4, mask_zero=True, name="tokens")(inputs)))
+    assert capture(model).node("tokens").attrs["mask_zero"] is True
 
 
 def test_embedding_with_integer_indices():

@@ -82,11 +82,6 @@ def _call_arguments(ctx: LayerContext, inputs: list[Held]):
     names = ("query", "value", "key", "attention_mask")
     found = dict(zip(names, args)) | {name: kwargs[name] for name in names if name in kwargs}
     values = {name: held.get(id(found.get(name))) for name in names}
-    for name in ("query_mask", "value_mask", "key_mask"):
-        if kwargs.get(name) is not None:
-            ctx.unsupported(f"Keras masks carried by the inputs ({name}) are not modelled. Expected no {name}. "
-                            f"Received: {name} given")
-            return None
     query, value = values["query"], values["value"]
     if query is None or value is None or query.rank != 3 or value.rank != 3:
         ctx.unsupported("query and value must be rank 3 tensors (batch, sequence, features). Received: "

@@ -133,8 +133,13 @@ def _topological(functional: Functional) -> list:
 
 def _convert_function(state: _State, functional: Functional, inputs: list[Held], prefix: str = "") -> list[Held]:
     held = {id(tensor): value for tensor, value in zip(functional.inputs, inputs)}
-    for node in _topological(functional):
+    order = _topological(functional)
+    masks_only = _mask_computations(order, functional)
+    for node in order:
         if node.is_input:
+            continue
+        if id(node) in masks_only:  # computes a Keras mask and nothing else: its readers are refused
+            held.update({id(tensor): state.placeholder(tensor, node.operation.name) for tensor in node.outputs})
             continue
         args = [held[id(tensor)] for tensor in node.input_tensors]
         for tensor, value in zip(node.outputs, _convert_layer(state, node, args, prefix)):
@@ -152,8 +157,15 @@ def _convert_layer(state: _State, node, inputs: list[Held], prefix: str) -> list
     ctx = LayerContext(state, layer, prefix, node, call)
     converter = lookup("keras", "frontend", type(layer))
     outputs = None
+    masks = _masks(node)
     if converter is None:
         ctx.unsupported(_no_converter(layer))
+    elif masks and not any(value.value in state.placeholders for tensor, value in zip(node.input_tensors, inputs)
+                            if id(tensor) not in {id(node.arguments.kwargs[name]) for name in masks}):
+        ctx.unsupported(f"a Keras mask reaches this layer ({', '.join(masks)}, made by Embedding(mask_zero=True) or "
+                        f"Masking): it would skip or ignore the masked steps, and the IR carries no masks yet. "
+                        f"Expected no mask. Received: {masks[0]} given. Build the model without mask_zero (the "
+                        f"weights are the same) if its inputs never hold the padding index")
     else:
         try:
             outputs = converter(ctx, layer, inputs)
@@ -166,6 +178,26 @@ def _convert_layer(state: _State, node, inputs: list[Held], prefix: str) -> list
     if ctx.failed or outputs is None:
         return [state.placeholder(tensor, ctx.name) for tensor in node.outputs]
     return list(outputs)
+
+
+def _mask_computations(order: list, functional: Functional) -> set[int]:
+    """The call nodes whose every output is used only as a Keras mask (``not_equal`` of an Embedding's ids)."""
+    uses: dict[int, set[str]] = {}
+    for node in order:
+        masks = {id(value) for name, value in node.arguments.kwargs.items() if name in _masks(node)}
+        for tensor in node.input_tensors:
+            uses.setdefault(id(tensor), set()).add("mask" if id(tensor) in masks else "data")
+    for tensor in functional.outputs:
+        uses.setdefault(id(tensor), set()).add("data")
+    return {id(node) for node in order if not node.is_input and node.outputs
+            and all(uses.get(id(tensor), {"data"}) == {"mask"} for tensor in node.outputs)}
+
+
+def _masks(node) -> list[str]:
+    """The Keras masks a call receives (``mask``, ``query_mask``...): Keras passes them to the layers that use them."""
+    return [name for name, value in node.arguments.kwargs.items()
+            if (name == "mask" or name.endswith("_mask")) and name != "attention_mask"
+            and isinstance(value, keras.KerasTensor)]
 
 
 def _no_converter(layer) -> str:

@@ -21,13 +21,8 @@ _ACTIVATIONS = ("tanh", "sigmoid", "relu")
 @register("keras", "frontend", keras.layers.Embedding)
 @prefers("identity")
 def embedding(ctx: LayerContext, layer, inputs):
-    if layer.mask_zero:
-        # Keras hands the mask to later layers (RNNs skip masked steps, pooling and attention ignore them); the
-        # IR carries no masks yet, so converting would be silently wrong for sequences that contain index 0.
-        ctx.unsupported("mask_zero=True makes later layers skip the masked steps, which the IR cannot express yet. "
-                        "Expected mask_zero=False. Received: mask_zero=True. Rebuild the layer with "
-                        "mask_zero=False (the weights are the same) if the inputs never contain index 0")
-        return None
+    """``mask_zero`` is recorded; the mask itself is refused where a layer would use it (RNNs skip masked steps,
+    pooling and attention ignore them), as the IR carries no masks yet: see ``capture._masks``."""
     x = ctx.identity(inputs[0])
     table = array(layer.embeddings)
     attrs = {"num_embeddings": int(table.shape[0]), "embedding_dim": int(table.shape[1]),
@@ -94,14 +89,8 @@ def _same_config(forward, backward) -> bool:
 
 
 def _state_inputs(ctx: LayerContext, inputs: list[Held]) -> list[Held] | None:
-    """The held initial states of the call (``initial_state=`` or positional); None after reporting a Keras mask
-    (from ``Embedding(mask_zero=True)`` or ``Masking``), which makes the layer skip steps the IR would compute."""
+    """The held initial states of the call (``initial_state=`` or positional; a Keras mask is refused before)."""
     held = {id(tensor): value for tensor, value in zip(ctx.node.input_tensors, inputs)}
-    if ctx.node.arguments.kwargs.get("mask") is not None:
-        if not any(value.value in ctx._state.placeholders for value in inputs):  # else its source is reported
-            ctx.unsupported("a Keras mask reaches this layer (Embedding mask_zero=True or Masking): it skips the "
-                            "masked steps, which the IR cannot express yet. Expected no mask. Received: mask given")
-        return None
     initial = ctx.node.arguments.kwargs.get("initial_state")
     if initial is None:
         initial = list(ctx.node.arguments.args[1:])
