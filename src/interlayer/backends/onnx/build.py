@@ -27,7 +27,7 @@ from ...ir.graph import Graph, TensorSpec
 from ...ir.provenance import shared_nodes
 from ...registry import converters
 from . import files
-from .context import Emitter, Step, numpy_dtype, onnx_type
+from .context import Emitter, Step, add_initializers, numpy_dtype, onnx_type
 from .files import write_model
 
 CONTEXT = "onnx backend"
@@ -71,11 +71,11 @@ def build(graph: Graph, opset: int = DEFAULT_OPSET, check: bool = True, **option
     if emitter.problems:
         raise UnsupportedLayerError(CONTEXT, emitter.problems)
     outputs = [_value_info(spec.name, emitter.dtypes[spec.name], spec.shape) for spec in graph.outputs]
-    body = helper.make_graph(emitter.nodes, graph.name or "model", inputs, outputs,
-                             initializer=list(emitter.initializers.values()))
+    body = helper.make_graph(emitter.nodes, graph.name or "model", inputs, outputs)
     model = helper.make_model(body, opset_imports=[helper.make_opsetid("", opset)], producer_name="interlayer",
                               producer_version=__version__,
                               ir_version=helper.find_min_ir_version_for([helper.make_opsetid("", opset)]))
+    add_initializers(model.graph, emitter.initializers)  # after make_model, which copies the graph it is given
     if graph.source.get("framework"):
         helper.set_model_props(model, {"interlayer.source.framework": str(graph.source["framework"])})
     if check and files.serialized_size(model) <= files.PROTOBUF_LIMIT:

@@ -52,7 +52,8 @@ class Emitter:
         self.shared = shared
         """node -> the earlier node whose weights it shares (it reads the same initializers)"""
         self.nodes: list[onnx.NodeProto] = []
-        self.initializers: dict[str, onnx.TensorProto] = {}
+        self.initializers: dict[str, np.ndarray] = {}
+        """name -> the array an initializer holds; made into the graph's TensorProtos once, at the end"""
         self.dtypes: dict[str, np.dtype] = {}
         self.values: dict[str, str] = {}
         """IR value -> its ONNX value (the same name once its node is built)"""
@@ -85,9 +86,8 @@ class Emitter:
         """Add ``array`` as an initializer called ``name`` (made unique); returns its name."""
         name = self.unique(name)
         array = np.asarray(array)
-        self.initializers[name] = numpy_helper.from_array(np.ascontiguousarray(array), name)
+        self.initializers[name] = array
         self.dtypes[name] = array.dtype
-        release(array)
         return name
 
 
@@ -292,3 +292,12 @@ class Step:
             self.emitter.node_names.discard(main.name)
             main.name = self.node.name
             self.emitter.node_names.add(self.node.name)
+
+
+def add_initializers(graph: onnx.GraphProto, arrays: dict[str, np.ndarray]) -> None:
+    """Each array written straight into a new initializer of ``graph`` (one copy: a large model is held once, in
+    the protobuf), its file pages handed back when it came from an archive."""
+    for name, array in arrays.items():
+        tensor = graph.initializer.add()
+        tensor.CopyFrom(numpy_helper.from_array(np.ascontiguousarray(array), name))
+        release(array)
