@@ -56,7 +56,12 @@ def support_table() -> str:
 
 
 def _label(key) -> str:
-    """A readable name for a frontend key: ``nn.Conv2d``, ``F.relu``, ``torch.cat``, ``operator.add``, ``keras.Dense``."""
+    """A readable name for a frontend key: ``nn.Conv2d``, ``F.relu``, ``torch.cat``, ``operator.add``, ``keras.Dense``,
+    ``onnx.Conv`` and ``onnx.Softmax@13`` (an ONNX op type with the opset its converter reads from, when not 1)."""
+    if isinstance(key, tuple):
+        *domain, op_type, since = key
+        prefix = ".".join(["onnx", *(d for d in domain if d not in ("", "ai.onnx"))])
+        return f"{prefix}.{op_type}" + (f"@{since}" if since != 1 else "")
     if isinstance(key, str):
         return f"Tensor.{key}"
     name = getattr(key, "__name__", None) or repr(key)

@@ -1,0 +1,142 @@
+"""Views: Reshape, Flatten, Transpose, Squeeze, Unsqueeze; and Expand.
+
+Reshape, Flatten, Transpose, Squeeze and Unsqueeze change how the ONNX value reads its IR value
+(``values.Held``): written to the IR as ``reshape`` (``flatten`` for (N, K)) and/or ``transpose`` when the batch is
+first on an axis of its own, and kept without any node while it is not (a time-major sequence, the
+(N * heads, T, d) of an attention). Their shape operands are constants by then (``folding.py``), the batch an
+entry of its own (``"N"``) or a factor of one (``"N*k"``). Reshape reads its shape from an input since opset 5,
+Squeeze and Unsqueeze their axes since opset 13.
+"""
+from __future__ import annotations
+
+from ...ir.graph import BATCH
+from ...registry import register
+from . import values as views
+from .context import NodeContext
+from .values import Held
+
+
+@register("onnx", "frontend", ("Reshape", 1))
+def reshape_attribute(ctx: NodeContext, node):
+    """Opsets 1-4: the target is the attribute ``shape``."""
+    held = ctx.held(0)
+    return None if held is None else _reshape(ctx, held, list(ctx.attr("shape", [])), allowzero=False)
+
+
+@register("onnx", "frontend", ("Reshape", 5))
+def reshape(ctx: NodeContext, node):
+    """Opset 5 on: the target is input 1 (0 copies the input's size unless allowzero=1, -1 takes the rest)."""
+    held = ctx.held(0)
+    target = ctx.shape_operand(1, "the target shape (input 1)")
+    if held is None or target is None:
+        return None
+    return _reshape(ctx, held, target, allowzero=bool(ctx.attr("allowzero", 0)))
+
+
+def _reshape(ctx: NodeContext, held: Held, target: list, allowzero: bool):
+    resolved = views.resolve_target(held.shape, target, allowzero, ctx.capture.fixed_batch)
+    if isinstance(resolved, str):
+        return ctx.unsupported(f"{resolved}. Expected a target that keeps the batch on an axis of its own. Received: "
+                               f"input shape={list(held.shape)}, target={target}")
+    return ctx.reshape(held, resolved)
+
+
+@register("onnx", "frontend", ("Flatten", 1))
+def flatten(ctx: NodeContext, node):
+    """(d0 * ... * d[axis-1], d[axis] * ...): with axis=1 on a batch-first value, the IR's flatten."""
+    held = ctx.held(0)
+    if held is None:
+        return None
+    shape = held.shape
+    axis = ctx.attr("axis", 1)
+    axis = axis + len(shape) if axis < 0 else axis
+    before, after = shape[:axis], shape[axis:]
+    if BATCH in after or any(d != 1 for d in before if d != BATCH) or BATCH not in before:
+        return ctx.unsupported(f"the batch must be the only axis before axis={axis} larger than 1. Expected a "
+                               f"flatten that keeps the batch. Received: shape={list(shape)}")
+    if any(isinstance(d, str) for d in after):
+        return ctx.unsupported(f"the flattened axes must be static. Received: shape={list(shape)}")
+    return ctx.reshape(held, (BATCH, views.size(after)))
+
+
+@register("onnx", "frontend", ("Transpose", 1))
+def transpose(ctx: NodeContext, node):
+    held = ctx.held(0)
+    if held is None:
+        return None
+    perm = list(ctx.attr("perm", list(range(held.rank))[::-1]))
+    return ctx.settle(views.transpose(held, perm))
+
+
+@register("onnx", "frontend", ("Squeeze", 1))
+def squeeze_attribute(ctx: NodeContext, node):
+    """Opsets 1-12: the axes are an attribute."""
+    return _squeeze(ctx, ctx.attr("axes"))
+
+
+@register("onnx", "frontend", ("Squeeze", 13))
+def squeeze(ctx: NodeContext, node):
+    """Opset 13 on: the axes are the optional input 1."""
+    axes = ctx.ints(1, "the axes (input 1)") if ctx.present(1) else None
+    if ctx.present(1) and axes is None:
+        return None
+    return _squeeze(ctx, axes)
+
+
+def _squeeze(ctx: NodeContext, axes):
+    held = ctx.held(0)
+    if held is None:
+        return None
+    shape = held.shape
+    axes = [i for i, d in enumerate(shape) if d == 1] if axes is None else [a % len(shape) for a in axes]
+    if any(shape[a] != 1 for a in axes):
+        return ctx.unsupported(f"only axes of size 1 can be squeezed (the batch is never one). Received: "
+                               f"axes={axes}, shape={list(shape)}")
+    return ctx.reshape(held, tuple(d for i, d in enumerate(shape) if i not in axes))
+
+
+@register("onnx", "frontend", ("Unsqueeze", 1))
+def unsqueeze_attribute(ctx: NodeContext, node):
+    """Opsets 1-12: the axes are an attribute."""
+    return _unsqueeze(ctx, list(ctx.attr("axes", [])))
+
+
+@register("onnx", "frontend", ("Unsqueeze", 13))
+def unsqueeze(ctx: NodeContext, node):
+    """Opset 13 on: the axes are input 1."""
+    axes = ctx.ints(1, "the axes (input 1)")
+    return None if axes is None else _unsqueeze(ctx, axes)
+
+
+def _unsqueeze(ctx: NodeContext, axes: list[int]):
+    held = ctx.held(0)
+    if held is None:
+        return None
+    rank = held.rank + len(axes)
+    axes = sorted(a % rank for a in axes)
+    shape = list(held.shape)
+    for axis in axes:
+        shape.insert(axis, 1)
+    return ctx.reshape(held, tuple(shape))
+
+
+@register("onnx", "frontend", ("Expand", 8))
+def expand(ctx: NodeContext, node):
+    """Broadcast to a constant shape (numpy rules); the batch axis stays as it is."""
+    x = ctx.value(0)
+    target = ctx.shape_operand(1, "the shape (input 1)")
+    if x is None or target is None:
+        return None
+    shape = ctx.ir_shape(x)
+    if len(target) > len(shape):
+        return ctx.unsupported(f"the shape must not add axes in front of the batch. Received: shape={target}, "
+                               f"input shape={list(shape)}")
+    target = [1] * (len(shape) - len(target)) + list(target)
+    if target[0] not in (1, BATCH):
+        return ctx.unsupported(f"the batch axis cannot be expanded. Received: shape={target}")
+    sizes = [d if t == 1 else t for d, t in zip(shape, target)]
+    if any(isinstance(d, str) for d in sizes[1:]):
+        return ctx.unsupported(f"the expanded sizes must be static. Received: {sizes}")
+    if list(sizes[1:]) == list(shape[1:]):
+        return x
+    return ctx.add("expand", [x], {"shape": [int(d) for d in sizes[1:]]})

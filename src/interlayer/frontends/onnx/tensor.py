@@ -1,0 +1,103 @@
+"""Ops that keep or pad values: Identity, Dropout, Cast, Pad.
+
+Dropout reads its ratio from an input since opset 12; Pad its pads and value since opset 11 (axes since 18).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ...registry import register
+from .context import NodeContext
+
+
+@register("onnx", "frontend", ("Identity", 1))
+def identity(ctx: NodeContext, node):
+    return ctx.held(0)
+
+
+@register("onnx", "frontend", ("Dropout", 1))
+def dropout_attribute(ctx: NodeContext, node):
+    """Opsets 1-11: the rate is the attribute ``ratio``; identity at inference."""
+    return _dropout(ctx, float(ctx.attr("ratio", 0.5)))
+
+
+@register("onnx", "frontend", ("Dropout", 12))
+def dropout(ctx: NodeContext, node):
+    """Opset 12 on: the rate is the optional input 1, and input 2 (training_mode) must be false."""
+    rate = 0.5
+    if ctx.present(1):
+        array = ctx.constant(1, "the ratio (input 1)")
+        if array is None:
+            return None
+        rate = float(array.reshape(()))
+    if ctx.present(2):
+        training = ctx.constant(2, "training_mode (input 2)")
+        if training is None:
+            return None
+        if bool(training.reshape(())):
+            return ctx.unsupported("training_mode must be false. Expected inference. Received: training_mode=True")
+    return _dropout(ctx, rate)
+
+
+def _dropout(ctx: NodeContext, rate: float):
+    if ctx.is_read(1):
+        return ctx.unsupported("the mask output is read. Expected only output 0 used (inference). Received: a "
+                               "reader of the mask")
+    x = ctx.value(0)
+    return None if x is None else ctx.add("dropout", [x], {"rate": float(f"{rate:.7g}")})
+
+
+@register("onnx", "frontend", ("Cast", 1))
+def cast(ctx: NodeContext, node):
+    """A cast to the dtype the value already has is nothing; the IR converts no dtypes."""
+    from onnx import helper
+
+    held = ctx.held(0)
+    if held is None:
+        return None
+    to = ctx.attr("to")
+    target = np.dtype(helper.tensor_dtype_to_np_dtype(to)).name if isinstance(to, int) else str(to).lower()
+    if target == ctx.capture.dtypes.get(node.input[0], held.dtype):
+        return held
+    return ctx.unsupported(f"the IR converts no dtypes. Expected a cast to the value's own dtype "
+                           f"{held.dtype}. Received: to={target}")
+
+
+@register("onnx", "frontend", ("Pad", 2))
+def pad_attributes(ctx: NodeContext, node):
+    """Opsets 2-10: pads and value are attributes."""
+    return _pad(ctx, list(ctx.attr("pads", [])), float(ctx.attr("value", 0.0)), None)
+
+
+@register("onnx", "frontend", ("Pad", 11))
+def pad(ctx: NodeContext, node):
+    """Opset 11 on: pads (input 1), constant_value (input 2) and, from 18, axes (input 3) are inputs."""
+    pads = ctx.ints(1, "the pads (input 1)")
+    value = 0.0
+    if ctx.present(2):
+        array = ctx.constant(2, "the constant value (input 2)")
+        if array is None:
+            return None
+        value = float(array.reshape(()))
+    axes = ctx.ints(3, "the axes (input 3)") if ctx.present(3) else None
+    if pads is None or (ctx.present(3) and axes is None):
+        return None
+    return _pad(ctx, pads, value, axes)
+
+
+def _pad(ctx: NodeContext, pads: list[int], value: float, axes):
+    mode = ctx.attr("mode", "constant")
+    if mode != "constant":
+        return ctx.unsupported(f"mode must be 'constant': the IR pads with a constant only. Received: mode={mode!r}")
+    x = ctx.value(0)
+    if x is None:
+        return None
+    rank = len(ctx.ir_shape(x))
+    axes = list(range(rank)) if axes is None else [a % rank for a in axes]
+    begins, ends = [0] * rank, [0] * rank
+    for k, axis in enumerate(axes):
+        begins[axis], ends[axis] = pads[k], pads[len(axes) + k]
+    if rank < 3 or any(begins[:2]) or any(ends[:2]):
+        return ctx.unsupported(f"only spatial axes (2...) of a (N, C, *spatial) value can be padded. Received: "
+                               f"pads={pads}, rank={rank}")
+    return ctx.add("pad", [x], {"pads": begins[2:] + ends[2:], "value": value})
