@@ -94,7 +94,8 @@ def predict(model, inputs) -> list[np.ndarray]:
 
     from ...frontends.torch.outputs import flat_outputs, forward_options
 
-    arrays = [np.ascontiguousarray(array) for array in (inputs if isinstance(inputs, (list, tuple)) else [inputs])]
+    arrays = [np.array(array) if not np.asarray(array).flags.writeable else np.ascontiguousarray(array)
+              for array in (inputs if isinstance(inputs, (list, tuple)) else [inputs])]
     dtype = next((p.dtype for p in model.parameters() if p.is_floating_point()), None)
     tensors = []
     for array in arrays:

@@ -36,7 +36,8 @@ def _tensors(model, inputs: Sequence[np.ndarray]) -> list:
     dtype = next((p.dtype for p in model.parameters() if p.is_floating_point()), None)
     tensors = []
     for array in inputs:
-        value = torch.from_numpy(np.ascontiguousarray(array))
+        value = torch.from_numpy(np.array(array) if not np.asarray(array).flags.writeable
+                                 else np.ascontiguousarray(array))
         tensors.append(value.to(dtype) if dtype is not None and value.is_floating_point() else value)
     return tensors
 
