@@ -7,7 +7,10 @@ exit, framework imports included) and the steady throughput (models per second o
 its first model, read from report.json's ``finished_at``), then the ratios against the first run. The issue's
 target is a ratio of at least 1.7 for two jobs on two cores.
 
-    .venv/bin/python benchmarks/batch_jobs.py [--count 50] [--to torch] [--jobs 1 2]
+    .venv/bin/python benchmarks/batch_jobs.py [--count 50] [--to torch] [--jobs 1 2] [--repeat 1]
+
+With ``--repeat N`` the runs alternate (1, 2, 1, 2, ...) and each figure is the best of N, which keeps other work
+on a shared machine from deciding the ratio.
 """
 from __future__ import annotations
 
@@ -70,18 +73,26 @@ def run(models: Path, outdir: Path, to: str, jobs: int) -> dict:
     return {"jobs": jobs, "wall": wall, "models": len(times), "throughput": len(times) / wall, "steady": steady}
 
 
+def best(rows: list[dict]) -> dict:
+    """The fastest of repeated runs: the shortest wall clock and the highest steady throughput."""
+    return {**min(rows, key=lambda row: row["wall"]), "steady": max(row["steady"] for row in rows)}
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--count", type=int, default=50)
     parser.add_argument("--to", default="torch", choices=("archive", "keras", "torch", "onnx"))
     parser.add_argument("--jobs", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--repeat", type=int, default=1)
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as temporary:
         models = Path(temporary) / "models"
         models.mkdir()
         make_models(models, args.count)
-        rows = [run(models, Path(temporary) / f"out{jobs}", args.to, jobs) for jobs in args.jobs]
-    print(f"{args.count} small Keras models -> {args.to}, {os.cpu_count()} CPU(s)\n")
+        runs = [run(models, Path(temporary) / f"out{jobs}-{attempt}", args.to, jobs)
+                for attempt in range(args.repeat) for jobs in args.jobs]
+    rows = [best([row for row in runs if row["jobs"] == jobs]) for jobs in args.jobs]
+    print(f"{args.count} small Keras models -> {args.to}, {os.cpu_count()} CPU(s), best of {args.repeat}\n")
     print("| --jobs | wall clock (s) | models/s | steady models/s | wall ratio | steady ratio |")
     print("|---|---|---|---|---|---|")
     base = rows[0]

@@ -54,7 +54,7 @@ def _parser() -> argparse.ArgumentParser:
                          help="Keras target: keep the source's channels-first input instead of NHWC")
     batch = convert.add_argument_group("batches", "a batch is several sources, a folder, a glob, or --manifest")
     batch.add_argument("--manifest", type=Path, help='JSON lines: {"path": ..., "input_shape": [1, 3, 224, 224] | '
-                                                    '"input_shapes": [[...], ...], "weights": ..., "to": ..., "name": ...}')
+                       '"input_shapes": [[...], ...], "weights": ..., "to": ..., "name": ...}')
     batch.add_argument("--jobs", type=int, default=1, help="worker processes (default 1: in this process)")
     batch.add_argument("--executor", choices=("local", "dask"), default="local",
                        help="local worker processes (default), or a dask.distributed cluster")
@@ -144,16 +144,21 @@ def _example(args) -> object:
 def _convert(args) -> int:
     from .conversion import convert_file
 
+    from .batch import is_batch
+
     options = {"keep_input_layout": True} if args.keep_input_layout and args.to == "keras" else {}
-    if _is_batch(args):
+    if is_batch(args.sources, args.manifest):
         return _convert_batch(args, options)
     batch_only = [flag for flag, used in (("--jobs", args.jobs != 1), ("--executor", args.executor != "local"),
                                           ("--scheduler", args.scheduler), ("--resume", args.resume),
                                           ("--fail-fast", args.fail_fast)) if used]
-    if not args.sources or batch_only:
-        raise InterlayerError(f"convert: {', '.join(batch_only) or 'no source given'}. Expected one source, or for a "
-                              f"batch several sources, a folder, a glob or --manifest. Received: "
-                              f"sources={[str(s) for s in args.sources]}.")
+    if not args.sources:
+        raise InterlayerError("convert: no source given. Expected a model, or for a batch several models, a folder, a "
+                              "glob or --manifest FILE. Received: no source.")
+    if batch_only:
+        raise InterlayerError(f"convert: {', '.join(batch_only)} applies to batches only. Expected several sources, a "
+                              f"folder, a glob or --manifest with it. Received: one source, {args.sources[0]!r}. Leave "
+                              f"{'them' if len(batch_only) > 1 else 'it'} out to convert one model.")
     source = args.sources[0]
     result = convert_file(source, args.to, args.output, example_inputs=_example(args), weights=args.weights,
                           overwrite=args.force, verify=not args.no_verify, **options)
@@ -163,17 +168,6 @@ def _convert(args) -> int:
     for check in result.checks:
         print(check.line())
     return 0
-
-
-def _is_batch(args) -> bool:
-    """Several sources, a folder, a glob (that is not a file), or a manifest."""
-    from .sources import is_factory
-
-    if args.manifest is not None or len(args.sources) > 1:
-        return True
-    return any(not is_factory(source) and (Path(source).is_dir() or (not Path(source).exists() and
-                                                                      any(c in source for c in "*?[")))
-               for source in args.sources)
 
 
 def _convert_batch(args, options: dict) -> int:

@@ -110,8 +110,8 @@ def convert_file(source: Any, to: str, output: str | os.PathLike, *, example_inp
         if verify and live is not None:
             result.checks.append(check(graph, live, source=True))
             if not result.checks[-1].passed:
-                raise ConversionError(f"convert: the captured graph does not reproduce the source; nothing was "
-                                      f"written. {result.checks[-1].line()}")
+                raise _failed(f"convert: the captured graph does not reproduce the source; nothing was written. "
+                              f"{result.checks[-1].line()}", result.checks[-1])
         result.path = archive.save(graph, output, overwrite=overwrite)
         return result
     model = build(graph, to, **options)
@@ -119,10 +119,17 @@ def convert_file(source: Any, to: str, output: str | os.PathLike, *, example_inp
     if verify:
         result.checks.append(check(graph, model))
         if not result.checks[-1].passed:
-            raise ConversionError(f"convert: the {to} model does not reproduce the source; nothing was written. "
-                                  f"{result.checks[-1].line()}")
+            raise _failed(f"convert: the {to} model does not reproduce the source; nothing was written. "
+                          f"{result.checks[-1].line()}", result.checks[-1])
     _write_model(model, to, output, overwrite, graph)
     return result
+
+
+def _failed(message: str, check: Check) -> ConversionError:
+    """The error of a failed check, carrying the check (``exc.check``) for reports."""
+    error = ConversionError(message)
+    error.check = check
+    return error
 
 
 def _is_archive(spec: str | os.PathLike) -> bool:
