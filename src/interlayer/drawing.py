@@ -16,6 +16,7 @@ from pathlib import Path
 from xml.sax.saxutils import escape, quoteattr
 
 from .errors import InterlayerError
+from .files import atomic_file
 from .ir.graph import Graph
 
 FAMILY_COLOURS = {
@@ -59,27 +60,21 @@ def draw_svg(graph: Graph, *, max_row: int = 4) -> str:
     return _render(graph, boxes, routes, len(edges))
 
 
+def _exists(path: Path) -> InterlayerError:
+    return InterlayerError(f"drawing '{path}': the file exists. Pass overwrite=True (--force) to replace it.")
+
+
 def write_svg(graph: Graph, path: str | os.PathLike, *, overwrite: bool = False, max_row: int = 4) -> Path:
     """Write ``draw_svg(graph)`` to ``path`` atomically; an existing file is kept unless ``overwrite``."""
     path = Path(path)
     if path.exists() and not overwrite:
-        raise InterlayerError(f"drawing '{path}': the file exists. Pass overwrite=True (--force) to replace it.")
+        raise _exists(path)
     text = draw_svg(graph, max_row=max_row)
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.partial")
     try:
-        temporary.write_text(text, encoding="utf-8")
-        if overwrite:
-            os.replace(temporary, path)
-        else:
-            try:
-                os.link(temporary, path)  # fails if the destination appeared meanwhile: never overwrite
-            except FileExistsError:
-                raise InterlayerError(f"drawing '{path}': the file exists. Pass overwrite=True (--force) to "
-                                      f"replace it.") from None
+        with atomic_file(path, overwrite=overwrite, exists=lambda: _exists(path)) as temporary:
+            temporary.write_text(text, encoding="utf-8")
     except OSError as exc:
         raise InterlayerError(f"drawing '{path}': cannot write the file ({exc}).") from exc
-    finally:
-        temporary.unlink(missing_ok=True)
     return path
 
 

@@ -39,6 +39,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import ArchiveError
+from ..files import atomic_file
 from .check import validate
 from .graph import FORMAT_VERSION, Graph
 
@@ -142,19 +143,8 @@ def _save_sharded(path: Path, tensors: dict[str, np.ndarray], shards: dict[str, 
 
 
 def _write_text(path: Path, text: str, overwrite: bool) -> None:
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.partial")
-    try:
+    with atomic_file(path, overwrite=overwrite, exists=lambda: _exists(path)) as temporary:
         temporary.write_text(text)
-        if overwrite:
-            os.replace(temporary, path)
-        else:
-            try:
-                os.link(temporary, path)
-            except FileExistsError:
-                raise ArchiveError(f"archive '{path}': the file exists. Pass overwrite=True (--force) to replace "
-                                   f"it.") from None
-    finally:
-        temporary.unlink(missing_ok=True)
 
 
 def load(path: str | os.PathLike) -> Graph:
@@ -306,8 +296,7 @@ def write_safetensors(path: Path, tensors: dict[str, np.ndarray], metadata: dict
         offset += array.nbytes
     encoded = json.dumps(header, separators=(",", ":")).encode()
     encoded += b" " * (-len(encoded) % 8)
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.partial")
-    try:
+    with atomic_file(path, overwrite=overwrite, exists=lambda: _exists(path)) as temporary:
         with open(temporary, "wb") as handle:
             handle.write(struct.pack("<Q", len(encoded)))
             handle.write(encoded)
@@ -315,15 +304,10 @@ def write_safetensors(path: Path, tensors: dict[str, np.ndarray], metadata: dict
                 handle.write(_bytes(tensors[name]))
             handle.flush()
             os.fsync(handle.fileno())
-        if overwrite:
-            os.replace(temporary, path)
-        else:
-            try:
-                os.link(temporary, path)  # fails if the destination appeared meanwhile: never overwrite
-            except FileExistsError:
-                raise ArchiveError(f"archive '{path}': the file exists. Pass overwrite=True (--force) to replace it.") from None
-    finally:
-        temporary.unlink(missing_ok=True)
+
+
+def _exists(path: Path) -> ArchiveError:
+    return ArchiveError(f"archive '{path}': the file exists. Pass overwrite=True (--force) to replace it.")
 
 
 def _code(array: np.ndarray) -> str:

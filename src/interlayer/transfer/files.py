@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import InterlayerError
+from ..files import atomic_file
 from .core import transfer
 from .report import TransferError, TransferReport
 
@@ -43,8 +44,12 @@ def transfer_file(source_spec: Any, destination_spec: str | os.PathLike, output:
 
 def _refuse_existing(output: Path, overwrite: bool) -> None:
     if output.exists() and not overwrite:
-        raise InterlayerError(f"transfer: the output '{output}' exists. Expected a new file. Received: an existing "
-                            f"file. Pass overwrite=True (--force) to replace it.")
+        raise _exists(output)
+
+
+def _exists(output: Path) -> InterlayerError:
+    return InterlayerError(f"transfer: the output '{output}' exists. Expected a new file. Received: an existing "
+                           f"file. Pass overwrite=True (--force) to replace it.")
 
 
 def _source(spec: Any, weights: str | os.PathLike | None) -> Any:
@@ -63,8 +68,7 @@ def _source(spec: Any, weights: str | os.PathLike | None) -> Any:
 
 
 def _write(model: Any, framework: str, output: Path, overwrite: bool) -> None:
-    temporary = output.with_name(f".{output.stem}.{os.getpid()}.partial{output.suffix}")
-    try:
+    with atomic_file(output, overwrite=overwrite, exists=lambda: _exists(output)) as temporary:
         if framework == "keras":
             model.save(temporary)
             perms = getattr(model, "_interlayer_perms", None)
@@ -74,15 +78,6 @@ def _write(model: Any, framework: str, output: Path, overwrite: bool) -> None:
                 write_layouts(temporary, perms)
         else:
             _save_state(model, temporary)
-        if overwrite:
-            os.replace(temporary, output)
-        else:
-            try:
-                os.link(temporary, output)  # fails if the output appeared meanwhile: never overwrite
-            except FileExistsError:
-                _refuse_existing(output, False)
-    finally:
-        temporary.unlink(missing_ok=True)
 
 
 def _save_state(model: Any, path: Path) -> None:
