@@ -10,6 +10,8 @@ import os
 import sys
 from pathlib import Path
 
+import numpy as np
+
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 TORCH_EXPORT, KERAS_EXPORT = "PyTorch -> archive", "Keras -> archive"
@@ -61,7 +63,7 @@ class Case:
         self.path(".keras.json").write_text(json.dumps(target.get_config()))
         import safetensors.numpy
 
-        safetensors.numpy.save_file({f"{i:05d}": w for i, w in enumerate(target.get_weights())},
+        safetensors.numpy.save_file({f"{i:05d}": np.asarray(w) for i, w in enumerate(target.get_weights())},
                                     str(self.path(".keras.safetensors")))
         if self.source == "keras":  # the PyTorch code a Keras source becomes, for the torch floor
             import shutil
@@ -117,7 +119,7 @@ class Case:
 
         config = json.dumps(self.model.get_config())
         weights = self.model.get_weights()
-        safetensors.numpy.save_file({f"{i:05d}": w for i, w in enumerate(weights)},
+        safetensors.numpy.save_file({f"{i:05d}": np.asarray(w) for i, w in enumerate(weights)},
                                     str(self.path(".floor.safetensors")), metadata={"config": config})
 
     def _floor_to_torch(self):

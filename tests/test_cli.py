@@ -185,3 +185,25 @@ def test_generated_docs_are_current():
     from interlayer import docs
 
     assert docs.main(["--check", str(ROOT)]) == 0, "run `make docs` to regenerate docs/ir.md and README.md tables"
+
+
+def test_convert_to_onnx_and_back_from_the_onnx_file(capsys, tmp_path, lenet_weights):
+    """`--to onnx` writes a checked .onnx file; an .onnx file is a source like any other."""
+    import onnx
+
+    model, folder = lenet_weights
+    code, out, err = _cli(capsys, "convert", *LENET, "--weights", folder / "lenet.safetensors", "--to", "onnx",
+                          "-o", tmp_path / "lenet.onnx")
+    assert code == 0, err
+    assert "verified: the built model against the reference interpreter" in out
+    onnx.checker.check_model(str(tmp_path / "lenet.onnx"), full_check=True)
+    code, out, err = _cli(capsys, "convert", tmp_path / "lenet.onnx", "--to", "torch", "-o", tmp_path / "back")
+    assert code == 0, err
+    x = np.random.default_rng(3).standard_normal((2, 1, 28, 28)).astype(np.float32)
+    with torch.no_grad():
+        expected = model(torch.from_numpy(x)).numpy()
+    assert interlayer.verify(tmp_path / "lenet.onnx", tmp_path / "back", [x]).passed
+    from interlayer.execute import predict
+    from interlayer.verify import open_model
+
+    assert_equivalent(predict(open_model(tmp_path / "back"), [x])[0], expected)
