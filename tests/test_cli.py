@@ -187,12 +187,14 @@ def test_generated_docs_are_current():
     assert docs.main(["--check", str(ROOT)]) == 0, "run `make docs` to regenerate docs/ir.md and README.md tables"
 
 
-def test_convert_to_onnx_and_back_from_the_onnx_file(capsys, tmp_path, lenet_weights):
+def test_convert_to_onnx_and_back_from_the_onnx_file(capsys, tmp_path):
     """`--to onnx` writes a checked .onnx file; an .onnx file is a source like any other."""
     import onnx
 
-    model, folder = lenet_weights
-    code, out, err = _cli(capsys, "convert", *LENET, "--weights", folder / "lenet.safetensors", "--to", "onnx",
+    torch.manual_seed(1)
+    model = examples.lenet5().eval()  # PyTorch's own initialisation: biases are random too
+    safetensors.torch.save_file(model.state_dict(), str(tmp_path / "weights.safetensors"))
+    code, out, err = _cli(capsys, "convert", *LENET, "--weights", tmp_path / "weights.safetensors", "--to", "onnx",
                           "-o", tmp_path / "lenet.onnx")
     assert code == 0, err
     assert "verified: the built model against the reference interpreter" in out

@@ -33,8 +33,9 @@ import json
 import mmap
 import os
 import struct
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
@@ -69,14 +70,24 @@ def save(graph: Graph, path: str | os.PathLike, *, overwrite: bool = False,
     existing = [str(target) for target in targets if target.exists()]
     if existing and not overwrite:
         raise ArchiveError(f"archive '{path}': {existing[0]} exists. Pass overwrite=True (--force) to replace it.")
-    metadata = _metadata(graph, tensors)
-    if len(shards) == 1:
-        write_safetensors(path, tensors, metadata, overwrite=overwrite)
-        return path
-    return _save_sharded(path, tensors, shards, metadata, overwrite)
+    metadata = _metadata(graph)
+    # the checksum is computed beside the writing (hashlib lets other threads run), and written into the
+    # header's reserved place once the data is out: one pass of each over the tensors, side by side
+    with ThreadPoolExecutor(1) as pool:
+        digest = pool.submit(checksum, tensors)
+        if len(shards) == 1:
+            write_safetensors(path, tensors, {**metadata, _CHECKSUM: _PENDING}, overwrite=overwrite,
+                              pending=digest.result)
+            return path
+        return _save_sharded(path, tensors, shards, metadata, overwrite, digest.result)
 
 
-def _metadata(graph: Graph, tensors: dict[str, np.ndarray]) -> dict[str, str]:
+_CHECKSUM = "interlayer.checksum"
+_PENDING = "sha256:" + "0" * 64
+"""the checksum's place in a header while the data is written: as long as the checksum, overwritten after"""
+
+
+def _metadata(graph: Graph) -> dict[str, str]:
     from .. import __version__
 
     body = graph.to_json()
@@ -86,7 +97,6 @@ def _metadata(graph: Graph, tensors: dict[str, np.ndarray]) -> dict[str, str]:
         "interlayer.format": str(FORMAT_VERSION),
         "interlayer.version": __version__,
         "interlayer.graph": json.dumps(body, sort_keys=True, separators=(",", ":")),
-        "interlayer.checksum": checksum(tensors),
     }
     for key, value in source.items():  # framework and version as text, the rest as JSON
         text = value if key in _TEXT_SOURCE_KEYS else json.dumps(value, sort_keys=True, separators=(",", ":"))
@@ -121,7 +131,7 @@ def _index_path(path: Path) -> Path:
 
 
 def _save_sharded(path: Path, tensors: dict[str, np.ndarray], shards: dict[str, list[str]],
-                  metadata: dict[str, str], overwrite: bool) -> Path:
+                  metadata: dict[str, str], overwrite: bool, digest: Callable[[], str]) -> Path:
     stem = path.name[:-len(".safetensors")] if path.name.endswith(".safetensors") else path.name
     index = _index_path(path)
     weight_map, written = {}, []
@@ -133,7 +143,7 @@ def _save_sharded(path: Path, tensors: dict[str, np.ndarray], shards: dict[str, 
             written.append(shard)
             weight_map.update(dict.fromkeys(names, shard.name))
         total = sum(array.nbytes for array in tensors.values())
-        body = {"metadata": {**metadata, "total_size": str(total)}, "weight_map": weight_map}
+        body = {"metadata": {**metadata, _CHECKSUM: digest(), "total_size": str(total)}, "weight_map": weight_map}
         _write_text(index, json.dumps(body, indent=1, sort_keys=True) + "\n", overwrite)
     except BaseException:
         for shard in written:
@@ -280,12 +290,14 @@ def read_safetensors(path: Path) -> tuple[dict[str, Any], dict[str, np.ndarray]]
 
 
 def write_safetensors(path: Path, tensors: dict[str, np.ndarray], metadata: dict[str, str], *,
-                      overwrite: bool = False) -> None:
+                      overwrite: bool = False, pending: Callable[[], str] | None = None) -> None:
     """Write a safetensors file atomically: to a temporary name beside ``path``, then linked into place.
 
     Layout as the safetensors specification has it: an 8-byte little-endian header length, the JSON header
     (space-padded to 8 bytes), then the tensors back to back. Tensors are ordered by item size, largest first,
     then by name, so every tensor is aligned to its item size and the file is byte-for-byte deterministic.
+    With ``pending``, the checksum's reserved place in the header is filled with ``pending()`` once the data is
+    written.
     """
     order = sorted(tensors, key=lambda name: (-tensors[name].dtype.itemsize, name))
     header: dict[str, Any] = {"__metadata__": dict(metadata)}
@@ -302,6 +314,9 @@ def write_safetensors(path: Path, tensors: dict[str, np.ndarray], metadata: dict
             handle.write(encoded)
             for name in order:
                 handle.write(_bytes(tensors[name]))
+            if pending is not None:
+                handle.seek(8 + encoded.index(_PENDING.encode()))
+                handle.write(pending().encode())
             handle.flush()
             os.fsync(handle.fileno())
 

@@ -13,9 +13,13 @@ from .graph import Graph, Node, TensorSpec
 
 
 def _read_only(value) -> np.ndarray:
-    """A read-only view of a weight, no copy: a frontend hands over the framework's own memory where the layout
-    is the same (as ``state_dict`` does), and nothing reached through the graph can change the source model."""
-    view = np.asarray(value).view()
+    """A read-only view of a weight, no copy where it is contiguous: a frontend hands over the framework's own
+    memory where the layout is the same (as ``state_dict`` does), and nothing reached through the graph can change
+    the source model."""
+    array = np.asarray(value)
+    if not array.flags.c_contiguous:  # a transposed layout made once, not at every read
+        array = array.copy(order="C")
+    view = array.view()
     view.flags.writeable = False
     return view
 
