@@ -27,6 +27,7 @@ import linecache
 import operator
 import os
 import traceback
+import weakref
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -124,7 +125,8 @@ class _ConcreteTracer(fx.Tracer):
         super().__init__()
         self.example = example
         self.model_name = model_name
-        self.values: dict[fx.Node, Any] = {}
+        self.values = _Values()
+        """the real value of each node; a tensor computed from the inputs lives as long as a proxy of it does"""
         self.dependent: set[fx.Node] = set()
         """nodes whose value depends on the graph inputs (the rest are constants)"""
         self.valued: set[fx.Node] = set()
@@ -185,7 +187,9 @@ class _ConcreteTracer(fx.Tracer):
     # recording: each node is evaluated on the real values as it is created -----------------------------------
 
     def proxy(self, node):
-        return ConcreteProxy(node, self)
+        proxy = ConcreteProxy(node, self)
+        object.__setattr__(proxy, "_interlayer_value", self.values.get(node))  # keeps a weakly held value alive
+        return proxy
 
     def create_node(self, kind, target, args, kwargs, name=None, type_expr=None):
         node = super().create_node(kind, target, args, kwargs, name, type_expr)
@@ -217,11 +221,13 @@ class _ConcreteTracer(fx.Tracer):
             self.paused -= 1
 
     def _record(self, node, value) -> None:
-        self.values[node] = value
         inputs = node.all_input_nodes
         if node.op == "placeholder" or any(item in self.dependent for item in inputs):
             self.dependent.add(node)
         self._record_batch_only(node, inputs)
+        # an activation is held weakly: freed when the model's code drops the last proxy of it, so tracing holds
+        # the live activations of the example's forward pass, not all of them
+        self.values.keep(node, value, weak=node in self.valued and node.op != "placeholder")
         found = []
         meta = map_aggregate(value, lambda item: _tensor_meta(item, found))
         if found:
@@ -404,6 +410,39 @@ class _ConcreteTracer(fx.Tracer):
 
     def _module_where(self, path: str, module) -> str:
         return f"module '{path}' ({type(module).__name__})" if path else f"{self.model_name}.forward"
+
+
+class _Values:
+    """Node -> value; a weakly held value is kept alive by the proxies of its node (and by the last one recorded,
+    until its proxy is made)."""
+
+    def __init__(self):
+        self._items: dict[Any, Any] = {}
+        self._last: Any = None
+
+    def keep(self, node, value, weak: bool) -> None:
+        self._last = value
+        self._items[node] = weakref.ref(value) if weak and isinstance(value, torch.Tensor) else value
+
+    def __setitem__(self, node, value) -> None:
+        self.keep(node, value, weak=False)
+
+    def __getitem__(self, node):
+        item = self._items[node]
+        if isinstance(item, weakref.ref):
+            item = item()
+            if item is None:
+                raise RuntimeError(f"interlayer tracer: the value of '{node.name}' was freed while still in use")
+        return item
+
+    def get(self, node, default=None):
+        return self[node] if node in self._items else default
+
+    def __contains__(self, node) -> bool:
+        return node in self._items
+
+    def pop(self, node, default=None):
+        return self._items.pop(node, default)
 
 
 def _sized_method(tracer, name: str, original):
