@@ -51,9 +51,17 @@ def export(model: Any, example_inputs: Any = None, **options: Any) -> Graph:
     return capture(model, example_inputs=example_inputs, **options)
 
 
-def build(graph: Graph, target: str, **options: Any) -> Any:
+def build(graph: Graph | str | os.PathLike, target: str, **options: Any) -> Any:
     """Build ``graph`` as a native model of ``target`` with its weights assigned: a ``torch.fx.GraphModule``
-    ('torch'), a ``keras.Model`` ('keras') or an ``onnx.ModelProto`` ('onnx')."""
+    ('torch'), a ``keras.Model`` ('keras') or an ``onnx.ModelProto`` ('onnx').
+
+    ``graph`` may be an archive's path: its checksum is then verified while the model is built (not before), and
+    a damaged archive raises before the model is returned."""
+    if isinstance(graph, (str, os.PathLike)):
+        loaded, confirm = archive.load_checking(graph)
+        model = build(loaded, target, **options)
+        confirm()
+        return model
     if target == "torch":
         from .backends.torch import build as build_torch
 

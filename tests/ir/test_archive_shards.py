@@ -99,3 +99,20 @@ def test_loaded_weights_are_read_only_views_of_the_file(tmp_path):
     assert not weight.flags.writeable and not weight.flags.owndata
     with pytest.raises(ValueError, match="read-only"):
         weight[0, 0] = 1.0
+
+
+def test_building_from_a_path_verifies_the_checksum_alongside(tmp_path):
+    """build(path) checks the archive while it builds, and a damaged one raises before a model is returned."""
+    graph = wide_graph()
+    path = archive.save(graph, tmp_path / "model.safetensors")
+    model = interlayer.build(path, "torch")
+    x = np.random.default_rng(0).standard_normal((2, 32)).astype(np.float32)
+    from interlayer.execute import predict
+
+    np.testing.assert_allclose(predict(model, [x])[0], list(interlayer.run(graph, [x]).values())[0], rtol=1e-5,
+                               atol=1e-6)
+    data = bytearray(path.read_bytes())
+    data[-5] ^= 0x01
+    path.write_bytes(bytes(data))
+    with pytest.raises(ArchiveError, match="does not match its checksum"):
+        interlayer.build(path, "torch")

@@ -159,6 +159,17 @@ def _write_text(path: Path, text: str, overwrite: bool) -> None:
 
 def load(path: str | os.PathLike) -> Graph:
     """Read an archive (a single file, or the index of a sharded one), checking its format version and checksum."""
+    graph, confirm = load_checking(path, background=False)
+    confirm()
+    return graph
+
+
+def load_checking(path: str | os.PathLike, *, background: bool = True) -> tuple[Graph, Callable[[], None]]:
+    """The graph of an archive and a function that raises :class:`ArchiveError` unless its checksum matches.
+
+    With ``background``, the checksum is computed in a thread while the caller works (building a model reads
+    the same pages), and the function waits for it: a caller must call it before handing out anything made
+    from the graph, as ``interlayer.build`` of a path does."""
     path = Path(path)
     if path.name.endswith(INDEX_SUFFIX) or (not path.exists() and _index_path(path).is_file()):
         metadata, tensors = _read_sharded(path if path.name.endswith(INDEX_SUFFIX) else _index_path(path))
@@ -173,10 +184,20 @@ def load(path: str | os.PathLike) -> Graph:
         raise ArchiveError(f"archive '{path}': written in IR format {version!r}, newer than this interlayer reads. "
                            f"Expected format <= {FORMAT_VERSION}. Upgrade interlayer to read it.")
     expected = metadata.get("interlayer.checksum")
-    actual = checksum(tensors, drop_pages=True)
-    if expected != actual:
-        raise ArchiveError(f"archive '{path}': the tensor data does not match its checksum; the file is damaged. "
-                           f"Expected {expected}. Received: {actual}.")
+
+    def compare(actual: str) -> None:
+        if expected != actual:
+            raise ArchiveError(f"archive '{path}': the tensor data does not match its checksum; the file is damaged. "
+                               f"Expected {expected}. Received: {actual}.")
+
+    if background:
+        pool = ThreadPoolExecutor(1)
+        future = pool.submit(checksum, tensors, True)
+        pool.shutdown(wait=False)
+        confirm = lambda: compare(future.result())  # noqa: E731
+    else:
+        compare(checksum(tensors, drop_pages=True))
+        confirm = lambda: None  # noqa: E731
     try:
         body = json.loads(metadata["interlayer.graph"])
         body["source"] = {
@@ -186,7 +207,7 @@ def load(path: str | os.PathLike) -> Graph:
         graph = Graph.from_json(body, tensors)
     except (KeyError, ValueError, TypeError) as exc:
         raise ArchiveError(f"archive '{path}': the graph metadata cannot be read ({exc}).") from exc
-    return validate(graph)
+    return validate(graph), confirm
 
 
 def _read_sharded(index: Path) -> tuple[dict[str, str], dict[str, np.ndarray]]:
