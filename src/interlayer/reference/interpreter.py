@@ -32,6 +32,7 @@ def load_kernels() -> None:
     from . import algebra, kernels, merge, normalization, spatial  # noqa: F401
     from . import recurrent  # noqa: F401
     from . import attention  # noqa: F401
+    from . import math  # noqa: F401
 
 
 def run(graph: Graph, inputs: Any, *, keep_all: bool = False) -> dict[str, np.ndarray]:

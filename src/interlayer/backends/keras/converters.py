@@ -9,3 +9,5 @@ FAMILIES = (activation, algebra, conv, core, merge, normalization, pool, spatial
 from . import recurrent  # noqa: E402,F401  (recurrent layers)
 FAMILIES += (recurrent,)
 FAMILIES += (attention,)
+from . import math  # noqa: E402,F401  (element-wise math)
+FAMILIES += (math,)

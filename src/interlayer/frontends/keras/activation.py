@@ -9,6 +9,7 @@ import numpy as np
 
 from ...registry import register
 from .context import Held, LayerContext, array, prefers
+from .math import log_softmax_last
 
 Emit = Callable[[LayerContext, Held, str], Held]
 
@@ -37,6 +38,10 @@ _FUNCTIONS: dict[Callable, Emit] = {
     keras.activations.hard_tanh: _unary("clip", min=-1.0, max=1.0),
     keras.activations.mish: _unary("mish"),
     keras.activations.softmax: _softmax,
+    keras.activations.exponential: _unary("exp"),
+    keras.activations.softplus: _unary("softplus"),
+    keras.activations.selu: _unary("selu"),
+    keras.activations.log_softmax: log_softmax_last,
 }
 
 

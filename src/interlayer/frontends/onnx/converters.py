@@ -6,3 +6,5 @@ from . import (activation, algebra, conv, linear, normalization, pool, recurrent
                spatial, tensor)
 
 FAMILIES = (activation, algebra, conv, linear, normalization, pool, recurrent, reshaping, slicing, spatial, tensor)
+from . import math  # noqa: E402,F401  (element-wise math)
+FAMILIES += (math,)

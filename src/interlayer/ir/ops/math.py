@@ -1,0 +1,33 @@
+"""Element-wise math: exp, log, sqrt, abs, neg, softplus, selu, and log_softmax along one axis."""
+from __future__ import annotations
+
+from .schema import Attr, OpSchema, define
+
+SELU_ALPHA = 1.6732632423543772
+SELU_SCALE = 1.0507009873554805
+
+
+def _unary(name: str, doc: str, *attrs: Attr, check=None) -> OpSchema:
+    extra = {} if check is None else {"check": check}
+    return define(OpSchema(name=name, family="math", doc=doc, attrs=attrs, **extra))
+
+
+def _axis_check(attrs):
+    axis = attrs["axis"]
+    return [] if axis >= 1 else [f"'axis' must be a non-batch axis (>= 1). Received: axis={axis}"]
+
+
+EXP = _unary("exp", "exp(x)")
+LOG = _unary("log", "natural logarithm ln(x); -inf at 0, NaN below")
+SQRT = _unary("sqrt", "square root; NaN below 0")
+ABS = _unary("abs", "|x|")
+NEG = _unary("neg", "-x")
+SOFTPLUS = _unary("softplus", "log(1 + exp(x)), computed stably; x itself where x > threshold (PyTorch's rule)",
+                  Attr("threshold", "float", None, nullable=True,
+                       doc="None: log(1 + exp(x)) everywhere; PyTorch's nn.Softplus uses 20"))
+SELU = _unary("selu", f"scale * (x if x > 0 else alpha * (exp(x) - 1)) with the fixed alpha={SELU_ALPHA} and "
+                      f"scale={SELU_SCALE}")
+LOG_SOFTMAX = _unary("log_softmax", "x - log(sum(exp(x))) along one axis, computed stably",
+                     Attr("axis", "int", doc="non-negative axis of the channels-first (canonical) tensor, never the "
+                                             "batch axis 0"),
+                     check=_axis_check)

@@ -1,0 +1,52 @@
+"""Kernels of the math family, in float64."""
+from __future__ import annotations
+
+import numpy as np
+
+from ..ir.ops.math import SELU_ALPHA, SELU_SCALE
+from .interpreter import kernel
+
+
+@kernel("exp")
+def exp(attrs, weights, x):
+    return np.exp(x)
+
+
+@kernel("log")
+def log(attrs, weights, x):
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.log(x)
+
+
+@kernel("sqrt")
+def sqrt(attrs, weights, x):
+    with np.errstate(invalid="ignore"):
+        return np.sqrt(x)
+
+
+@kernel("abs")
+def absolute(attrs, weights, x):
+    return np.abs(x)
+
+
+@kernel("neg")
+def neg(attrs, weights, x):
+    return np.negative(x)
+
+
+@kernel("softplus")
+def softplus(attrs, weights, x):
+    y = np.logaddexp(0.0, x)
+    threshold = attrs["threshold"]
+    return y if threshold is None else np.where(x > threshold, x, y)
+
+
+@kernel("selu")
+def selu(attrs, weights, x):
+    return SELU_SCALE * np.where(x > 0, x, SELU_ALPHA * np.expm1(np.minimum(x, 0.0)))
+
+
+@kernel("log_softmax")
+def log_softmax(attrs, weights, x):
+    shifted = x - x.max(axis=attrs["axis"], keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(axis=attrs["axis"], keepdims=True))

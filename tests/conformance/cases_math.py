@@ -1,0 +1,33 @@
+"""Conformance cases of the math op family: one case per op; log and sqrt read abs(x) + 0.5, where they are
+defined, and softplus is also run with a threshold inside the inputs' range."""
+from __future__ import annotations
+
+import numpy as np
+
+from support import chain_graph
+
+from .cases import case
+
+MAP = (2, 3, 4, 5)
+_POSITIVE = [("abs", {}), ("add", {"constant": True, "constant_shape": [], "trainable": False})]
+
+
+def positive_then(op: str):
+    """abs, add 0.5, then ``op``: inputs where log and sqrt are defined."""
+    graph = chain_graph([*_POSITIVE, (op, {})], MAP)
+    graph.nodes[1].weights["other"] = np.asarray(0.5, np.float32)
+    return graph
+
+
+case("math-exp", lambda: chain_graph([("exp", {})], MAP))
+case("math-abs-add-log", lambda: positive_then("log"))
+case("math-abs-add-sqrt", lambda: positive_then("sqrt"))
+case("math-abs", lambda: chain_graph([("abs", {})], MAP))
+case("math-neg", lambda: chain_graph([("neg", {})], MAP))
+case("math-softplus", lambda: chain_graph([("softplus", {})], MAP))
+case("math-softplus-threshold-20", lambda: chain_graph([("softplus", {"threshold": 20.0})], MAP))
+case("math-softplus-threshold-0.5", lambda: chain_graph([("softplus", {"threshold": 0.5})], MAP))
+case("math-selu", lambda: chain_graph([("selu", {})], MAP))
+case("math-log_softmax-channels", lambda: chain_graph([("log_softmax", {"axis": 1})], MAP))
+case("math-log_softmax-last", lambda: chain_graph([("log_softmax", {"axis": 3})], MAP))
+case("math-log_softmax-features", lambda: chain_graph([("log_softmax", {"axis": 1})], (2, 6)))
