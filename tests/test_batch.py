@@ -466,7 +466,9 @@ def test_a_model_that_kills_its_worker_fails_alone(tmp_path, archives, monkeypat
     manifest = _manifest(tmp_path, {"path": str(archives / "cnn.safetensors")}, {"path": "test_batch:crash"},
                          {"path": str(archives / "lenet.safetensors")})
     report = convert_many([], "onnx", outdir, manifest=manifest, jobs=2)
-    assert {e.name: e.status for e in report.entries} == {"cnn": "converted", "crash": "failed", "lenet": "converted"}
+    statuses = {e.name: e.status for e in report.entries}
+    assert statuses == {"cnn": "converted", "crash": "failed", "lenet": "converted"}, \
+        {e.name: e.error for e in report.entries}
     assert report.entries[1].error_class == "BrokenProcessPool" and "twice" in report.entries[1].error
     assert _partials(outdir) == []
 

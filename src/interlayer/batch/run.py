@@ -9,6 +9,7 @@ convert."""
 from __future__ import annotations
 
 import concurrent.futures
+import dataclasses
 import multiprocessing
 import os
 from collections import deque
@@ -169,7 +170,9 @@ class _Driver:
         for job, error in reversed(lost):
             if job.output not in self.suspects:
                 self.suspects.add(job.output)
-                self.queue.appendleft(job)
+                # the lost attempt may have placed its output just before its pool broke: that output is this
+                # run's own (a job only starts where it may write), so the retry may replace it
+                self.queue.appendleft(dataclasses.replace(job, overwrite=True))
                 continue
             self._finish(job, Entry.of(job, "failed", error_class="BrokenProcessPool", error=(
                 f"batch: the worker process died while converting this model, twice (the second time alone in a "
