@@ -108,9 +108,18 @@ def _bound(value, unbounded):
 
 @register("onnx", "frontend", ("Softmax", 1))
 def softmax_coerced(ctx: NodeContext, node):
-    """Opsets 1-12: the input is coerced to 2-D, axes [0, axis) and [axis, rank), and each row is normalised:
-    one softmax over every axis from ``axis`` on (written as reshape, softmax, reshape when several of them are
-    larger than 1)."""
+    return coerced(ctx, "softmax")
+
+
+@register("onnx", "frontend", ("Softmax", 13))
+def softmax(ctx: NodeContext, node):
+    return along_axis(ctx, "softmax")
+
+
+def coerced(ctx: NodeContext, op: str):
+    """Softmax and LogSoftmax of opsets 1-12: the input is coerced to 2-D, axes [0, axis) and [axis, rank), and
+    each row is normalised: one ``op`` over every axis from ``axis`` on (written as reshape, ``op``, reshape when
+    several of them are larger than 1)."""
     x = ctx.value(0)
     if x is None:
         return None
@@ -120,29 +129,28 @@ def softmax_coerced(ctx: NodeContext, node):
         return None
     wide = [a for a in range(axis, len(shape)) if shape[a] != 1]
     if len(wide) <= 1:
-        return ctx.add("softmax", [x], {"axis": wide[0] if wide else axis})
+        return ctx.add(op, [x], {"axis": wide[0] if wide else axis})
     if any(isinstance(shape[a], str) for a in range(axis, len(shape))):
         return ctx.unsupported(f"the axes from axis={axis} on must be static to be normalised together. "
                                f"Received: shape={list(shape)}")
     rows = ctx.add("reshape", [x], {"shape": [*shape[1:axis], int(np.prod(shape[axis:]))]}, role="rows")
-    out = ctx.add("softmax", [rows], {"axis": axis}, role="softmax")
+    out = ctx.add(op, [rows], {"axis": axis}, role=op)
     return ctx.add("reshape", [out], {"shape": list(shape[1:])})
 
 
-@register("onnx", "frontend", ("Softmax", 13))
-def softmax(ctx: NodeContext, node):
-    """Opset 13 on: softmax along ``axis`` (default -1); along the last axis it runs on any view of its input."""
+def along_axis(ctx: NodeContext, op: str):
+    """Softmax and LogSoftmax from opset 13: ``op`` along ``axis`` (default -1); along the last axis it runs on
+    any view of its input."""
     held = ctx.held(0)
     if held is None:
         return None
     axis = ctx.attr("axis", -1)
     if axis in (-1, held.rank - 1):
         view = ctx.last_axis(held)
-        return None if view is None else ctx.along_last(
-            view, ctx.add("softmax", [view.value], {"axis": len(view.split) - 1}))
+        return None if view is None else ctx.along_last(view, ctx.add(op, [view.value], {"axis": len(view.split) - 1}))
     x = ctx.value(0)
     axis = None if x is None else ctx.axis(axis, len(ctx.ir_shape(x)))
-    return None if axis is None else ctx.add("softmax", [x], {"axis": axis})
+    return None if axis is None else ctx.add(op, [x], {"axis": axis})
 
 
 @register("onnx", "frontend", ("PRelu", 1))
