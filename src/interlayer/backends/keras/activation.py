@@ -14,20 +14,21 @@ from .layers import Clip, Gelu, HardSigmoid
 _ACTIVATIONS = {"sigmoid": "sigmoid", "tanh": "tanh", "silu": "silu", "hard_swish": "hard_silu", "mish": "mish"}
 
 
-def _apply(ctx: BuildContext, x, layer):
+def apply(ctx: BuildContext, x, layer):
+    """An element-wise ``layer`` on ``x``, the output held as ``x`` is."""
     return ctx.output(layer(x.tensor), x.perm)
 
 
 @register("keras", "backend", *_ACTIVATIONS)
 @prefers("any")
 def activation(ctx: BuildContext, node, inputs):
-    return _apply(ctx, inputs[0], ctx.layer(keras.layers.Activation, activation=_ACTIVATIONS[node.op]))
+    return apply(ctx, inputs[0], ctx.layer(keras.layers.Activation, activation=_ACTIVATIONS[node.op]))
 
 
 @register("keras", "backend", "relu")
 @prefers("any")
 def relu(ctx: BuildContext, node, inputs):
-    return _apply(ctx, inputs[0], ctx.layer(keras.layers.ReLU))
+    return apply(ctx, inputs[0], ctx.layer(keras.layers.ReLU))
 
 
 @register("keras", "backend", "clip")
@@ -38,27 +39,27 @@ def clip(ctx: BuildContext, node, inputs):
         layer = ctx.layer(keras.layers.ReLU, max_value=high)
     else:
         layer = ctx.layer(Clip, min_value=low, max_value=high)
-    return _apply(ctx, inputs[0], layer)
+    return apply(ctx, inputs[0], layer)
 
 
 @register("keras", "backend", "leaky_relu")
 @prefers("any")
 def leaky_relu(ctx: BuildContext, node, inputs):
-    return _apply(ctx, inputs[0], ctx.layer(keras.layers.LeakyReLU, negative_slope=ctx.attrs["alpha"]))
+    return apply(ctx, inputs[0], ctx.layer(keras.layers.LeakyReLU, negative_slope=ctx.attrs["alpha"]))
 
 
 @register("keras", "backend", "elu")
 @prefers("any")
 def elu(ctx: BuildContext, node, inputs):
-    return _apply(ctx, inputs[0], ctx.layer(keras.layers.ELU, alpha=ctx.attrs["alpha"]))
+    return apply(ctx, inputs[0], ctx.layer(keras.layers.ELU, alpha=ctx.attrs["alpha"]))
 
 
 @register("keras", "backend", "gelu")
 @prefers("any")
 def gelu(ctx: BuildContext, node, inputs):
     if ctx.attrs["approximate"] == "none":
-        return _apply(ctx, inputs[0], ctx.layer(keras.layers.Activation, activation="gelu"))  # erf form
-    return _apply(ctx, inputs[0], ctx.layer(Gelu, approximate=True))
+        return apply(ctx, inputs[0], ctx.layer(keras.layers.Activation, activation="gelu"))  # erf form
+    return apply(ctx, inputs[0], ctx.layer(Gelu, approximate=True))
 
 
 @register("keras", "backend", "hard_sigmoid")
@@ -69,7 +70,7 @@ def hard_sigmoid(ctx: BuildContext, node, inputs):
         layer = ctx.layer(keras.layers.Activation, activation="hard_sigmoid")
     else:
         layer = ctx.layer(HardSigmoid, alpha=alpha, beta=beta)
-    return _apply(ctx, inputs[0], layer)
+    return apply(ctx, inputs[0], layer)
 
 
 @register("keras", "backend", "prelu")
@@ -89,4 +90,4 @@ def prelu(ctx: BuildContext, node, inputs):
 @prefers("any")
 def softmax(ctx: BuildContext, node, inputs):
     x = inputs[0]
-    return _apply(ctx, x, ctx.layer(keras.layers.Softmax, axis=x.perm.index(ctx.attrs["axis"])))
+    return apply(ctx, x, ctx.layer(keras.layers.Softmax, axis=x.perm.index(ctx.attrs["axis"])))

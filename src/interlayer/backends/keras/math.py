@@ -8,6 +8,7 @@ from __future__ import annotations
 import keras
 
 from ...registry import register
+from .activation import apply
 from .build import BuildContext, prefers
 
 # ops that are exactly one built-in Keras activation function
@@ -77,20 +78,16 @@ class LogSoftmax(keras.layers.Layer):
         return {**super().get_config(), "axis": self.axis}
 
 
-def _apply(ctx: BuildContext, x, layer):
-    return ctx.output(layer(x.tensor), x.perm)
-
-
 @register("keras", "backend", *_ACTIVATIONS)
 @prefers("any")
 def activation(ctx: BuildContext, node, inputs):
-    return _apply(ctx, inputs[0], ctx.layer(keras.layers.Activation, activation=_ACTIVATIONS[node.op]))
+    return apply(ctx, inputs[0], ctx.layer(keras.layers.Activation, activation=_ACTIVATIONS[node.op]))
 
 
 @register("keras", "backend", *_FUNCTIONS)
 @prefers("any")
 def elementwise(ctx: BuildContext, node, inputs):
-    return _apply(ctx, inputs[0], ctx.layer(Elementwise, function=_FUNCTIONS[node.op]))
+    return apply(ctx, inputs[0], ctx.layer(Elementwise, function=_FUNCTIONS[node.op]))
 
 
 @register("keras", "backend", "softplus")
@@ -101,7 +98,7 @@ def softplus(ctx: BuildContext, node, inputs):
         layer = ctx.layer(keras.layers.Activation, activation="softplus")
     else:
         layer = ctx.layer(ThresholdedSoftplus, threshold=threshold)
-    return _apply(ctx, inputs[0], layer)
+    return apply(ctx, inputs[0], layer)
 
 
 @register("keras", "backend", "log_softmax")
@@ -110,5 +107,5 @@ def log_softmax(ctx: BuildContext, node, inputs):
     x = inputs[0]
     axis = x.perm.index(ctx.attrs["axis"])
     if axis == x.rank - 1:
-        return _apply(ctx, x, ctx.layer(keras.layers.Activation, activation="log_softmax"))
-    return _apply(ctx, x, ctx.layer(LogSoftmax, axis=axis))
+        return apply(ctx, x, ctx.layer(keras.layers.Activation, activation="log_softmax"))
+    return apply(ctx, x, ctx.layer(LogSoftmax, axis=axis))

@@ -43,6 +43,16 @@ def is_float(dtype: np.dtype) -> bool:
     return np.dtype(dtype).kind == "f" or np.dtype(dtype).name == "bfloat16"
 
 
+def _take(taken: set[str], name: str) -> str:
+    """``name``, or the first of ``name_1``, ``name_2``... not in ``taken``; added to ``taken``."""
+    candidate, index = name, 0
+    while candidate in taken:
+        index += 1
+        candidate = f"{name}_{index}"
+    taken.add(candidate)
+    return candidate
+
+
 class Emitter:
     """The ONNX graph under construction: nodes, initializers, the dtype of every value, and every problem met."""
 
@@ -67,20 +77,11 @@ class Emitter:
 
     def unique(self, name: str) -> str:
         """``name``, or ``name_1``, ``name_2``... if a value or initializer of that name exists."""
-        candidate, index = name, 0
-        while candidate in self.taken:
-            index += 1
-            candidate = f"{name}_{index}"
-        self.taken.add(candidate)
-        return candidate
+        return _take(self.taken, name)
 
     def node_name(self, name: str) -> str:
-        candidate, index = name, 0
-        while candidate in self.node_names:
-            index += 1
-            candidate = f"{name}_{index}"
-        self.node_names.add(candidate)
-        return candidate
+        """``name``, or ``name_1``... if a node of that name exists."""
+        return _take(self.node_names, name)
 
     def initializer(self, name: str, array: np.ndarray) -> str:
         """Add ``array`` as an initializer called ``name`` (made unique); returns its name."""

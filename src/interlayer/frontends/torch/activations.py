@@ -105,17 +105,21 @@ def _slopes_fit(ctx: Call, slope) -> bool:
 
 @register("torch", "frontend", nn.Softmax, F.softmax, torch.softmax, "softmax")
 def softmax(ctx: Call, target):
+    return along_dim(ctx, "softmax")
+
+
+def along_dim(ctx: Call, op: str):
+    """softmax and log_softmax: ``op`` along ``dim`` (a module's attribute or the call's argument), in the
+    input's dtype (HF passes dtype=float32 on float32), never along the batch axis."""
     dim = ctx.option("dim", 1, None)
     if dim is None:
         return ctx.unsupported("dim must be given. Expected an explicit axis (dim=None picks one from the rank, "
                                "a deprecated rule). Received: dim=None")
     dtype = None if ctx.module is not None else ctx.const(ctx.arg(None, "dtype", None))
-    if dtype is not None and dtype != ctx.node.args[0].meta["tensor_meta"].dtype:  # HF's dtype=float32 on float32
-        return ctx.unsupported(f"dtype must be None. Expected softmax in the input's dtype. "
-                               f"Received: dtype={ctx.const(ctx.arg(None, 'dtype', None))}")
-    rank = len(ctx.shape(ctx.node.args[0]))
-    axis = ctx.axis(dim, rank)
+    if dtype is not None and dtype != ctx.node.args[0].meta["tensor_meta"].dtype:
+        return ctx.unsupported(f"dtype must be None. Expected {op} in the input's dtype. Received: dtype={dtype}")
+    axis = ctx.axis(dim, len(ctx.shape(ctx.node.args[0])))
     if axis == 0:
-        return ctx.unsupported(f"softmax over the batch axis has no IR equivalent. Expected dim >= 1 or a negative "
+        return ctx.unsupported(f"{op} over the batch axis has no IR equivalent. Expected dim >= 1 or a negative "
                                f"dim. Received: dim={dim}")
-    return ctx.add("softmax", [ctx.input], {"axis": axis})
+    return ctx.add(op, [ctx.input], {"axis": axis})

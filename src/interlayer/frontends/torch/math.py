@@ -7,6 +7,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ...registry import register
+from .activations import along_dim
 from .context import Call
 
 _PLAIN = {torch.exp: "exp", "exp": "exp", torch.log: "log", "log": "log", torch.sqrt: "sqrt", "sqrt": "sqrt",
@@ -33,15 +34,4 @@ def selu(ctx: Call, target):
 
 @register("torch", "frontend", nn.LogSoftmax, F.log_softmax, torch.log_softmax, "log_softmax")
 def log_softmax(ctx: Call, target):
-    dim = ctx.option("dim", 1, None)
-    if dim is None:
-        return ctx.unsupported("dim must be given. Expected an explicit axis (dim=None picks one from the rank, "
-                               "a deprecated rule). Received: dim=None")
-    dtype = None if ctx.module is not None else ctx.const(ctx.arg(None, "dtype", None))
-    if dtype is not None and dtype != ctx.node.args[0].meta["tensor_meta"].dtype:
-        return ctx.unsupported(f"dtype must be None. Expected log_softmax in the input's dtype. Received: dtype={dtype}")
-    axis = ctx.axis(dim, len(ctx.shape(ctx.node.args[0])))
-    if axis == 0:
-        return ctx.unsupported(f"log_softmax over the batch axis has no IR equivalent. Expected dim >= 1 or a "
-                               f"negative dim. Received: dim={dim}")
-    return ctx.add("log_softmax", [ctx.input], {"axis": axis})
+    return along_dim(ctx, "log_softmax")
