@@ -16,7 +16,7 @@ import interlayer
 from interlayer.execute import predict
 from interlayer.ir import provenance
 from support import assert_equivalent, assert_varies
-from torch_models import ResidualNet, SENet, UNet, archive_maker, randomise
+from torch_models import ResidualNet, SENet, UNet, archive_maker, randomise, target_cases
 
 
 SIZE = 64  # every model still ends on a real 2x2 (or larger) feature map
@@ -103,14 +103,7 @@ def _check(name: str, target_name: str, archives):
     return graph
 
 
-def _cases():
-    for name in MODELS:
-        for target_name in ("keras", "torch"):
-            marks = [pytest.mark.slow] if name in SLOW else []
-            yield pytest.param(name, target_name, id=f"{name}-to-{target_name}", marks=marks)
-
-
-@pytest.mark.parametrize("name, target_name", list(_cases()))
+@pytest.mark.parametrize("name, target_name", target_cases(MODELS, SLOW))
 def test_model_through_the_archive(name, target_name, archives):
     _check(name, target_name, archives)
 

@@ -14,7 +14,7 @@ import transformers
 import interlayer
 from interlayer.execute import predict
 from support import assert_equivalent, assert_varies
-from torch_models import archive_maker, randomise
+from torch_models import archive_maker, randomise, target_cases
 
 
 TOKENS, VOCAB, IMAGE = 16, 100, 32
@@ -79,14 +79,7 @@ def archives(tmp_path_factory):
     return archive_maker(tmp_path_factory.mktemp("transformers"), make)
 
 
-def _cases():
-    for name in MODELS:
-        for target_name in ("keras", "torch"):
-            marks = [pytest.mark.slow] if name in SLOW else []
-            yield pytest.param(name, target_name, id=f"{name}-to-{target_name}", marks=marks)
-
-
-@pytest.mark.parametrize("name, target_name", list(_cases()))
+@pytest.mark.parametrize("name, target_name", target_cases(MODELS, SLOW))
 def test_transformer_through_the_archive(name, target_name, archives):
     model, path = archives(name)
     graph = interlayer.load(path)

@@ -7,6 +7,14 @@ import torch.nn.functional as F
 from torch import nn
 
 
+def target_cases(models, slow) -> list:
+    """One test parameter per model and target framework (ids ``<model>-to-<target>``), the ``slow`` ones marked."""
+    import pytest
+
+    return [pytest.param(name, target, id=f"{name}-to-{target}", marks=[pytest.mark.slow] if name in slow else [])
+            for name in models for target in ("keras", "torch")]
+
+
 def randomise(model: nn.Module, seed: int = 0) -> nn.Module:
     """Seeded values for every floating tensor of the state_dict: weights scaled by fan-in; norm scales, layer
     scales, biases, offsets and BatchNorm running means around their usual values (so that a deep network keeps
