@@ -6,6 +6,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from .ir.graph import Graph
+from .ir.layout import invert
 
 
 def predict(model: Any, inputs: Sequence[np.ndarray], graph: Graph | None = None) -> list[np.ndarray]:
@@ -24,7 +25,12 @@ def predict(model: Any, inputs: Sequence[np.ndarray], graph: Graph | None = None
     if framework == "torch":
         from .backends.torch import predict as torch_predict
 
-        return torch_predict(model, list(inputs))
+        perms = source_perms(model, graph)
+        if perms is None:
+            return torch_predict(model, list(inputs))
+        held = [x if perm is None else np.transpose(x, perm) for x, perm in zip(inputs, perms[0])]
+        outputs = torch_predict(model, held)
+        return [y if perm is None else np.transpose(y, invert(perm)) for y, perm in zip(outputs, perms[1])]
     if framework == "onnx":
         from .backends.onnx import predict as onnx_predict
 
@@ -32,10 +38,21 @@ def predict(model: Any, inputs: Sequence[np.ndarray], graph: Graph | None = None
     return _keras_predict(model, list(inputs), graph)
 
 
+def source_perms(model: Any, graph: Graph | None) -> tuple[list, list] | None:
+    """How a PyTorch module holds its inputs and outputs, when not as the IR does: as the ``perm`` of the graph
+    exported from it says (a time-major sequence, a recurrent state). None for a module interlayer built."""
+    from .backends.torch.build import built
+
+    if graph is None or built(model) or graph.source.get("framework") != "torch":
+        return None
+    if all(spec.perm is None for spec in (*graph.inputs, *graph.outputs)):
+        return None
+    return [spec.perm for spec in graph.inputs], [spec.perm for spec in graph.outputs]
+
+
 def _keras_predict(model: Any, inputs: list[np.ndarray], graph: Graph | None) -> list[np.ndarray]:
     from .backends.keras import run_native
     from .errors import InterlayerError
-    from .ir.layout import invert
 
     perms = getattr(model, "_interlayer_perms", None)
     if perms is None:

@@ -12,6 +12,7 @@ import interlayer
 from interlayer.backends.keras import predict as keras_predict
 from interlayer.backends.torch import predict as torch_predict
 from interlayer.errors import UnsupportedLayerError
+from interlayer.execute import predict
 from support import assert_equivalent, assert_varies
 
 
@@ -174,3 +175,98 @@ def test_converted_lstm_weights_survive_round_trip():
     source = model.recurrent.weight_ih_l0.detach().numpy()
     again = interlayer.export(back, example_inputs=x)
     assert any(np.array_equal(w, source) for node in again.nodes for w in node.weights.values())
+
+
+# time-major PyTorch models (batch_first=False): the converted models take batch-first tensors --------------------
+
+
+class TimeMajorTagger(nn.Module):
+    """Token ids (T, N) -> embedding -> a time-major bidirectional LSTM -> a tag per step, and its final states."""
+
+    def __init__(self):
+        super().__init__()
+        self.embedding = nn.Embedding(40, 16)
+        self.lstm = nn.LSTM(16, 24, num_layers=2, bidirectional=True)
+        self.head = nn.Linear(48, 5)
+
+    def forward(self, tokens):
+        out, (h, c) = self.lstm(self.embedding(tokens))
+        return self.head(out), h, c
+
+
+class Seq2Seq(nn.Module):
+    """Time-major GRU encoder and decoder, the decoder's initial state passed to forward with (layers, N, H)."""
+
+    def __init__(self):
+        super().__init__()
+        self.encoder = nn.GRU(8, 12, num_layers=2)
+        self.decoder = nn.GRU(6, 12, num_layers=2)
+
+    def forward(self, source, target, bias):
+        _, state = self.encoder(source)
+        out, final = self.decoder(target, state + bias)
+        return out[-1], final
+
+
+def _tagger_inputs(batch, seed):
+    return [np.random.default_rng(seed).integers(0, 40, (11, batch))]
+
+
+def _seq2seq_inputs(batch, seed):
+    rng = np.random.default_rng(seed)
+    return [rng.standard_normal(shape).astype(np.float32) for shape in ((9, batch, 8), (5, batch, 6), (2, batch, 12))]
+
+
+def _transformer_inputs(batch, seed):
+    return [np.random.default_rng(seed).standard_normal((7, batch, 32)).astype(np.float32)]
+
+
+def _transformer():
+    layer = nn.TransformerEncoderLayer(32, 4, 64, dropout=0.1, activation="gelu")
+    return nn.TransformerEncoder(layer, 2, enable_nested_tensor=False)
+
+
+TIME_MAJOR = {
+    "tagger": (TimeMajorTagger, _tagger_inputs, [(1, 0)]),
+    "seq2seq-state-inputs": (Seq2Seq, _seq2seq_inputs, [(1, 0, 2)] * 3),
+    "transformer-encoder": (_transformer, _transformer_inputs, [(1, 0, 2)]),
+}
+
+
+def _source_outputs(model, arrays):
+    with torch.no_grad():
+        result = model(*(torch.from_numpy(a) for a in arrays))
+    return [t.numpy() for t in (result if isinstance(result, tuple) else (result,))]
+
+
+@pytest.mark.parametrize("target_name", ["keras", "torch", "onnx"])
+@pytest.mark.parametrize("case", sorted(TIME_MAJOR))
+def test_time_major_torch_models_convert_batch_first(case, target_name, tmp_path):
+    make, inputs, perms = TIME_MAJOR[case]
+    model = _randomise_torch(make())
+    graph = interlayer.export(model, example_inputs=[torch.from_numpy(a) for a in inputs(2, 0)])
+    assert [spec.perm for spec in graph.inputs] == perms
+    graph = interlayer.load(interlayer.save(graph, tmp_path / "model.safetensors"))
+    converted = interlayer.build(graph, target_name)
+    for batch, seed in ((2, 1), (3, 2)):
+        arrays = inputs(batch, seed)
+        expected = _source_outputs(model, arrays)
+        expected = [y if spec.perm is None else y.transpose(spec.perm) for y, spec in zip(expected, graph.outputs)]
+        canonical = [a.transpose(spec.perm) if spec.perm else a for a, spec in zip(arrays, graph.inputs)]
+        actual = predict(converted, canonical, graph=graph)
+        assert len(actual) == len(expected)
+        for index, (got, want) in enumerate(zip(actual, expected)):
+            assert_equivalent(got, want, what=f"{case} -> {target_name} batch {batch} output {index}")
+    assert_varies(_source_outputs(model, inputs(2, 7))[0], _source_outputs(model, inputs(2, 8))[0])
+
+
+def test_verify_reads_a_time_major_source_in_its_own_layout():
+    model = _randomise_torch(Seq2Seq())
+    example = [torch.from_numpy(a) for a in _seq2seq_inputs(2, 0)]
+    report = interlayer.verify(model, interlayer.convert(model, "keras", example_inputs=example),
+                               example_inputs=example)
+    assert report.passed and report.layers
+    assert max(row.relative for row in report.layers + report.outputs) < 1e-5
+    given = interlayer.verify(model, interlayer.convert(model, "torch", example_inputs=example),
+                              _seq2seq_inputs(3, 5), example_inputs=example)
+    assert given.passed and given.inputs == "given"

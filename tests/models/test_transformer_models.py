@@ -212,13 +212,21 @@ def test_attention_through_the_archive(name, target_name, tmp_path):
         assert_equivalent(got, want, what=f"{name} -> {target_name}: output {index}")
 
 
-def test_batch_first_false_is_refused():
-    from interlayer.errors import UnsupportedLayerError
-
+@pytest.mark.parametrize("target_name", ["keras", "torch"])
+def test_time_major_attention_becomes_batch_first(target_name, tmp_path):
+    """batch_first=False: the source takes (L, N, E); the archive and the built model take (N, L, E)."""
     model = SelfAttention().eval()
     model.attention.batch_first = False
-    with pytest.raises(UnsupportedLayerError, match="batch_first must be True"):
-        interlayer.export(model, example_inputs=[torch.randn(6, 2, 16)])
+    with torch.no_grad():
+        for parameter in model.parameters():
+            parameter.normal_(std=0.3, generator=torch.Generator().manual_seed(parameter.numel()))
+    graph = interlayer.export(model, example_inputs=[torch.randn(6, 2, 16)])
+    graph = interlayer.load(interlayer.save(graph, tmp_path / "model.safetensors"))
+    assert graph.inputs[0].perm == (1, 0, 2) and graph.inputs[0].shape[1:] == (6, 16)
+    x = np.random.default_rng(1).standard_normal((3, 6, 16)).astype(np.float32)
+    with torch.no_grad():
+        expected = model(torch.from_numpy(x.transpose(1, 0, 2).copy())).numpy().transpose(1, 0, 2)
+    assert_equivalent(predict(interlayer.build(graph, target_name), [x])[0], expected)
 
 
 @pytest.mark.parametrize("name", ["bert-tiny", "gpt2-tiny", "vit-tiny"])

@@ -50,10 +50,9 @@ def test_embedding_with_integer_indices():
 
 
 REFUSED = {
-    "time-major": (lambda: nn.LSTM(5, 4), lambda m, x: m(x)[0], "batch_first=False"),
     "projection": (lambda: nn.LSTM(5, 4, proj_size=2, batch_first=True), lambda m, x: m(x)[0], "proj_size=2"),
-    "final-state-returned": (lambda: nn.GRU(5, 4, batch_first=True), lambda m, x: m(x)[1], "h_n[k]"),
-    "final-state-summed": (lambda: nn.GRU(5, 4, batch_first=True), lambda m, x: m(x)[1].sum(0), "h_n[k]"),
+    "final-state-flattened": (lambda: nn.GRU(5, 4, batch_first=True), lambda m, x: m(x)[1].flatten(),
+                              "batch on axis 1"),
     "fixed-initial-state": (lambda: nn.GRU(5, 4, batch_first=True), lambda m, x: m(x, torch.ones(1, 2, 4))[0],
                             "made in forward from the batch size"),
 }
@@ -73,6 +72,8 @@ STATES = {
                                           lambda m, x: torch.cat((m(x)[1][-2], m(x)[1][-1]), dim=1)),
     "gru-states-batch-first": (lambda: nn.GRU(5, 4, num_layers=2, batch_first=True),
                                lambda m, x: m(x)[1].transpose(0, 1)),
+    "gru-final-state-returned": (lambda: nn.GRU(5, 4, num_layers=2, batch_first=True), lambda m, x: m(x)[1]),
+    "gru-final-state-summed": (lambda: nn.GRU(5, 4, num_layers=2, batch_first=True), lambda m, x: m(x)[1].sum(0)),
     "rnn-constant-start": (lambda: nn.RNN(5, 4, batch_first=True),
                            lambda m, x: m(x, torch.full((1, x.size(0), 4), 0.5))[0]),
 }

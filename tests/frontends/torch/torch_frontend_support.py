@@ -54,10 +54,18 @@ def inputs_for(graph, seed: int = 1, batch: int = BATCH) -> list[np.ndarray]:
     return [rng.standard_normal((batch, *spec.shape[1:])).astype(np.float32) for spec in graph.inputs]
 
 
-def torch_outputs(model: nn.Module, arrays: list[np.ndarray]) -> list[np.ndarray]:
+def torch_outputs(model: nn.Module, arrays: list[np.ndarray], graph=None) -> list[np.ndarray]:
+    """The model's outputs on IR-layout ``arrays``: held as the graph's input ``perm`` says (a time-major
+    sequence), and returned in the IR's layout as its output ``perm`` says."""
+    specs = graph.inputs if graph is not None else [None] * len(arrays)
+    held = [a if spec is None or spec.perm is None else np.ascontiguousarray(a.transpose(spec.perm))
+            for a, spec in zip(arrays, specs)]
     with torch.no_grad():
-        result = model(*(torch.from_numpy(a) for a in arrays))
-    return [item.numpy() for _, item in flat_outputs(result)]
+        result = model(*(torch.from_numpy(a) for a in held))
+    outputs = [item.numpy() for _, item in flat_outputs(result)]
+    if graph is None:
+        return outputs
+    return [y if spec.perm is None else y.transpose(np.argsort(spec.perm)) for y, spec in zip(outputs, graph.outputs)]
 
 
 def check_capture(model: nn.Module, example_inputs, seed: int = 0):
@@ -65,7 +73,7 @@ def check_capture(model: nn.Module, example_inputs, seed: int = 0):
     randomise(model, seed)
     graph = capture(model, example_inputs=example_inputs)
     arrays = inputs_for(graph)
-    expected = torch_outputs(model, arrays)
+    expected = torch_outputs(model, arrays, graph)
     actual = list(interlayer.run(graph, arrays).values())
     assert len(actual) == len(expected)
     for index, (got, want) in enumerate(zip(actual, expected)):

@@ -84,6 +84,11 @@ def _no_initialisation():
             setattr(init, name, function)
 
 
+def built(model) -> bool:
+    """Whether interlayer built the module (it then takes and returns tensors as the IR holds them)."""
+    return getattr(model, "meta", {}).get("interlayer.values") is not None or getattr(model, "interlayer_built", False)
+
+
 def predict(model, inputs) -> list[np.ndarray]:
     """Run any torch module on canonical numpy inputs; the outputs, flattened in order, as float32 arrays.
 

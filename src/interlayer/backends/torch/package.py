@@ -239,4 +239,6 @@ def load_package(directory: str | Path):
     if not callable(getattr(module, "load", None)):
         raise InterlayerError(f"torch package '{directory}': model.py has no load() function. Expected a folder "
                               f"written by interlayer convert --to torch.")
-    return module.load()
+    model = module.load()
+    model.interlayer_built = True  # it takes and returns tensors in the IR's layout (execute.predict)
+    return model

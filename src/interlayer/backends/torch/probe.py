@@ -3,7 +3,8 @@
 A module built by interlayer records which fx node computes each IR value (``meta["interlayer.values"]``): an
 ``fx.Interpreter`` run keeps them all. Any other module exposes each submodule's output through forward
 hooks, under its module path, which is the name the PyTorch frontend gives the node. PyTorch tensors are in
-the IR's layout already.
+the IR's layout already, except those the graph lists in ``source["batch_second"]`` (time-major sequences,
+recurrent states), whose first two axes are exchanged.
 """
 from __future__ import annotations
 
@@ -18,6 +19,11 @@ from .build import _numpy
 
 
 def activations(model, inputs: Sequence[np.ndarray], graph: Graph) -> dict[str, np.ndarray]:
+    from ...execute import source_perms
+
+    perms = source_perms(model, graph)
+    if perms is not None:  # a source module that takes time-major sequences or recurrent states
+        inputs = [x if perm is None else np.transpose(x, perm) for x, perm in zip(inputs, perms[0])]
     tensors = _tensors(model, inputs)
     modes = {module: module.training for module in model.modules()}
     model.eval()
@@ -59,14 +65,16 @@ def _interpreted(model: fx.GraphModule, tensors: list, recorded: dict[str, str])
 
 def _hooked(model, tensors: list, graph: Graph) -> dict[str, np.ndarray]:
     nodes = {node.name: node for node in graph.nodes}
+    second = set(graph.source.get("batch_second", ()))
     seen: dict[str, np.ndarray] = {}
     handles = []
 
     def hook(name):
         def keep(module, args, output):
             first = output[0] if isinstance(output, (tuple, list)) else output
+            value = nodes[name].outputs[0]
             if isinstance(first, torch.Tensor):
-                seen[nodes[name].outputs[0]] = _numpy(first)
+                seen[value] = _numpy(first).swapaxes(0, 1) if value in second else _numpy(first)
         return keep
 
     for path, module in model.named_modules():

@@ -38,6 +38,8 @@ def constant(ctx: Call, arg) -> Constant | None:
     value = arg.meta["interlayer.value"]
     if value.dim() == 0 or not value.is_floating_point():
         value = value.to(dtype)  # torch computes with a 0-d tensor (and integers) in the result's dtype
+    if ctx.batch == 1 and value.dim() == len(ctx.node.meta["tensor_meta"].shape) >= 2:
+        value = value.transpose(0, 1).contiguous()  # met by a swapped tensor: as the IR holds that one
     origin = _origin(arg)
     source = ctx.constant_name(origin)  # a parameter or buffer of the model, or None
     return Constant(to_numpy(value), source, source is not None and _is_parameter(ctx.capture.root, origin.target))
@@ -90,6 +92,9 @@ def binary(ctx: Call, op: str, first, second, ordered: bool = True, elementwise:
     if elementwise and (len(other) > len(shape) or (other and len(other) == len(shape) and other[0] != 1)):
         return ctx.unsupported(f"the constant operand would broadcast over the batch axis. Expected at most "
                                f"{len(shape)} axes, size 1 on the first when {len(shape)}. Received: shape={other}")
+    if ctx.batch == 1 and len(other) == len(shape) - 1 and other[0] != 1:
+        return ctx.unsupported(f"the constant operand would broadcast over the batch axis, axis 1 of a time-major "
+                               f"tensor. Expected size 1 on its first axis. Received: shape={other}")
     attrs = {"constant": True, "constant_shape": list(other), "trainable": fixed.trainable}
     if ordered and index == 0:
         attrs["constant_first"] = True
@@ -243,26 +248,39 @@ def unbind(ctx: Call, target):
 
 @register("torch", "frontend", torch.permute, "permute")
 def permute(ctx: Call, target):
-    dims = ctx.node.args[1:] if isinstance(target, str) else [ctx.arg(1, "dims")]
-    if len(dims) == 1 and isinstance(dims[0], (list, tuple)):
-        dims = dims[0]
-    if not dims:
-        dims = ctx.const(ctx.arg(None, "dims"))
-    rank = len(ctx.shape(ctx.node.args[0]))
-    return _transpose(ctx, [ctx.axis(ctx.const(d), rank) for d in dims])
+    return _transpose(ctx, torch_perm(ctx))
 
 
 @register("torch", "frontend", torch.transpose, torch.swapaxes, "transpose", "swapaxes")
 def transpose(ctx: Call, target):
-    rank = len(ctx.shape(ctx.node.args[0]))
-    first, second = (ctx.axis(ctx.const(ctx.arg(i, key)), rank) for i, key in ((1, "dim0"), (2, "dim1")))
-    perm = list(range(rank))
-    perm[first], perm[second] = second, first
-    return _transpose(ctx, perm)
+    return _transpose(ctx, torch_perm(ctx))
 
 
-def _transpose(ctx: Call, perm: list[int]):
+def torch_perm(ctx: Call) -> list[int]:
+    """The order of the input's axes in the result of a permute, transpose or swapaxes call."""
+    rank = len(ctx.node.args[0].meta["tensor_meta"].shape)
+    if ctx.node.target in ("permute", torch.permute):
+        dims = ctx.node.args[1:] if ctx.node.op == "call_method" else [ctx.arg(1, "dims")]
+        if len(dims) == 1 and isinstance(dims[0], (list, tuple)):
+            dims = dims[0]
+        if not dims:
+            dims = ctx.arg(None, "dims")
+        return [operator.index(ctx.const(d)) % rank for d in dims]
+    first, second = (operator.index(ctx.const(ctx.arg(i, key))) % rank for i, key in ((1, "dim0"), (2, "dim1")))
+    order = list(range(rank))
+    order[first], order[second] = second, first
+    return order
+
+
+def _transpose(ctx: Call, order: list[int]):
+    """``order`` as an IR transpose of the IR value; a tensor held swapped (``layouts.py``) is read, and the
+    result written, as the IR holds it, which often leaves nothing to do (``h_n.transpose(0, 1)``)."""
+    before = (lambda axis: {0: 1, 1: 0}.get(axis, axis)) if ctx.is_swapped(ctx.node.args[0]) else (lambda axis: axis)
+    after = [1, 0, *range(2, len(order))] if ctx.is_swapped() else list(range(len(order)))
+    perm = [before(order[axis]) for axis in after]
     if perm[0] != 0:
-        return ctx.unsupported(f"moving the batch axis has no IR equivalent. Expected the batch axis to stay first. "
-                               f"Received: perm={perm}")
+        return ctx.unsupported(f"moving the batch axis has no IR equivalent. Expected the batch axis to stay on "
+                               f"axis 0 or 1. Received: perm={order}")
+    if perm == sorted(perm) and (ctx.batch or ctx.is_swapped()):
+        return ctx.input
     return ctx.add("transpose", [ctx.input], {"perm": perm})

@@ -15,7 +15,7 @@ from torch import nn
 
 from ...registry import register
 from .algebra import constant
-from .context import Call, to_numpy
+from .context import Call, full_index, to_numpy
 
 
 def _sizes(ctx: Call) -> list:
@@ -84,16 +84,16 @@ def cast(ctx: Call, target):
 def getitem(ctx: Call, target):
     """Basic indexing of the non-batch axes (``x[:, 0]``, ``x[..., 1:5]``): slices of step 1 and integers, as a
     split that keeps one part per axis, then a reshape that drops the integer-indexed axes."""
+    if not ctx.is_tensor(ctx.node.args[0]):
+        return ctx.unsupported(f"only one result of a call with several results (split, chunk) can be picked, by an "
+                               f"integer. Expected parts[i]. Received: index={ctx.node.args[1]!r}")
     shape = list(ctx.shape(ctx.node.args[0]))
-    index = ctx.const(ctx.node.args[1])
-    index = list(index) if isinstance(index, tuple) else [index]
-    if Ellipsis in index:
-        at = index.index(Ellipsis)
-        index[at:at + 1] = [slice(None)] * (len(shape) - len(index) + 1)
-    index += [slice(None)] * (len(shape) - len(index))
-    if len(index) != len(shape) or not all(isinstance(item, (int, slice)) for item in index):
+    index = full_index(ctx.const(ctx.node.args[1]), len(shape))
+    if index is None:
         return ctx.unsupported(f"only integers, slices and ... index a tensor here. Expected basic indexing. "
                                f"Received: index={ctx.node.args[1]!r}")
+    if ctx.is_swapped(ctx.node.args[0]):
+        index[0], index[1] = index[1], index[0]  # as the IR holds the tensor
     if index[0] != slice(None):
         return ctx.unsupported(f"indexing the batch axis has no IR equivalent. Expected ':' first. "
                                f"Received: index={ctx.node.args[1]!r}")
@@ -201,11 +201,8 @@ def multihead_attention(ctx: Call, module):
     the separate q/k/v weights when kdim/vdim differ), heads split as (N, T, H, D) -> (N, H, T, D),
     ``scaled_dot_product_attention`` with the masks made additive, heads merged, ``out_proj``. The values are
     ``[output, weights]``; the weights (averaged over heads unless ``average_attn_weights=False``) are computed
-    only when the call asks for them."""
-    if not module.batch_first:
-        return ctx.unsupported("batch_first must be True: with (L, N, E) inputs attention mixes the first axis, "
-                               "which the IR keeps as the batch. Expected batch_first=True. Received: "
-                               "batch_first=False")
+    only when the call asks for them. With ``batch_first=False`` the (L, N, E) sequences are held swapped
+    (``layouts.py``): the IR values are batch-first all the same."""
     if module.bias_k is not None or module.add_zero_attn:
         return ctx.unsupported(f"add_bias_kv and add_zero_attn have no IR equivalent. Expected both False. "
                                f"Received: add_bias_kv={module.bias_k is not None}, "
@@ -245,6 +242,7 @@ def multihead_attention(ctx: Call, module):
                                               "bias": out.bias is not None}, arrays, name=f"{name}.out_proj",
                          sources={"weight": ctx.prefix + "out_proj.weight", "bias": ctx.prefix + "out_proj.bias"})
     used = {user.args[1] if user.target is operator.getitem else 1 for user in ctx.node.users}
+    ctx.capture.parts[ctx.node] = [not module.batch_first, False]  # the weights are (N, L, S) either way
     if not (need_weights and 1 in used):
         return [output, output]  # the weights are None (need_weights=False) or never read
     scores = builder.add("transpose", [key], {"perm": [0, 1, 3, 2]}, name=f"{name}_keys_t")

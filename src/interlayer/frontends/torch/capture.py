@@ -23,6 +23,7 @@ from ...errors import InterlayerError, SourceError
 from ...ir.builder import GraphBuilder
 from ...ir.graph import BATCH, Graph
 from ...registry import converters
+from . import layouts
 from .context import Call, Capture, describe
 from .inplace import is_inplace, later_reader
 
@@ -192,11 +193,16 @@ def _convert(model, traced, paths, table, output_names) -> Graph:
     state = Capture(builder, traced, paths)
     state.state_keys = set(model.state_dict())
     state.convert_batch_only = lambda node: _batch_only(state, node, table)
+    time_major = layouts.graph_inputs(state, table)
     for node in traced.graph.nodes:
         if node.op == "placeholder":
-            _input(state, node)
+            _input(state, node, node in time_major)
         elif node.op == "output":
             _outputs(state, node)
+        elif "interlayer.batch_of" in node.meta and node.meta["interlayer.batch_of"] in state.swapped:
+            # the tracer took axis 0 of a time-major tensor for its batch: that size is the sequence length
+            del node.meta["interlayer.batch_of"]
+            node.meta["interlayer.constant"] = True
         elif "interlayer.batch_of" in node.meta:
             continue  # converted when a layer reads it (Call.value)
         elif "tensor_meta" in node.meta and not node.meta.get("interlayer.constant"):
@@ -204,15 +210,34 @@ def _convert(model, traced, paths, table, output_names) -> Graph:
     graph = builder.finish()
     if output_names is not None:
         graph.source["output_names"] = list(output_names)
+    second = sorted(_held_second(state))
+    if second:  # IR values whose PyTorch tensor holds the batch on axis 1 (verify reads the source's through it)
+        graph.source["batch_second"] = second
     return graph
 
 
-def _input(state: Capture, node) -> None:
+def _held_second(state: Capture) -> set[str]:
+    found = set()
+    for node in state.swapped:  # a split's result is a list of values, each held as the split's input
+        value = state.values.get(node)
+        found |= set(value) if isinstance(value, list) else {value}
+    for node, flags in state.parts.items():
+        found |= {value for value, _, swapped in _parts(state.values.get(node), None, flags) if swapped}
+    return {value for value in found if isinstance(value, str) and not value.startswith("<")}
+
+
+def _input(state: Capture, node, time_major: bool) -> None:
+    """A graph input; one that a time-major layer reads, (T, N, ...) in the source, is the IR input (N, T, ...)."""
     meta = node.meta.get("tensor_meta")
     if meta is None or not hasattr(meta, "shape"):
         return  # an argument left at a non-tensor default
-    shape = tuple(meta.shape)
-    state.values[node] = state.builder.input(node.target.lstrip("*"), (BATCH, *shape[1:]), _dtype(meta.dtype))
+    shape, name = tuple(meta.shape), node.target.lstrip("*")
+    if time_major:
+        state.swapped.add(node)
+        state.values[node] = state.builder.input(name, (BATCH, shape[0], *shape[2:]), _dtype(meta.dtype),
+                                                 perm=layouts.perm(len(shape)))
+    else:
+        state.values[node] = state.builder.input(name, (BATCH, *shape[1:]), _dtype(meta.dtype))
 
 
 def _call(state: Capture, node, table) -> None:
@@ -221,14 +246,22 @@ def _call(state: Capture, node, table) -> None:
     if _picks_output(node):  # ``parts[i]`` of a call with several results (split, chunk) is the i-th IR value
         parts = state.values.get(node.args[0])
         state.values[node] = parts[node.args[1]] if isinstance(parts, list) else _missing_value(node.name)
+        held = state.parts[node.args[0]][node.args[1]] if node.args[0] in state.parts else node.args[0] in state.swapped
+        if isinstance(held, list):
+            state.parts[node] = held
+        elif held:
+            state.swapped.add(node)
         return
     call = Call(state, node)
     target = call.module if call.module is not None else node.target
     key = type(call.module) if call.module is not None else node.target
     converter = table.get(key)
     reader = later_reader(state.root, node, state.order) if is_inplace(state.root, node) else None
+    held = None if converter is None else _layout(call, converter)
     if converter is None:
         value = call.unsupported(_no_converter(call, table))
+    elif held is not None:
+        value = call.unsupported(held)
     elif reader is not None:
         value = call.unsupported(
             f"it works in place and '{reader.name}' reads the tensor it overwrote afterwards; the IR has no "
@@ -236,6 +269,27 @@ def _call(state: Capture, node, table) -> None:
     else:
         value = converter(call, target)
     state.values[node] = value if value is not None else _missing_value(call.name)
+
+
+def _layout(call: Call, converter) -> str | None:
+    """Decide how the call reads and writes tensors held swapped (``layouts.py``); why it cannot, or None."""
+    reads = layouts.computed(call)
+    swapped = {arg: call.is_swapped(arg) for arg in reads}
+    rule = layouts.RULES.get(converter)
+    if rule is None:
+        wanted = layouts.expected(call)
+        wrong = [arg for arg in reads if swapped[arg] != wanted.get(arg, False)]
+        return layouts.mismatch(call, wrong[0], swapped[wrong[0]]) if wrong else None
+    if len(set(swapped.values())) > 1:
+        return (f"it reads tensors with the batch on axis 0 and on axis 1 together. Expected one layout. Received: "
+                f"{', '.join(f'{layouts.named(arg)} (batch on axis {int(held)})' for arg, held in swapped.items())}")
+    call.batch = int(any(swapped.values()))
+    after = rule(call, call.batch)
+    if isinstance(after, str):
+        return after if call.batch else None  # a batch-first call: its converter says what is wrong
+    if after == 1:
+        call.capture.swapped.add(call.node)
+    return None
 
 
 def _batch_only(state: Capture, node, table) -> None:
@@ -290,10 +344,19 @@ def _outputs(state: Capture, node) -> None:
                 f"is not a tensor computed by the model. Expected tensors, or a tuple or list of them. "
                 f"Received: output={item!r}."))
             continue
-        metas = item.meta.get("tensor_meta")
-        parts = zip(value, metas) if isinstance(value, list) else [(value, metas)]  # a split returned whole
-        for part, meta in parts:
-            state.builder.output(part, _dtype(meta.dtype) if hasattr(meta, "dtype") else "float32")
+        held = state.parts.get(item, item in state.swapped)
+        for part, meta, swapped in _parts(value, item.meta.get("tensor_meta"), held):  # a split returned whole
+            perm = layouts.perm(len(meta.shape)) if swapped else None
+            state.builder.output(part, _dtype(meta.dtype) if hasattr(meta, "dtype") else "float32", perm)
+
+
+def _parts(value, meta, held):
+    """(IR value, tensor meta, held swapped) of each tensor of a result, nested results (an LSTM's) flattened."""
+    if not isinstance(value, list):
+        yield value, meta, held
+        return
+    for index, part in enumerate(value):
+        yield from _parts(part, None if meta is None else meta[index], held[index] if isinstance(held, list) else held)
 
 
 def _flat(value):

@@ -37,10 +37,13 @@ class Capture:
         """position of each fx node in the traced graph"""
         self.state_keys: set[str] = set()
         """the source model's state_dict keys"""
-        self.states: dict[Any, str] = {}
-        """fx node of a recurrent layer's final state (PyTorch's (layers*directions, N, H)) -> its IR state"""
         self.convert_batch_only = lambda node: None
         """converts a tensor made from the batch size alone when a layer first reads it (set by the capture)"""
+        self.swapped: set = set()
+        """fx nodes of tensors that hold the batch on axis 1, whose IR value has axes 0 and 1 exchanged
+        (``layouts.py``)"""
+        self.parts: dict[Any, list] = {}
+        """fx node of a call with several results -> whether each is held swapped (nested as the results are)"""
 
 
 class Call:
@@ -55,6 +58,9 @@ class Call:
         else:
             self.name, self.prefix = node.name, ""
         self.where = f"node '{self.name}' ({describe(node, self.module)})"
+        self.batch = 0
+        """the axis that holds the batch in the tensors the call reads: 1 when they are held swapped, and the
+        converter then sees them as the IR holds them (``shape``, ``axis``, constant operands)"""
 
     # reading the call ------------------------------------------------------------------------------------
 
@@ -136,9 +142,15 @@ class Call:
         return name if name in self.capture.state_keys else None
 
     def shape(self, arg=None) -> tuple[int, ...]:
-        """The shape captured for an fx node argument (the call's own result when ``arg`` is None)."""
+        """The shape captured for an fx node argument (the call's own result when ``arg`` is None), as the IR
+        holds it (axes 0 and 1 exchanged for a swapped tensor)."""
         node = self.node if arg is None else arg
-        return tuple(node.meta["tensor_meta"].shape)
+        shape = tuple(node.meta["tensor_meta"].shape)
+        return (shape[1], shape[0], *shape[2:]) if node in self.capture.swapped and len(shape) > 1 else shape
+
+    def is_swapped(self, arg=None) -> bool:
+        """Whether an fx node (the call's own result when ``arg`` is None) holds the batch on axis 1."""
+        return (self.node if arg is None else arg) in self.capture.swapped
 
     def const(self, arg) -> Any:
         """A plain Python value of an argument; fx nodes that computed sizes are replaced by their values."""
@@ -149,7 +161,9 @@ class Call:
         return arg
 
     def axis(self, dim: int, rank: int) -> int:
-        return operator.index(dim) % rank
+        """A torch axis of the input as the IR axis: exchanged with its neighbour when the input is swapped."""
+        axis = operator.index(dim) % rank
+        return {0: 1, 1: 0}.get(axis, axis) if self.batch == 1 else axis
 
     # writing IR ------------------------------------------------------------------------------------------
 
@@ -180,6 +194,19 @@ def describe(node, module=None) -> str:
     if module_name in _PREFIXES:
         return f"{_PREFIXES[module_name]}.{name}"
     return f"{module_name}.{name}" if module_name else name
+
+
+def full_index(index, rank: int) -> list | None:
+    """A basic index (``x[:, 0]``, ``x[..., 1:5]``) as one entry per axis, ``...`` and the trailing axes written
+    out; None for any other index."""
+    items = list(index) if isinstance(index, tuple) else [index]
+    if Ellipsis in items:
+        at = items.index(Ellipsis)
+        items[at:at + 1] = [slice(None)] * (rank - len(items) + 1)
+    items += [slice(None)] * (rank - len(items))
+    if len(items) != rank or not all(isinstance(item, (int, slice)) for item in items):
+        return None
+    return items
 
 
 def to_numpy(tensor) -> np.ndarray:

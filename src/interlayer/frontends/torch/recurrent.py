@@ -1,14 +1,12 @@
-"""Recurrent layers: nn.Embedding, nn.LSTM, nn.GRU, nn.RNN (batch_first=True), their weights under PyTorch's
-own names.
+"""Recurrent layers: nn.Embedding, nn.LSTM, nn.GRU, nn.RNN, their weights under PyTorch's own names.
 
-PyTorch holds the states h_0/h_n (and c_0/c_n) as ``(layers*directions, N, H)`` even with batch_first=True; the IR
-as ``(N, layers*directions, H)``. The converter therefore reads the uses of h_n itself: ``h_n[k]`` (the last
-layer's state, ``h_n[-1]``; both directions, ``h_n[-2]`` and ``h_n[-1]``) becomes a slice of the IR state, and
-``h_n.transpose(0, 1)`` / ``h_n.permute(1, 0, 2)`` the IR state itself; any other use is refused. An initial
-state made in ``forward`` from the batch size (``torch.zeros(layers, x.size(0), H)``, a learned ``h0`` expanded
-to the batch) is its one row repeated over the batch, zeros being no input at all; the final state of another
-recurrent layer (an encoder's h_n handed to a decoder) is that layer's IR state. batch_first=False
-(time-major, whose batch axis is not first) is refused for now.
+PyTorch holds the states h_0/h_n (and c_0/c_n) as ``(layers*directions, N, H)`` even with batch_first=True, and
+a ``batch_first=False`` sequence as (T, N, F); the IR holds both batch-first, and ``layouts.py`` converts what the
+model does with them: ``h_n[-1]`` (the last layer's state) is a slice of the IR state, ``h_n.transpose(0, 1)``
+the IR state itself, a returned ``h_n`` a graph output whose ``perm`` says so, and a state handed to another
+recurrent layer (an encoder's h_n given to a decoder) or passed to ``forward`` as an input is that layer's IR
+initial state. An initial state made in ``forward`` from the batch size (a learned ``h0`` expanded to the batch)
+is its one row repeated over the batch, and zeros are no input at all.
 """
 from __future__ import annotations
 
@@ -55,60 +53,30 @@ def _state_nodes(node, op: str) -> list:
     return kinds
 
 
-_TRANSPOSES = {("transpose", (0, 1)), ("transpose", (1, 0)), ("permute", (1, 0, 2))}
-
-
-def _state_uses(ctx: Call, state: str, holder, hidden: int) -> list[str]:
-    """Convert every use of one torch state tensor (held (L*D, N, H)) from the IR state ``state`` (N, L*D, H)."""
-    problems = []
-    count = ctx.shape(holder)[0]
-    for user in list(holder.users):
-        args = tuple(ctx.const(arg) for arg in user.args[1:])
-        if _is_recurrent_call(ctx, user):
-            continue  # the initial state of another recurrent layer: read there from ctx.capture.states
-        if user.op == "call_method" and (user.target, args) in _TRANSPOSES:
-            ctx.capture.values[user] = state
-        elif user.target is operator.getitem and isinstance(args[0], int) and -count <= args[0] < count:
-            k = args[0] % count
-            sizes = [size for size in (k, 1, count - k - 1) if size]
-            parts = ctx.capture.builder.add_node("split", [state], {"axis": 1, "sizes": sizes},
-                                                 name=f"{ctx.name}_state_{holder.name}") if count > 1 else [state]
-            picked = parts[1 if k else 0]
-            ctx.capture.values[user] = ctx.capture.builder.add("reshape", [picked], {"shape": [hidden]},
-                                                               name=f"{ctx.name}_{user.name}")
-        else:
-            problems.append(f"'{user.name}' uses a final state as {describe_use(user)}; only h_n[k] and "
-                            f"h_n.transpose(0, 1) (or .permute(1, 0, 2)) convert, the state being (layers*"
-                            f"directions, N, H) in PyTorch and batch-first in the IR")
-    return problems
-
-
-def _is_recurrent_call(ctx: Call, user) -> bool:
-    return user.op == "call_module" and type(ctx.capture.root.get_submodule(user.target)) in _OPS
-
-
-def describe_use(user) -> str:
-    return f"{user.target}{tuple(user.args[1:])}" if user.op == "call_method" else getattr(user.target, "__name__",
-                                                                                          str(user.target))
-
-
 def _initial_states(ctx: Call, op: str, x) -> list[str] | None:
-    """The IR initial-state inputs of the call (empty when there are none or they are zeros)."""
+    """The IR initial-state inputs of the call (empty when there are none or they are zeros).
+
+    A state held swapped (a graph input, another recurrent layer's final state, or a tensor computed from
+    those) is its IR value; a state made from the batch size is its one row repeated over the batch; zeros,
+    made for the batch or of the example's batch size (``torch.zeros(layers, x.size(1), H)`` of a time-major
+    ``x``), are no input at all."""
     given = ctx.arg(1, "hx", None)
     if given is None:
         return []
     parts = list(given) if isinstance(given, (tuple, list)) else [given]
     found, problems = [], []
     for part in parts:
-        state = ctx.capture.states.get(part)
-        if state is not None:
-            found.append(state)
+        if ctx.is_swapped(part):
+            found.append(ctx.value(part))
             continue
         value = part.meta.get("interlayer.value") if hasattr(part, "meta") else None
+        if ctx.is_constant(part) and value is not None and not bool(value.any()):
+            found.append(None)
+            continue
         if ctx.is_constant(part) or "interlayer.batch_of" not in getattr(part, "meta", {}):
-            problems.append(f"initial state '{getattr(part, 'name', part)}' must be made in forward from the batch "
-                            f"size (torch.zeros(layers, x.size(0), H), h0.expand(-1, x.size(0), -1)) or be "
-                            f"another recurrent layer's final state")
+            problems.append(f"initial state '{getattr(part, 'name', part)}' must be a graph input, another "
+                            f"recurrent layer's final state, zeros, or be made in forward from the batch size "
+                            f"(h0.expand(-1, x.size(0), -1))")
             continue
         rows = value.transpose(0, 1)
         if not bool((rows == rows[:1]).all()):
@@ -126,12 +94,11 @@ def _initial_states(ctx: Call, op: str, x) -> list[str] | None:
 
 @register("torch", "frontend", nn.LSTM, nn.GRU, nn.RNN)
 def recurrent(ctx: Call, module):
+    """One IR node; its sequence output is held swapped for ``batch_first=False``, and its final states always
+    (PyTorch's (layers*directions, N, H), the IR's (N, layers*directions, H)): ``layouts.py`` converts their
+    uses (``h_n[-1]``, ``h_n.transpose(0, 1)``, returning them, handing them to another recurrent layer)."""
     op = _OPS[type(module)]
     problems = []
-    if not module.batch_first:
-        problems.append("batch_first must be True. Expected (N, T, F) input: a time-major (T, N, F) sequence has "
-                        "its batch axis second, which no IR value holds. Received: batch_first=False. Rebuild the "
-                        "module with batch_first=True and transpose its input")
     if getattr(module, "proj_size", 0):
         problems.append(f"proj_size must be 0. Expected an LSTM without projections (Keras has none). "
                         f"Received: proj_size={module.proj_size}")
@@ -143,7 +110,8 @@ def recurrent(ctx: Call, module):
     if initial is None:
         return None
     holders = _state_nodes(ctx.node, op)
-    read = any(holder.users for kind in holders for holder in kind)
+    read = (any(holder.users for kind in holders for holder in kind)
+            or any(user.op == "output" for node in (ctx.node, *_picks(ctx.node, 1)) for user in node.users))
     attrs = {"input_size": module.input_size, "hidden_size": module.hidden_size, "num_layers": module.num_layers,
              "bias": module.bias, "bidirectional": module.bidirectional, "dropout": float(module.dropout),
              "return_state": read}
@@ -153,15 +121,9 @@ def recurrent(ctx: Call, module):
     sources = {name: name for name in weights}
     outputs = ctx.capture.builder.add_node(op, [ctx.input, *initial], attrs, weights, name=ctx.name,
                                            sources={w: ctx.prefix + s for w, s in sources.items()})
+    ctx.capture.parts[ctx.node] = [not module.batch_first, [True, True] if op == "lstm" else True]
     unread = f"<unconverted {ctx.name} final state>"
     if not read:
         return [outputs[0], [unread, unread] if op == "lstm" else unread]
-    problems = []
-    for kind, state in zip(holders, outputs[1:]):
-        for holder in kind:
-            ctx.capture.states[holder] = state
-            problems += _state_uses(ctx, state, holder, module.hidden_size)
-    if problems:
-        return ctx.unsupported(". ".join(problems))
     states = outputs[1:]
     return [outputs[0], states if op == "lstm" else states[0]]
