@@ -1,6 +1,7 @@
 """Conversion cost against the frameworks' own floor for the same work, measured in the same run.
 
-Each step is timed (median of repeats after a warm-up, in one process) and its peak memory measured (a fresh
+Each step is timed (the median of repeats after a warm-up, the floor's runs and interlayer's alternating, in one
+process) and its peak memory measured (a fresh
 process per step and per floor: the peak resident size above the size after the step's inputs were ready).
 
 | step | floor: what the frameworks need for the same work |
@@ -35,14 +36,18 @@ sys.path.insert(0, str(HERE))
 import cases  # noqa: E402  (benchmarks/cases.py: the models and the steps)
 
 
-def median_seconds(fn, repeat: int) -> float:
-    fn()  # warm-up
-    times = []
+def median_seconds(floor, ours, repeat: int) -> tuple[float, float]:
+    """The median time of each, their runs alternating (floor, ours, floor, ...) after one warm-up of each, so
+    that a slow spell of a shared machine falls on both."""
+    times: dict = {floor: [], ours: []}
+    for fn in (floor, ours):
+        fn()  # warm-up
     for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+        for fn in (floor, ours):
+            start = time.perf_counter()
+            fn()
+            times[fn].append(time.perf_counter() - start)
+    return statistics.median(times[floor]), statistics.median(times[ours])
 
 
 def peak_memory(case: str, step: str, which: str, folder: Path) -> float:
@@ -84,7 +89,7 @@ def main() -> int:
             repeat = 1 if name in cases.BIG else args.repeat
             for step in case.steps:
                 floor, ours = case.floor(step), case.ours(step)
-                base, mine = median_seconds(floor, repeat), median_seconds(ours, repeat)
+                base, mine = median_seconds(floor, ours, repeat)
                 if args.no_memory:
                     memory = "| - | - | -"
                 else:

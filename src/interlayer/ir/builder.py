@@ -2,6 +2,8 @@
 every unsupported layer so that one error names them all."""
 from __future__ import annotations
 
+import os
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -13,15 +15,33 @@ from .graph import Graph, Node, TensorSpec
 
 
 def _read_only(value) -> np.ndarray:
-    """A read-only view of a weight, no copy where it is contiguous: a frontend hands over the framework's own
-    memory where the layout is the same (as ``state_dict`` does), and nothing reached through the graph can change
-    the source model."""
-    array = np.asarray(value)
-    if not array.flags.c_contiguous:  # a transposed layout made once, not at every read
-        array = array.copy(order="C")
-    view = array.view()
+    """A read-only view of a weight, no copy: a frontend hands over the framework's own memory where the layout is
+    the same (as ``state_dict`` does), and nothing reached through the graph can change the source model. A view
+    in another order (a transposed kernel) is made row-major by :func:`_arrange`."""
+    view = np.asarray(value).view()
     view.flags.writeable = False
     return view
+
+
+def _arrange(node: Node, key: str) -> None:
+    """Replace a weight held as a view in another order by a row-major copy; run on the builder's threads (numpy
+    copies without holding the GIL), so that the transposes of a model's kernels overlap each other and the
+    capture, and each source array is freed as soon as it is copied."""
+    view = node.weights[key]
+    array = np.ascontiguousarray(view)
+    array.flags.writeable = False
+    if node.weights.get(key) is view:
+        node.weights[key] = array  # one key replaced: safe beside readers of the dict
+
+
+_ARRANGERS: list[ThreadPoolExecutor] = []
+_ARRANGING_BYTES = 16 * 2 ** 20
+
+
+def _arrangers() -> ThreadPoolExecutor:
+    if not _ARRANGERS:
+        _ARRANGERS.append(ThreadPoolExecutor(max(os.cpu_count() or 1, 1), thread_name_prefix="interlayer-arrange"))
+    return _ARRANGERS[0]
 
 
 class GraphBuilder:
@@ -37,6 +57,7 @@ class GraphBuilder:
         """IR tensor -> the IR tensor it copies: a source tensor met again (a layer called several times)"""
         self.problems: list[tuple[str, str]] = []
         self._taken: set[str] = set()
+        self._arranging: list[tuple[Future, int]] = []
 
     def unique(self, name: str) -> str:
         base, index = name, 1
@@ -68,10 +89,26 @@ class GraphBuilder:
         arrays = {key: _read_only(value) for key, value in (weights or {}).items() if value is not None}
         node = Node(node_name, op, list(inputs), outputs, filled, arrays)
         self.nodes.append(node)
+        for key, array in arrays.items():
+            if not array.flags.c_contiguous:
+                self._arrange(node, key, array.nbytes)
         for weight, source in (sources or {}).items():
             if weight in arrays:
                 self._record(source, node.tensor_name(weight), arrays[weight])
         return outputs
+
+    def _arrange(self, node: Node, key: str, size: int) -> None:
+        """Copy a weight view into row-major order on the builder's threads; at most ``_ARRANGING_BYTES`` wait
+        at once (each pins its source array), so memory stays near one copy of the weights."""
+        pending = []
+        for future, waiting in [*self._arranging, (_arrangers().submit(_arrange, node, key), size)]:
+            if future.done():
+                future.result()  # its error, if any
+            else:
+                pending.append((future, waiting))
+        while len(pending) > 1 and sum(waiting for _, waiting in pending) > _ARRANGING_BYTES:
+            pending.pop(0)[0].result()
+        self._arranging = pending
 
     def _record(self, source: str, tensor: str, array: np.ndarray) -> None:
         """Map ``source`` to ``tensor``; a source mapped before keeps its first tensor, and ``tensor`` is recorded as
@@ -94,6 +131,8 @@ class GraphBuilder:
 
     def finish(self) -> Graph:
         """The validated graph; raises one error naming every unsupported layer met on the way."""
+        for future, _ in self._arranging:
+            future.result()
         if self.problems:
             raise UnsupportedLayerError(f"{self.framework} frontend", self.problems)
         graph = Graph(self.nodes, self.inputs, self.outputs, self.name,

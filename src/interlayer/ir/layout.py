@@ -45,9 +45,9 @@ def kernel_to_channels_last(weight: np.ndarray) -> np.ndarray:
 
 
 def kernel_to_channels_first(weight: np.ndarray) -> np.ndarray:
-    """(*k, in, out) -> (out, in, *k): HWIO -> OIHW."""
+    """(*k, in, out) -> (out, in, *k): HWIO -> OIHW, as a view (the graph builder copies it into row-major order)."""
     rank = weight.ndim
-    return np.ascontiguousarray(weight.transpose(rank - 1, rank - 2, *range(rank - 2)))
+    return weight.transpose(rank - 1, rank - 2, *range(rank - 2))
 
 
 def same_pads(size: int, kernel: int, stride: int, dilation: int = 1) -> tuple[int, int]:
