@@ -84,6 +84,7 @@ def save(graph: Graph, path: str | os.PathLike, *, overwrite: bool = False,
 
 _CHECKSUM = "interlayer.checksum"
 _PENDING = "sha256:" + "0" * 64
+_FLUSH_BYTES = 32 * 2 ** 20
 """the checksum's place in a header while the data is written: as long as the checksum, overwritten after"""
 
 
@@ -330,15 +331,23 @@ def write_safetensors(path: Path, tensors: dict[str, np.ndarray], metadata: dict
     encoded = json.dumps(header, separators=(",", ":")).encode()
     encoded += b" " * (-len(encoded) % 8)
     with atomic_file(path, overwrite=overwrite, exists=lambda: _exists(path)) as temporary:
-        with open(temporary, "wb") as handle:
+        with open(temporary, "wb") as handle, ThreadPoolExecutor(1) as flusher:
             handle.write(struct.pack("<Q", len(encoded)))
             handle.write(encoded)
+            flushing, unflushed = None, 0
             for name in order:
                 handle.write(_bytes(tensors[name]))
+                unflushed += tensors[name].nbytes
+                if unflushed >= _FLUSH_BYTES and (flushing is None or flushing.done()):
+                    # the disk takes what is written while the rest is written: the final fsync waits for less
+                    handle.flush()
+                    flushing, unflushed = flusher.submit(os.fdatasync, handle.fileno()), 0
             if pending is not None:
                 handle.seek(8 + encoded.index(_PENDING.encode()))
                 handle.write(pending().encode())
             handle.flush()
+            if flushing is not None:
+                flushing.result()
             os.fsync(handle.fileno())
 
 
