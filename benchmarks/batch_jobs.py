@@ -5,7 +5,8 @@ BatchNorm; 2k-20k parameters) in a temporary folder, converts them with each
 ``--jobs`` value in a fresh ``interlayer`` process, and prints, per run, the wall-clock time (process start to
 exit, framework imports included) and the steady throughput (models per second once every worker has finished
 its first model, read from report.json's ``finished_at``), then the ratios against the first run. The issue's
-target is a ratio of at least 1.7 for two jobs on two cores.
+target is a ratio of at least 1.7 for two jobs on two cores. Last, the machine's own ceiling measured in the same
+run (plain Python in N processes over one) and the wall-clock bound it gives once each worker's start-up is paid.
 
     .venv/bin/python benchmarks/batch_jobs.py [--count 50] [--to torch] [--jobs 1 2] [--repeat 1]
 
@@ -70,7 +71,32 @@ def run(models: Path, outdir: Path, to: str, jobs: int) -> dict:
     times = sorted(model["finished_at"] for model in report["models"])
     warm = times[jobs - 1]  # every worker has finished its first model (and its imports) by then
     steady = (len(times) - jobs) / (times[-1] - warm)
-    return {"jobs": jobs, "wall": wall, "models": len(times), "throughput": len(times) / wall, "steady": steady}
+    first = wall - (times[-1] - times[0])  # process start to the first model finished
+    return {"jobs": jobs, "wall": wall, "models": len(times), "throughput": len(times) / wall, "steady": steady,
+            "first": first}
+
+
+def _spin(count: int) -> int:
+    total = 0
+    for i in range(count):
+        total += i * i % 7
+    return total
+
+
+def ceiling(processes: int, count: int = 4_000_000) -> float:
+    """The machine's own parallel speed-up for plain Python work: the throughput of ``processes`` spawned
+    processes over one process doing the same tasks (imports excluded). No batch can scale better."""
+    import multiprocessing
+
+    context = multiprocessing.get_context("spawn")
+    seconds = []
+    for workers in (1, processes):
+        with context.Pool(workers) as pool:
+            pool.map(_spin, [1000] * workers)  # the workers are up
+            start = time.perf_counter()
+            pool.map(_spin, [count] * 2 * processes, chunksize=1)
+            seconds.append(time.perf_counter() - start)
+    return seconds[0] / seconds[1]
 
 
 def best(rows: list[dict]) -> dict:
@@ -99,6 +125,19 @@ def main(argv: list[str] | None = None) -> None:
     for row in rows:
         print(f"| {row['jobs']} | {row['wall']:.1f} | {row['throughput']:.2f} | {row['steady']:.2f} | "
               f"{base['wall'] / row['wall']:.2f}x | {row['steady'] / base['steady']:.2f}x |")
+    most = max(args.jobs)
+    if most > 1:
+        scale = ceiling(most)
+        print(f"\nthe machine's ceiling, {most} processes of plain Python over 1: {scale:.2f}x; the wall clock's "
+              f"bound once each worker has paid its start-up (imports and first model, {base['first']:.1f} s at "
+              f"--jobs 1): {_bound(base, scale):.2f}x")
+
+
+def _bound(base: dict, scale: float) -> float:
+    """Amdahl's bound on the wall-clock ratio: the start-up (imports, first model) is paid once per worker, in
+    parallel, and only the rest divides among the workers."""
+    rest = base["wall"] - base["first"]
+    return base["wall"] / (base["first"] + rest / scale)
 
 
 if __name__ == "__main__":

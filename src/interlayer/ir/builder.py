@@ -38,9 +38,18 @@ _ARRANGERS: list[ThreadPoolExecutor] = []
 _ARRANGING_BYTES = 16 * 2 ** 20
 
 
+_ARRANGED_ALONE = 2 ** 20
+
+
+def _threads() -> int:
+    """The threads a process may use: ``OMP_NUM_THREADS`` when set (a batch worker's share of the cores)."""
+    setting = os.environ.get("OMP_NUM_THREADS", "")
+    return max(int(setting) if setting.isdigit() else os.cpu_count() or 1, 1)
+
+
 def _arrangers() -> ThreadPoolExecutor:
     if not _ARRANGERS:
-        _ARRANGERS.append(ThreadPoolExecutor(max(os.cpu_count() or 1, 1), thread_name_prefix="interlayer-arrange"))
+        _ARRANGERS.append(ThreadPoolExecutor(_threads(), thread_name_prefix="interlayer-arrange"))
     return _ARRANGERS[0]
 
 
@@ -90,7 +99,11 @@ class GraphBuilder:
         node = Node(node_name, op, list(inputs), outputs, filled, arrays)
         self.nodes.append(node)
         for key, array in arrays.items():
-            if not array.flags.c_contiguous:
+            if array.flags.c_contiguous:
+                continue
+            if array.nbytes < _ARRANGED_ALONE or _threads() == 1:
+                _arrange(node, key)  # a small copy costs less than handing it over
+            else:
                 self._arrange(node, key, array.nbytes)
         for weight, source in (sources or {}).items():
             if weight in arrays:
