@@ -278,3 +278,10 @@ UNSUPPORTED = [
 def test_call_without_ir_equivalent(model, shape, message):
     with pytest.raises(UnsupportedLayerError, match=message):
         capture(model, shape)
+
+
+@pytest.mark.parametrize("fn", [lambda m, x: -x, lambda m, x: torch.neg(x), lambda m, x: x.neg()],
+                         ids=["operator.neg", "torch.neg", "Tensor.neg"])
+def test_negation_is_one_neg_node(fn):
+    graph = check_capture(Fn(fn), MAP)
+    assert [node.op for node in graph.nodes] == ["neg"]

@@ -143,7 +143,7 @@ def power(ctx: Call, target):
 
 @register("torch", "frontend", operator.neg, torch.neg, "neg")
 def neg(ctx: Call, target):
-    return binary(ctx, "mul", ctx.arg(0, "input"), -1.0, ordered=False)
+    return ctx.add("neg", [ctx.input])
 
 
 # matmul -----------------------------------------------------------------------------------------------------

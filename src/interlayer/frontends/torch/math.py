@@ -1,5 +1,5 @@
 """Element-wise math as functions (torch.exp), tensor methods (x.exp()) and modules (nn.Softplus, nn.SELU,
-nn.LogSoftmax). Negation (-x, torch.neg) is already captured by the algebra family as a product with -1."""
+nn.LogSoftmax). Negation (-x, torch.neg) is registered with the arithmetic in algebra.py."""
 from __future__ import annotations
 
 import torch
