@@ -90,6 +90,14 @@ def test_existing_output_is_kept_without_force(capsys, tmp_path):
     interlayer.load(output)
 
 
+@pytest.mark.parametrize("target, name", [("archive", "model"), ("archive", "model.st"), ("keras", "model.h5"),
+                                          ("onnx", "model")])
+def test_output_named_for_another_kind_is_refused_before_work(capsys, tmp_path, target, name):
+    code, _, err = _cli(capsys, "convert", *LENET, "--to", target, "-o", tmp_path / name)
+    assert code == 2 and f"Received: '{tmp_path / name}'" in err and "Traceback" not in err
+    assert list(tmp_path.iterdir()) == []
+
+
 @pytest.mark.parametrize("make_source, message", [
     (lambda d: d / "absent.keras", "no such file"),
     (lambda d: _write(d / "text.keras", b"just some text"), "not a Keras model file"),

@@ -97,6 +97,7 @@ def convert_file(source: Any, to: str, output: str | os.PathLike, *, example_inp
     if to not in TARGETS:
         raise InterlayerError(f"convert: unknown target. Expected one of {TARGETS}. Received: to={to!r}.")
     output = Path(output)
+    _check_output(to, output)
     if output.exists() and not overwrite:
         raise InterlayerError(f"convert: the output '{output}' exists. Pass --force (overwrite=True) to replace it.")
     live = source
@@ -123,6 +124,18 @@ def convert_file(source: Any, to: str, output: str | os.PathLike, *, example_inp
                           f"{result.checks[-1].line()}", result.checks[-1])
     _write_model(model, to, output, overwrite, graph)
     return result
+
+
+_SUFFIXES = {"archive": (".safetensors",), "keras": (".keras",), "onnx": (".onnx",)}
+
+
+def _check_output(to: str, output: Path) -> None:
+    """Refuse, before any work, an output name that interlayer could not open again as what it holds."""
+    wanted = _SUFFIXES.get(to)
+    if wanted is not None and output.suffix not in wanted:
+        raise InterlayerError(f"convert: {'an' if to in ('archive', 'onnx') else 'a'} {to} output is a "
+                              f"{' or '.join(wanted)} file. Expected a name ending in {wanted[0]}. "
+                              f"Received: '{output}'.")
 
 
 def _failed(message: str, check: Check) -> ConversionError:
@@ -159,8 +172,6 @@ def _write_model(model: Any, to: str, output: Path, overwrite: bool, graph: Grap
     temporary = output.with_name(f".{output.stem}.{os.getpid()}.partial{output.suffix}")
     try:
         if to == "keras":
-            if output.suffix != ".keras":
-                raise InterlayerError(f"convert: a Keras model is written as a .keras file. Received: '{output}'.")
             model.save(temporary)
             from .frontends.keras.files import write_layouts
 

@@ -166,3 +166,19 @@ def test_written_keras_file_with_interlayer_layers_needs_only_their_module(tmp_p
     x = native_inputs(source)[0]
     actual = _load_in_fresh_process(tmp_path / "model.keras", x, tmp_path, "import interlayer.backends.keras.layers\n")
     np.testing.assert_allclose(actual, keras_outputs(source, [x])[0], rtol=1e-6, atol=1e-6)
+
+
+def test_written_transformer_opens_with_the_layers_module_alone(tmp_path):
+    """A PyTorch encoder's attention becomes interlayer's ScaledDotProductAttention layer: registered by the same
+    module as every other interlayer layer."""
+    import torch
+
+    torch.manual_seed(0)
+    layer = torch.nn.TransformerEncoderLayer(16, 4, 32, batch_first=True)
+    encoder = torch.nn.TransformerEncoder(layer, 1, enable_nested_tensor=False).eval()
+    x = np.random.default_rng(0).standard_normal((2, 7, 16)).astype(np.float32)
+    convert_file(encoder, "keras", tmp_path / "model.keras", example_inputs=torch.from_numpy(x))
+    actual = _load_in_fresh_process(tmp_path / "model.keras", x, tmp_path, "import interlayer.backends.keras.layers\n")
+    with torch.no_grad():
+        expected = encoder(torch.from_numpy(x)).numpy()
+    np.testing.assert_allclose(actual, expected, rtol=1e-5, atol=1e-5)

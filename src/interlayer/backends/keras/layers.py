@@ -260,3 +260,8 @@ class Resize(keras.layers.Layer):
     def get_config(self):
         return {**super().get_config(), "sizes": list(self.sizes), "mode": self.mode,
                 "coordinate_mode": self.coordinate_mode, "scales": None if self.scales is None else list(self.scales)}
+
+
+# the layers defined beside their converters (attention, math) register with this module too, so that importing
+# it is all a saved model needs
+from . import attention, math  # noqa: E402,F401
