@@ -66,6 +66,33 @@ def test_transposes_around_a_time_major_layer_are_no_nodes():
     assert graph.inputs[0].perm is None and graph.outputs[0].perm is None
 
 
+class LearnedStart(nn.Module):
+    """A learned initial state expanded to the batch of a time-major input: ``x.size(1)``."""
+
+    def __init__(self):
+        super().__init__()
+        self.h0 = nn.Parameter(torch.zeros(1, 1, 4))
+        self.gru = nn.GRU(5, 4)
+
+    def forward(self, x):
+        return self.gru(x, self.h0.expand(-1, x.size(1), -1).contiguous())[0]
+
+
+def test_learned_initial_state_of_a_time_major_layer():
+    graph = check_capture(LearnedStart(), TIME_MAJOR)
+    assert [node.op for node in graph.nodes] == ["batch_constant", "gru"]
+
+
+def test_state_computed_from_features_and_unsqueezed():
+    """h0 = tanh(fc(x.mean(1))).unsqueeze(0): a batch-first (N, H) made a (1, N, H) state."""
+    def conditioned(self, x):
+        h0 = torch.tanh(self.layers[0](x.mean(1))).unsqueeze(0)
+        return self.layers[1](x, h0)[0]
+
+    graph = check_capture(Fn(conditioned, nn.Linear(5, 4), nn.GRU(5, 4, batch_first=True)), torch.zeros(2, 6, 5))
+    assert [node.op for node in graph.nodes] == ["reduce_mean", "linear", "tanh", "reshape", "gru"]
+
+
 class TokenLSTM(nn.Module):
     """Token ids (T, N) -> embeddings -> a time-major LSTM; the last step and the last layer's state."""
 
@@ -184,6 +211,8 @@ REFUSED = {
                                      nn.LayerNorm([2, 4])), TIME_MAJOR, "last 2 axes"),
     "reduce-the-batch": (Fn(lambda self, x: self.layers[0](x)[0].sum(1), nn.GRU(5, 4)), TIME_MAJOR,
                          "reduces the batch axis"),
+    "squeeze-without-dim": (Fn(lambda self, x: self.layers[0](x)[1].squeeze(), nn.GRU(5, 4)), TIME_MAJOR,
+                            r"Expected squeeze\(dim\)"),
     "state-moved-to-the-end": (Fn(lambda self, x: self.layers[0](x)[1].permute(0, 2, 1), nn.GRU(5, 4)), TIME_MAJOR,
                                "moves the batch to axis 2"),
 }

@@ -53,8 +53,8 @@ REFUSED = {
     "projection": (lambda: nn.LSTM(5, 4, proj_size=2, batch_first=True), lambda m, x: m(x)[0], "proj_size=2"),
     "final-state-flattened": (lambda: nn.GRU(5, 4, batch_first=True), lambda m, x: m(x)[1].flatten(),
                               "batch on axis 1"),
-    "fixed-initial-state": (lambda: nn.GRU(5, 4, batch_first=True), lambda m, x: m(x, torch.ones(1, 2, 4))[0],
-                            "made in forward from the batch size"),
+    "fixed-initial-state": (lambda: nn.GRU(5, 4, batch_first=True),
+                            lambda m, x: m(x, torch.arange(8.0).reshape(1, 2, 4))[0], "differs across the batch"),
 }
 
 

@@ -24,6 +24,7 @@ from __future__ import annotations
 import operator
 from typing import Callable
 
+import torch
 from torch import nn
 
 from . import activations, algebra, attention, layers, math, merge, normalization, recurrent, tensor
@@ -90,6 +91,18 @@ def _unbound(ctx: Call, batch: int) -> int | str:
     return f"it splits the batch axis (axis {batch})" if axis == batch else batch - (axis < batch)
 
 
+def _unsqueezed(ctx: Call, batch: int) -> int | str:
+    rank = len(ctx.node.args[0].meta["tensor_meta"].shape)
+    dim = ctx.const(ctx.arg(1, "dim", None))
+    if dim is None:
+        return batch  # squeeze() is refused by its converter
+    if ctx.node.target in ("squeeze", torch.squeeze):
+        axis = operator.index(dim) % rank
+        return f"it squeezes the batch axis (axis {batch})" if axis == batch else batch - (axis < batch)
+    axis = operator.index(dim) % (rank + 1)
+    return batch + (axis <= batch)
+
+
 def _permuted(ctx: Call, batch: int) -> int | str:
     order = algebra.torch_perm(ctx)
     moved = order.index(batch)
@@ -114,6 +127,7 @@ RULES: dict[Callable, Callable[[Call, int], int | str]] = {
     algebra.unbind: _unbound,
     algebra.permute: _permuted,
     algebra.transpose: _permuted,
+    tensor.unsqueeze: _unsqueezed,
 }
 """converter -> the batch axis of its result; these converters read shapes and axes through ``Call``"""
 

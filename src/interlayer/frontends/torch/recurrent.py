@@ -57,9 +57,9 @@ def _initial_states(ctx: Call, op: str, x) -> list[str] | None:
     """The IR initial-state inputs of the call (empty when there are none or they are zeros).
 
     A state held swapped (a graph input, another recurrent layer's final state, or a tensor computed from
-    those) is its IR value; a state made from the batch size is its one row repeated over the batch; zeros,
-    made for the batch or of the example's batch size (``torch.zeros(layers, x.size(1), H)`` of a time-major
-    ``x``), are no input at all."""
+    those) is its IR value; a state made from the batch size is its one row repeated over the batch, and so is a
+    constant of the example's batch size whose rows are equal (``h0.expand(-1, x.size(1), -1)`` of a time-major
+    ``x``, whose ``size(1)`` the tracer reads as a number); zeros are no input at all."""
     given = ctx.arg(1, "hx", None)
     if given is None:
         return []
@@ -73,7 +73,8 @@ def _initial_states(ctx: Call, op: str, x) -> list[str] | None:
         if ctx.is_constant(part) and value is not None and not bool(value.any()):
             found.append(None)
             continue
-        if ctx.is_constant(part) or "interlayer.batch_of" not in getattr(part, "meta", {}):
+        batch_sized = ctx.is_constant(part) and value.dim() == 3 and value.shape[1] == ctx.shape(x)[0]
+        if not batch_sized and (ctx.is_constant(part) or "interlayer.batch_of" not in getattr(part, "meta", {})):
             problems.append(f"initial state '{getattr(part, 'name', part)}' must be a graph input, another "
                             f"recurrent layer's final state, zeros, or be made in forward from the batch size "
                             f"(h0.expand(-1, x.size(0), -1))")

@@ -38,6 +38,21 @@ def reshape(ctx: Call, target):
     return ctx.add("reshape", [ctx.input], {"shape": list(result[1:])})
 
 
+@register("torch", "frontend", torch.unsqueeze, "unsqueeze", torch.squeeze, "squeeze")
+def unsqueeze(ctx: Call, target):
+    """unsqueeze and squeeze(dim) as a reshape of the IR value to the result (``h.unsqueeze(0)`` of a batch-first
+    (N, H) is a recurrent state (1, N, H), held swapped: the IR's (N, 1, H))."""
+    source, result = ctx.shape(ctx.node.args[0]), ctx.shape()
+    squeeze = target in ("squeeze", torch.squeeze)
+    if squeeze and ctx.arg(1, "dim", None) is None:
+        return ctx.unsupported("squeeze() without dim removes the batch axis when the batch is 1. Expected "
+                               "squeeze(dim)")
+    if not result or result[0] != source[0] or (squeeze and ctx.axis(ctx.const(ctx.arg(1, "dim")), len(source)) == 0):
+        return ctx.unsupported(f"the batch axis must be kept. Expected dim >= 1 (or 0, which makes a recurrent "
+                               f"state of a batch-first tensor). Received: {tuple(source)} -> {tuple(result)}")
+    return ctx.add("reshape", [ctx.input], {"shape": list(result[1:])})
+
+
 @register("torch", "frontend", "contiguous")
 def contiguous(ctx: Call, target):
     return ctx.input
