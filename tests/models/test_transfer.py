@@ -275,6 +275,29 @@ def test_torch_to_torch_between_differently_named_classes():
     assert ("blocks.1.shortcut.1", "stage.1.project_norm") in report.node_pairs()
 
 
+class Tagger(nn.Module):
+    def __init__(self, batch_first: bool):
+        super().__init__()
+        self.lstm = nn.LSTM(5, 6, num_layers=2, batch_first=batch_first)
+        self.head = nn.Linear(6, 3)
+
+    def forward(self, x):
+        return self.head(self.lstm(x)[0])
+
+
+@pytest.mark.parametrize("source_first", [False, True], ids=["time-major-into-batch-first", "batch-first-into-time-major"])
+def test_between_time_major_and_batch_first_twins(source_first):
+    source, destination = randomise(Tagger(source_first)), Tagger(not source_first)
+    example = torch.zeros((2, 7, 5) if source_first else (7, 2, 5))
+    report = transfer(source, destination, example_inputs=example)
+    assert report.tensors_copied == 10
+    x = torch.randn(2, 7, 5)
+    with torch.no_grad():
+        time_major = (destination if source_first else source)(x.transpose(0, 1)).transpose(0, 1)
+        batch_first = (source if source_first else destination)(x)
+    assert_equivalent(time_major.numpy(), batch_first.numpy())
+
+
 def test_archive_source_into_keras(tmp_path):
     import interlayer
 

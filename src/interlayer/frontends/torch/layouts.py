@@ -12,8 +12,9 @@ axes 0 and 1 exchanged, and no IR node does the exchange. ``Capture.swapped`` ho
   (``Call.shape``, ``Call.axis`` and constant operands swapped back), and the result is swapped when the batch
   stays on axis 1 (``out[-1]``, the last step of a time-major sequence, is batch-first; ``out[1:]`` is not).
   These are the element-wise ops, the ops along the last axes (Linear, LayerNorm, softmax, embeddings),
-  indexing, cat, split, reductions, and transpose/permute: ``h_n.transpose(0, 1)`` and ``x.transpose(0, 1)``
-  before a time-major layer are no IR node at all.
+  indexing, cat, split, reductions, unsqueeze/squeeze (``h.unsqueeze(0)`` of a batch-first (N, H) is a state),
+  and transpose/permute: ``h_n.transpose(0, 1)`` and ``x.transpose(0, 1)`` before a time-major layer are no IR
+  node at all.
 * A swapped graph output is written batch-first, with the ``perm`` that says how the source returns it.
 
 Any other call that reads a swapped tensor, or a time-major layer that reads a batch-first one, is refused with
@@ -30,7 +31,6 @@ from torch import nn
 from . import activations, algebra, attention, layers, math, merge, normalization, recurrent, tensor
 from .context import Call, full_index
 
-SWAP = {0: 1, 1: 0}
 _TIME_MAJOR = (nn.LSTM, nn.GRU, nn.RNN, nn.MultiheadAttention)
 _HELD = ("a time-major sequence (T, N, ...) or a recurrent state (layers*directions, N, H)")
 
