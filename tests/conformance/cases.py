@@ -117,3 +117,4 @@ from . import cases_algebra, cases_merge, cases_spatial  # noqa: E402,F401
 from . import cases_recurrent  # noqa: E402,F401
 from . import cases_attention  # noqa: E402,F401
 from . import cases_math  # noqa: E402,F401
+from . import cases_normalization  # noqa: E402,F401

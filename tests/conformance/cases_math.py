@@ -1,5 +1,6 @@
 """Conformance cases of the math op family: one case per op; log and sqrt read abs(x) + 0.5, where they are
-defined, and softplus is also run with a threshold inside the inputs' range."""
+defined, softplus is also run with a threshold inside the inputs' range, and shrink with PyTorch's Hardshrink
+(bias 0) and Softshrink (bias lambd) settings, Keras's threshold 0.5 and a bias of its own."""
 from __future__ import annotations
 
 import numpy as np
@@ -31,3 +32,11 @@ case("math-selu", lambda: chain_graph([("selu", {})], MAP))
 case("math-log_softmax-channels", lambda: chain_graph([("log_softmax", {"axis": 1})], MAP))
 case("math-log_softmax-last", lambda: chain_graph([("log_softmax", {"axis": 3})], MAP))
 case("math-log_softmax-features", lambda: chain_graph([("log_softmax", {"axis": 1})], (2, 6)))
+case("math-sign", lambda: chain_graph([("sign", {})], MAP))
+case("math-softsign", lambda: chain_graph([("softsign", {})], MAP))
+case("math-shrink-default", lambda: chain_graph([("shrink", {})], MAP))
+case("math-shrink-soft-0.5", lambda: chain_graph([("shrink", {"lambd": 0.5, "bias": 0.5})], MAP))
+case("math-shrink-hard-0.8", lambda: chain_graph([("shrink", {"lambd": 0.8, "bias": 0.0})], MAP))
+case("math-shrink-soft-0.3", lambda: chain_graph([("shrink", {"lambd": 0.3, "bias": 0.3})], MAP))
+case("math-shrink-bias-1.5-0.25", lambda: chain_graph([("shrink", {"lambd": 1.5, "bias": 0.25})], MAP))
+case("math-shrink-zero-lambd", lambda: chain_graph([("shrink", {"lambd": 0.0, "bias": -0.5})], (2, 6)))

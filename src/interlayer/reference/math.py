@@ -46,6 +46,22 @@ def selu(attrs, weights, x):
     return SELU_SCALE * np.where(x > 0, x, SELU_ALPHA * np.expm1(np.minimum(x, 0.0)))
 
 
+@kernel("sign")
+def sign(attrs, weights, x):
+    return np.sign(x)
+
+
+@kernel("softsign")
+def softsign(attrs, weights, x):
+    return x / (1.0 + np.abs(x))
+
+
+@kernel("shrink")
+def shrink(attrs, weights, x):
+    lambd, bias = attrs["lambd"], attrs["bias"]
+    return np.where(x > lambd, x - bias, np.where(x < -lambd, x + bias, 0.0))
+
+
 @kernel("log_softmax")
 def log_softmax(attrs, weights, x):
     shifted = x - x.max(axis=attrs["axis"], keepdims=True)

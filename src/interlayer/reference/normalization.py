@@ -1,4 +1,4 @@
-"""Reference kernels: group_norm, layer_norm."""
+"""Reference kernels: group_norm, layer_norm, lrn."""
 from __future__ import annotations
 
 import numpy as np
@@ -35,3 +35,13 @@ def layer_norm(attrs, weights, x):
     y = _normalise(x, axes, attrs["epsilon"])
     shape = tuple(x.shape[d] if d in axes else 1 for d in range(x.ndim))
     return _affine(y, attrs, weights, shape)
+
+
+@kernel("lrn")
+def lrn(attrs, weights, x):
+    """The window of channel c is c - before .. c - before + size - 1 of the squares padded with zeros."""
+    size, before, channels = attrs["size"], attrs["before"], x.shape[1]
+    widths = [(0, 0), (before, size - 1 - before)] + [(0, 0)] * (x.ndim - 2)
+    squares = np.pad(x * x, widths)
+    total = sum(squares[:, k:k + channels] for k in range(size))
+    return x / (attrs["bias"] + attrs["alpha"] / size * total) ** attrs["beta"]

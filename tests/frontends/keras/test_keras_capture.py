@@ -121,7 +121,7 @@ class Doubler(layers.Layer):
 
 UNSUPPORTED = {
     "relu-threshold": (lambda: layers.ReLU(threshold=0.5), "threshold must be 0"),
-    "activation-softsign": (lambda: layers.Activation("softsign"), "activation 'softsign' has no IR op"),
+    "activation-tanh_shrink": (lambda: layers.Activation("tanh_shrink"), "activation 'tanh_shrink' has no IR op"),
     "dense-subclass": (lambda: ScaledDense(3), "subclass of Dense"),
     "no-converter": (lambda: Doubler(), "no converter for this layer class"),
     "softmax-over-two-axes": (lambda: layers.Softmax(axis=(1, 2)), "softmax over several axes"),

@@ -91,26 +91,27 @@ def test_a_graph_input_returned_as_is_gets_an_identity():
 
 
 def test_several_unsupported_nodes_are_named_in_one_error():
-    nodes = [helper.make_node("Sign", ["x"], ["a"], name="sign"),
-             helper.make_node("Shrink", ["a"], ["b"], name="shrink"),
+    nodes = [helper.make_node("Floor", ["x"], ["a"], name="floor"),
+             helper.make_node("ThresholdedRelu", ["a"], ["b"], name="thresholded"),
              helper.make_node("Relu", ["b"], ["c"], name="relu"),
-             helper.make_node("Softsign", ["c"], ["y"], name="")]
+             helper.make_node("Ceil", ["c"], ["y"], name="")]
     proto = model(nodes, [("x", SHAPE)], [("y", None)])
     with pytest.raises(UnsupportedLayerError) as caught:
         capture(proto)
-    assert [where for where, _ in caught.value.problems] == ["node 'sign' (Sign)", "node 'shrink' (Shrink)",
-                                                             "node 'Softsign_3' (Softsign)"]
-    assert "no converter for ONNX op 'Sign'" in str(caught.value)
-    assert '`@interlayer.register("onnx", "frontend", ("Shrink", 9))`' in str(caught.value)
+    assert [where for where, _ in caught.value.problems] == ["node 'floor' (Floor)",
+                                                             "node 'thresholded' (ThresholdedRelu)",
+                                                             "node 'Ceil_3' (Ceil)"]
+    assert "no converter for ONNX op 'Floor'" in str(caught.value)
+    assert '`@interlayer.register("onnx", "frontend", ("ThresholdedRelu", 10))`' in str(caught.value)
 
 
 def test_an_unsupported_attribute_value_is_named_with_its_node():
     nodes = [helper.make_node("Pad", ["x", "pads"], ["p"], name="pad", mode="reflect"),
-             helper.make_node("Sign", ["p"], ["y"], name="sign")]
+             helper.make_node("Floor", ["p"], ["y"], name="floor")]
     proto = model(nodes, [("x", SHAPE)], [("y", None)], [tensor("pads", np.array([0, 0, 1, 1, 0, 0, 1, 1]))])
     with pytest.raises(UnsupportedLayerError) as caught:
         capture(proto)
-    assert [where for where, _ in caught.value.problems] == ["node 'pad' (Pad)", "node 'sign' (Sign)"]
+    assert [where for where, _ in caught.value.problems] == ["node 'pad' (Pad)", "node 'floor' (Floor)"]
     assert "mode must be 'constant'" in caught.value.problems[0][1]
 
 

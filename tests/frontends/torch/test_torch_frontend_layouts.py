@@ -39,6 +39,7 @@ SEQUENCES = {
     "cat-and-split-along-features": (lambda: nn.GRU(5, 6), lambda m, x: (lambda a, b: torch.cat([b, a], dim=2))(
         *m[0](x)[0].chunk(2, -1))),
     "cat-along-time": (lambda: nn.GRU(5, 4), lambda m, x: torch.cat([m[0](x)[0], 1.0 + m[0](x)[0]], dim=0)),
+    "softshrink-time-major": (lambda: nn.GRU(5, 4), lambda m, x: torch.nn.functional.softshrink(m[0](x)[0], 0.1)),
     "state-summed-over-layers": (lambda: nn.GRU(5, 4, num_layers=2), lambda m, x: m[0](x)[1].sum(0)),
     "states-returned-from-batch-first": (lambda: nn.LSTM(5, 4, num_layers=2, batch_first=True),
                                          lambda m, x: m[0](x.transpose(0, 1))[1]),

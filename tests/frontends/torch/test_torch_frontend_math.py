@@ -1,4 +1,5 @@
-"""Element-wise math as functions, tensor methods and modules: captured graph == torch."""
+"""Element-wise math and local response normalisation as functions, tensor methods and modules: captured graph ==
+torch."""
 from __future__ import annotations
 
 import pytest
@@ -30,6 +31,14 @@ FUNCTIONS = [
     pytest.param(lambda m, x: F.log_softmax(x, dim=-1), ["log_softmax"], id="F.log_softmax"),
     pytest.param(lambda m, x: torch.log_softmax(x, 2), ["log_softmax"], id="torch.log_softmax"),
     pytest.param(lambda m, x: x.log_softmax(1), ["log_softmax"], id="Tensor.log_softmax"),
+    pytest.param(lambda m, x: torch.sign(x), ["sign"], id="torch.sign"),
+    pytest.param(lambda m, x: x.sign(), ["sign"], id="Tensor.sign"),
+    pytest.param(lambda m, x: F.softsign(x), ["softsign"], id="F.softsign"),
+    pytest.param(lambda m, x: F.hardshrink(x), ["shrink"], id="F.hardshrink"),
+    pytest.param(lambda m, x: F.hardshrink(x, 0.8), ["shrink"], id="F.hardshrink-0.8"),
+    pytest.param(lambda m, x: x.hardshrink(lambd=0.3), ["shrink"], id="Tensor.hardshrink"),
+    pytest.param(lambda m, x: F.softshrink(x), ["shrink"], id="F.softshrink"),
+    pytest.param(lambda m, x: F.softshrink(x, 0.4), ["shrink"], id="F.softshrink-0.4"),
 ]
 
 
@@ -45,6 +54,11 @@ MODULES = [
     pytest.param(lambda: nn.SELU(), "selu", {}, id="SELU"),
     pytest.param(lambda: nn.LogSoftmax(dim=1), "log_softmax", {"axis": 1}, id="LogSoftmax-1"),
     pytest.param(lambda: nn.LogSoftmax(dim=-1), "log_softmax", {"axis": 3}, id="LogSoftmax-minus-1"),
+    pytest.param(lambda: nn.Softsign(), "softsign", {}, id="Softsign"),
+    pytest.param(lambda: nn.Hardshrink(), "shrink", {"lambd": 0.5, "bias": 0.0}, id="Hardshrink"),
+    pytest.param(lambda: nn.Hardshrink(0.8), "shrink", {"lambd": 0.8, "bias": 0.0}, id="Hardshrink-0.8"),
+    pytest.param(lambda: nn.Softshrink(), "shrink", {"lambd": 0.5, "bias": 0.5}, id="Softshrink"),
+    pytest.param(lambda: nn.Softshrink(0.25), "shrink", {"lambd": 0.25, "bias": 0.25}, id="Softshrink-0.25"),
 ]
 
 
@@ -52,6 +66,42 @@ MODULES = [
 def test_math_module(make, op, attrs):
     graph = check_capture(nn.Sequential(make()), SHAPE)
     assert (graph.nodes[0].op, graph.nodes[0].attrs) == (op, attrs)
+
+
+def test_shrink_functions_read_their_threshold():
+    graph = check_capture(Fn(lambda m, x: F.softshrink(F.hardshrink(x, 0.2), lambd=0.3)), SHAPE)
+    assert [node.attrs for node in graph.nodes] == [{"lambd": 0.2, "bias": 0.0}, {"lambd": 0.3, "bias": 0.3}]
+
+
+# local response normalisation: PyTorch's window starts size // 2 channels before each channel; alpha is large
+# enough that a window off by one channel is far outside the tolerance
+LRN_SHAPE = (1, 7, 4, 5)
+LRN = [
+    pytest.param(lambda: nn.LocalResponseNorm(5), LRN_SHAPE, {"size": 5, "alpha": 1e-4, "beta": 0.75, "bias": 1.0,
+                                                             "before": 2}, id="defaults"),
+    pytest.param(lambda: nn.LocalResponseNorm(3, alpha=0.8, beta=0.6, k=1.5), LRN_SHAPE,
+                 {"size": 3, "alpha": 0.8, "beta": 0.6, "bias": 1.5, "before": 1}, id="size3"),
+    pytest.param(lambda: nn.LocalResponseNorm(4, alpha=0.8, beta=0.75, k=2.0), LRN_SHAPE,
+                 {"size": 4, "alpha": 0.8, "beta": 0.75, "bias": 2.0, "before": 2}, id="size4-even"),
+    pytest.param(lambda: nn.LocalResponseNorm(2, alpha=0.9), LRN_SHAPE,
+                 {"size": 2, "alpha": 0.9, "beta": 0.75, "bias": 1.0, "before": 1}, id="size2-even"),
+    pytest.param(lambda: nn.LocalResponseNorm(9, alpha=0.5), LRN_SHAPE,
+                 {"size": 9, "alpha": 0.5, "beta": 0.75, "bias": 1.0, "before": 4}, id="size9-wider-than-channels"),
+    pytest.param(lambda: nn.LocalResponseNorm(4, alpha=0.8), (1, 6, 9),
+                 {"size": 4, "alpha": 0.8, "beta": 0.75, "bias": 1.0, "before": 2}, id="1d-size4"),
+    pytest.param(lambda: nn.LocalResponseNorm(3, alpha=0.8), (1, 6, 3, 4, 2),
+                 {"size": 3, "alpha": 0.8, "beta": 0.75, "bias": 1.0, "before": 1}, id="3d-size3"),
+    pytest.param(lambda: Fn(lambda m, x: F.local_response_norm(x, 4, alpha=0.7, beta=0.5, k=1.25)), LRN_SHAPE,
+                 {"size": 4, "alpha": 0.7, "beta": 0.5, "bias": 1.25, "before": 2}, id="F.local_response_norm"),
+    pytest.param(lambda: Fn(lambda m, x: F.local_response_norm(x, size=3, alpha=0.7)), (1, 6, 9),
+                 {"size": 3, "alpha": 0.7, "beta": 0.75, "bias": 1.0, "before": 1}, id="F.local_response_norm-1d"),
+]
+
+
+@pytest.mark.parametrize("make, shape, attrs", LRN)
+def test_local_response_norm(make, shape, attrs):
+    graph = check_capture(nn.Sequential(make()), shape)
+    assert [(node.op, node.attrs) for node in graph.nodes] == [("lrn", attrs)]
 
 
 UNSUPPORTED = [

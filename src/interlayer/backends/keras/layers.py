@@ -262,6 +262,45 @@ class Resize(keras.layers.Layer):
                 "coordinate_mode": self.coordinate_mode, "scales": None if self.scales is None else list(self.scales)}
 
 
+# local response normalisation (the normalization op family) -----------------------------------------------
+
+
+@keras.saving.register_keras_serializable(package="interlayer")
+class LocalResponseNormalization(keras.layers.Layer):
+    """Local response normalisation across the last axis, the channels of a channels-last tensor:
+    ``x[c] / (bias + alpha / size * sum(x[j] ** 2 for j in c - before .. c - before + size - 1)) ** beta``, channels
+    outside the tensor counting 0. ``before`` defaults to ONNX's ``(size - 1) // 2``; PyTorch's is ``size // 2``.
+    """
+
+    def __init__(self, size: int, alpha: float = 1e-4, beta: float = 0.75, bias: float = 1.0,
+                 before: int | None = None, **kwargs):
+        super().__init__(**kwargs)
+        self.size = int(size)
+        self.before = (self.size - 1) // 2 if before is None else int(before)
+        if self.size < 1 or not 0 <= self.before < self.size:
+            raise ValueError(f"LocalResponseNormalization: the window must hold channel c. Expected size >= 1 and "
+                             f"0 <= before < size. Received: size={self.size}, before={self.before}.")
+        self.alpha = float(alpha)
+        self.beta = float(beta)
+        self.bias = float(bias)
+
+    def call(self, inputs):
+        channels = inputs.shape[-1]
+        widths = [(0, 0)] * (len(inputs.shape) - 1) + [(self.before, self.size - 1 - self.before)]
+        squares = keras.ops.pad(keras.ops.square(inputs), widths)
+        total = squares[..., :channels]
+        for start in range(1, self.size):
+            total = total + squares[..., start:start + channels]
+        return inputs / keras.ops.power(self.bias + (self.alpha / self.size) * total, self.beta)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        return {**super().get_config(), "size": self.size, "alpha": self.alpha, "beta": self.beta,
+                "bias": self.bias, "before": self.before}
+
+
 # the layers defined beside their converters (attention, math) register with this module too, so that importing
 # it is all a saved model needs
 from . import attention, math  # noqa: E402,F401

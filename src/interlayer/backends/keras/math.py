@@ -1,5 +1,6 @@
-"""Element-wise math -> Activation layers where Keras has the function (exponential, softplus, selu, log_softmax
-along the last axis), else the small serializable layers below.
+"""Element-wise math -> Activation layers where Keras has the function (exponential, softplus, selu, softsign,
+hard_shrink and soft_shrink at their threshold 0.5, log_softmax along the last axis), else the small serializable
+layers below.
 
 Element-wise: the output is held as the input is; log_softmax's axis is mapped through the held perm.
 """
@@ -12,9 +13,11 @@ from .activation import apply
 from .build import BuildContext, prefers
 
 # ops that are exactly one built-in Keras activation function
-_ACTIVATIONS = {"exp": "exponential", "selu": "selu"}
+_ACTIVATIONS = {"exp": "exponential", "selu": "selu", "softsign": "softsign"}
 # ops that are one keras.ops function, through the Elementwise layer
-_FUNCTIONS = {"log": "log", "sqrt": "sqrt", "abs": "absolute", "neg": "negative"}
+_FUNCTIONS = {"log": "log", "sqrt": "sqrt", "abs": "absolute", "neg": "negative", "sign": "sign"}
+# the threshold of Keras's hard_shrink and soft_shrink activations
+_SHRINK_THRESHOLD = 0.5
 # from this threshold on, x and softplus(x) above it differ by under exp(-15) relative: invisible in float32
 _INVISIBLE_THRESHOLD = 15.0
 
@@ -23,7 +26,9 @@ _INVISIBLE_THRESHOLD = 15.0
 class Elementwise(keras.layers.Layer):
     """``keras.ops.<function>(x)`` for one of the element-wise functions Keras has no activation for."""
 
-    FUNCTIONS = tuple(_FUNCTIONS.values())
+    OPS = {function: op for op, function in _FUNCTIONS.items()}
+    """the IR op of each function"""
+    FUNCTIONS = tuple(OPS)
 
     def __init__(self, function: str, **kwargs):
         super().__init__(**kwargs)
@@ -58,6 +63,27 @@ class ThresholdedSoftplus(keras.layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "threshold": self.threshold}
+
+
+@keras.saving.register_keras_serializable(package="interlayer")
+class Shrink(keras.layers.Layer):
+    """``x - bias`` where ``x > lambd``, ``x + bias`` where ``x < -lambd``, else 0 (ONNX's Shrink): Keras's
+    hard_shrink and soft_shrink have no bias of their own."""
+
+    def __init__(self, lambd: float = 0.5, bias: float = 0.0, **kwargs):
+        super().__init__(**kwargs)
+        self.lambd = float(lambd)
+        self.bias = float(bias)
+
+    def call(self, inputs):
+        inner = keras.ops.where(inputs < -self.lambd, inputs + self.bias, keras.ops.zeros_like(inputs))
+        return keras.ops.where(inputs > self.lambd, inputs - self.bias, inner)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        return {**super().get_config(), "lambd": self.lambd, "bias": self.bias}
 
 
 @keras.saving.register_keras_serializable(package="interlayer")
@@ -98,6 +124,17 @@ def softplus(ctx: BuildContext, node, inputs):
         layer = ctx.layer(keras.layers.Activation, activation="softplus")
     else:
         layer = ctx.layer(ThresholdedSoftplus, threshold=threshold)
+    return apply(ctx, inputs[0], layer)
+
+
+@register("keras", "backend", "shrink")
+@prefers("any")
+def shrink(ctx: BuildContext, node, inputs):
+    lambd, bias = ctx.attrs["lambd"], ctx.attrs["bias"]
+    if lambd == _SHRINK_THRESHOLD and bias in (0.0, lambd):
+        layer = ctx.layer(keras.layers.Activation, activation="hard_shrink" if bias == 0.0 else "soft_shrink")
+    else:
+        layer = ctx.layer(Shrink, lambd=lambd, bias=bias)
     return apply(ctx, inputs[0], layer)
 
 

@@ -1,5 +1,6 @@
 """batch_norm, group_norm, layer_norm -> BatchNormalization, GroupNormalization, LayerNormalization over the
-Keras axes that hold the IR's axes (no Permute)."""
+Keras axes that hold the IR's axes (no Permute); lrn -> interlayer's LocalResponseNormalization on the channels-last
+tensor (Keras has no such layer)."""
 from __future__ import annotations
 
 import keras
@@ -7,6 +8,7 @@ import numpy as np
 
 from ...registry import register
 from .build import BuildContext, assign, prefers
+from .layers import LocalResponseNormalization
 
 
 @register("keras", "backend", "batch_norm")
@@ -65,3 +67,12 @@ def group_norm(ctx: BuildContext, node, inputs):
     if attrs["center"]:
         assign(layer.beta, node.weights["offset"])
     return ctx.output(y, x.perm)
+
+
+@register("keras", "backend", "lrn")
+@prefers("channels_last")
+def lrn(ctx: BuildContext, node, inputs):
+    attrs, x = ctx.attrs, ctx.channels_last(inputs[0])
+    layer = ctx.layer(LocalResponseNormalization, size=attrs["size"], alpha=attrs["alpha"], beta=attrs["beta"],
+                      bias=attrs["bias"], before=attrs["before"])
+    return ctx.output(layer(x.tensor), x.perm)

@@ -1,4 +1,5 @@
-"""Element-wise math as ONNX operators: Exp, Log, Sqrt, Abs, Neg, Softplus, Selu and LogSoftmax.
+"""Element-wise math as ONNX operators: Exp, Log, Sqrt, Abs, Neg, Softplus, Selu, Sign, Softsign, Shrink and
+LogSoftmax.
 
 Selu always gets its alpha and gamma written. Softplus with a threshold below 15 is written as
 Where(x > threshold, x, Softplus(x)); from 15 on the two differ by under exp(-15) relative, below float32's
@@ -12,7 +13,8 @@ from ...ir.ops.math import SELU_ALPHA, SELU_SCALE
 from ...registry import register
 from .context import Step
 
-_PLAIN = {"exp": "Exp", "log": "Log", "sqrt": "Sqrt", "abs": "Abs", "neg": "Neg"}
+_PLAIN = {"exp": "Exp", "log": "Log", "sqrt": "Sqrt", "abs": "Abs", "neg": "Neg", "sign": "Sign",
+          "softsign": "Softsign"}
 _INVISIBLE_THRESHOLD = 15.0
 
 
@@ -34,6 +36,11 @@ def softplus(ctx: Step, node):
 @register("onnx", "backend", "selu")
 def selu(ctx: Step, node):
     return ctx.op("Selu", [ctx.input()], alpha=SELU_ALPHA, gamma=SELU_SCALE)
+
+
+@register("onnx", "backend", "shrink")
+def shrink(ctx: Step, node):
+    return ctx.op("Shrink", [ctx.input()], lambd=ctx.attrs["lambd"], bias=ctx.attrs["bias"])
 
 
 @register("onnx", "backend", "log_softmax")

@@ -5,6 +5,10 @@ LayerNormalization normalises the trailing axes from ``axis``; the IR's axes, mo
 exactly that, with the scale and offset shaped like them. Opset 18's GroupNormalization had one scale per group, so
 the per-channel affine of the IR needs opset 21 or the decomposition, which normalises each contiguous block of
 channels with the biased variance, as the IR defines.
+
+lrn is LRN where ONNX's window (from floor((size - 1) / 2) channels before) is the node's and onnxruntime runs it
+(a 4-D input and an odd size); otherwise the same sum is written out: the squares padded with ``before`` zero
+channels in front, ``size`` channel slices of them summed, then (bias + alpha / size * sum) ** beta divides x.
 """
 from __future__ import annotations
 
@@ -56,3 +60,26 @@ def group_norm(ctx: Step, node):
         offset = ctx.derived("offset_per_channel", np.reshape(node.weights["offset"], per_channel))
         value = ctx.op("Add", [value, offset])
     return value
+
+
+@register("onnx", "backend", "lrn")
+def lrn(ctx: Step, node):
+    attrs = ctx.attrs
+    size, before, alpha, beta, bias = attrs["size"], attrs["before"], attrs["alpha"], attrs["beta"], attrs["bias"]
+    x, shape = ctx.input(), ctx.shape()
+    if before == (size - 1) // 2 and len(shape) == 4 and size % 2 == 1:
+        return ctx.op("LRN", [x], size=size, alpha=alpha, beta=beta, bias=bias)
+    channels = shape[1]
+    if isinstance(channels, str):
+        return ctx.unsupported(f"the channel count must be static to sum a window written out. Expected an int on "
+                               f"axis 1. Received: shape={list(shape)}")
+    rank = len(shape)
+    pads = [0] * (2 * rank)
+    pads[1], pads[rank + 1] = before, size - 1 - before
+    squares = ctx.op("Mul", [x, x], suffix="squares")
+    padded = ctx.op("Pad", [squares, ctx.ints(pads, "pads")], mode="constant")
+    windows = [ctx.slice(padded, [start], [start + channels], [1]) for start in range(size)]
+    total = windows[0] if size == 1 else ctx.op("Sum", windows)
+    scaled = ctx.op("Add", [ctx.op("Mul", [total, ctx.const(alpha / size, suffix="scale")]),
+                            ctx.const(bias, suffix="bias")])
+    return ctx.op("Div", [x, ctx.op("Pow", [scaled, ctx.const(beta, suffix="beta")])])

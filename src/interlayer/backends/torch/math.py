@@ -1,4 +1,5 @@
-"""Element-wise math as torch functions (torch.exp, ...) and layers (nn.Softplus, nn.SELU, nn.LogSoftmax)."""
+"""Element-wise math as torch functions (torch.exp, ...) and layers (nn.Softplus, nn.SELU, nn.Softsign,
+nn.Hardshrink, nn.Softshrink, nn.LogSoftmax)."""
 from __future__ import annotations
 
 import torch
@@ -7,7 +8,8 @@ from torch import nn
 from ...registry import register
 from .context import Step
 
-_FUNCTIONS = {"exp": torch.exp, "log": torch.log, "sqrt": torch.sqrt, "abs": torch.abs, "neg": torch.neg}
+_FUNCTIONS = {"exp": torch.exp, "log": torch.log, "sqrt": torch.sqrt, "abs": torch.abs, "neg": torch.neg,
+              "sign": torch.sign}
 
 # PyTorch's default threshold: above 20, log(1 + exp(x)) and x differ by under exp(-20) ~ 2e-9, far below float32's
 # resolution there (its spacing at 20 is 2e-6), so nn.Softplus() is the exact softplus in float32.
@@ -28,6 +30,25 @@ def softplus(ctx: Step, node):
 @register("torch", "backend", "selu")
 def selu(ctx: Step, node):
     return ctx.module(nn.SELU(), ctx.input)
+
+
+@register("torch", "backend", "softsign")
+def softsign(ctx: Step, node):
+    return ctx.module(nn.Softsign(), ctx.input)
+
+
+@register("torch", "backend", "shrink")
+def shrink(ctx: Step, node):
+    """nn.Hardshrink for bias 0, nn.Softshrink for bias == lambd; any other bias is h - bias * sign(h) of
+    h = Hardshrink(lambd)(x): h is x outside [-lambd, lambd] and 0 inside, so that is exactly x -+ bias or 0."""
+    lambd, bias = ctx.attrs["lambd"], ctx.attrs["bias"]
+    if bias == lambd:
+        return ctx.module(nn.Softshrink(lambd), ctx.input)
+    kept = ctx.module(nn.Hardshrink(lambd), ctx.input)
+    if bias == 0.0:
+        return kept
+    sign = ctx.call(torch.sign, kept, suffix="_sign")
+    return ctx.call(torch.sub, kept, sign, alpha=bias, suffix="_bias")
 
 
 @register("torch", "backend", "log_softmax")

@@ -1,8 +1,10 @@
 """layer_norm -> nn.LayerNorm (between two permutes when the axes are not the trailing ones);
-group_norm -> nn.GroupNorm."""
+group_norm -> nn.GroupNorm; lrn -> nn.LocalResponseNorm when its window is PyTorch's, else the same sum written out."""
 from __future__ import annotations
 
 import numpy as np
+import torch
+import torch.nn.functional as F
 from torch import nn
 
 from ...ir import layout
@@ -45,3 +47,21 @@ def group_norm(ctx: Step, node):
                           affine=attrs["scale"] or attrs["center"])
     _affine(ctx, module, (attrs["num_channels"],))
     return ctx.module(module, ctx.input)
+
+
+@register("torch", "backend", "lrn")
+def lrn(ctx: Step, node):
+    """nn.LocalResponseNorm's window starts size // 2 channels before each channel; another start (ONNX's
+    (size - 1) // 2 for an even size) pads the squares with ``before`` zero channels in front and sums each
+    channel's ``size`` padded neighbours (Tensor.unfold along the channels)."""
+    attrs = ctx.attrs
+    size, before, alpha, beta, bias = attrs["size"], attrs["before"], attrs["alpha"], attrs["beta"], attrs["bias"]
+    if before == size // 2:
+        return ctx.module(nn.LocalResponseNorm(size, alpha=alpha, beta=beta, k=bias), ctx.input)
+    x, spatial = ctx.input, len(ctx.shape()) - 2
+    squares = ctx.call(torch.mul, x, x, suffix="_squares")
+    padded = ctx.call(F.pad, squares, (0, 0) * spatial + (before, size - 1 - before), suffix="_pad")
+    windows = ctx.method("unfold", padded, 1, size, 1, suffix="_windows")
+    total = ctx.method("sum", windows, -1, suffix="_sum")
+    scaled = ctx.call(torch.add, ctx.call(torch.mul, total, alpha / size, suffix="_scale"), bias, suffix="_bias")
+    return ctx.call(torch.div, x, ctx.call(torch.pow, scaled, beta, suffix="_pow"))

@@ -42,6 +42,9 @@ _FUNCTIONS: dict[Callable, Emit] = {
     keras.activations.softplus: _unary("softplus"),
     keras.activations.selu: _unary("selu"),
     keras.activations.log_softmax: log_softmax_last,
+    keras.activations.softsign: _unary("softsign"),
+    keras.activations.hard_shrink: _unary("shrink", lambd=0.5, bias=0.0),
+    keras.activations.soft_shrink: _unary("shrink", lambd=0.5, bias=0.5),
 }
 
 

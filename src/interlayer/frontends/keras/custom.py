@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from ...backends.keras.attention import BatchConstant, Expand, MaskedFill, ScaledDotProductAttention
 from ...backends.keras.layers import (BinaryOp, Clip, ConstantOperand, ConstantPadding, Gelu, HardSigmoid, Reduce,
-                                      Resize, SizedReshape, Split, Stack)
+                                      LocalResponseNormalization, Resize, SizedReshape, Split, Stack)
+from ...backends.keras.math import Elementwise, Shrink
 from ...registry import register
 from .context import LayerContext, array, prefers
 
@@ -33,6 +34,30 @@ def hard_sigmoid(ctx: LayerContext, layer, inputs):
 def gelu(ctx: LayerContext, layer, inputs):
     approximate = "tanh" if layer.approximate else "none"
     return ctx.add("gelu", [inputs[0]], {"approximate": approximate}, perm=inputs[0].perm)
+
+
+# the math and normalization families' layers -----------------------------------------------------------------
+
+
+@register("keras", "frontend", Elementwise)
+@prefers("any")
+def elementwise(ctx: LayerContext, layer, inputs):
+    return ctx.add(Elementwise.OPS[layer.function], [inputs[0]], perm=inputs[0].perm)
+
+
+@register("keras", "frontend", Shrink)
+@prefers("any")
+def shrink(ctx: LayerContext, layer, inputs):
+    return ctx.add("shrink", [inputs[0]], {"lambd": layer.lambd, "bias": layer.bias}, perm=inputs[0].perm)
+
+
+@register("keras", "frontend", LocalResponseNormalization)
+@prefers("channels_last")
+def local_response_normalization(ctx: LayerContext, layer, inputs):
+    """The layer normalises across its input's last axis: held channels-last, that is the IR's channel axis."""
+    x = ctx.channels_last(inputs[0])
+    attrs = {"size": layer.size, "alpha": layer.alpha, "beta": layer.beta, "bias": layer.bias, "before": layer.before}
+    return ctx.add("lrn", [x], attrs, perm=x.perm)
 
 
 # the algebra and spatial families' layers ------------------------------------------------------------------

@@ -1,5 +1,6 @@
-"""``keras.ops`` element-wise math recorded in a functional graph: exp, log, sqrt, abs, negative, softplus, selu,
-log_softmax. (The activations of the same names, in Activation and Dense layers, are in activation.py's table.)"""
+"""``keras.ops`` element-wise math recorded in a functional graph: exp, log, sqrt, abs, negative, softplus, selu, sign,
+softsign, hard_shrink, soft_shrink, log_softmax. (The activations of the same names, in Activation and Dense layers,
+are in activation.py's table.)"""
 from __future__ import annotations
 
 from keras.src.ops import nn as nn_ops
@@ -9,13 +10,23 @@ from ...registry import register
 from .context import Held, LayerContext, prefers
 
 _UNARY = {numpy_ops.Exp: "exp", numpy_ops.Log: "log", numpy_ops.Sqrt: "sqrt", numpy_ops.Absolute: "abs",
-          numpy_ops.Negative: "neg", nn_ops.Softplus: "softplus", nn_ops.Selu: "selu"}
+          numpy_ops.Negative: "neg", nn_ops.Softplus: "softplus", nn_ops.Selu: "selu", numpy_ops.Sign: "sign",
+          nn_ops.Softsign: "softsign"}
 
 
 @register("keras", "frontend", *_UNARY)
 @prefers("any")
 def unary(ctx: LayerContext, operation, inputs):
     return ctx.add(_UNARY[type(operation)], [inputs[0]], perm=inputs[0].perm)
+
+
+@register("keras", "frontend", nn_ops.HardShrink, nn_ops.SoftShrink)
+@prefers("any")
+def shrink(ctx: LayerContext, operation, inputs):
+    """hard_shrink(threshold) is shrink(lambd=threshold, bias=0); soft_shrink(threshold) has bias=threshold."""
+    lambd = float(operation.threshold)
+    bias = lambd if isinstance(operation, nn_ops.SoftShrink) else 0.0
+    return ctx.add("shrink", [inputs[0]], {"lambd": lambd, "bias": bias}, perm=inputs[0].perm)
 
 
 def log_softmax_along(ctx: LayerContext, x: Held, axis: int, name: str | None = None) -> Held | None:

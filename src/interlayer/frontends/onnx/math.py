@@ -1,4 +1,4 @@
-"""Element-wise math: Exp, Log, Sqrt, Abs, Neg, Softplus, Selu; and LogSoftmax.
+"""Element-wise math: Exp, Log, Sqrt, Abs, Neg, Softplus, Selu, Sign, Softsign, Shrink; and LogSoftmax.
 
 Element-wise ops keep any view of their input. Selu is read only with ONNX's default alpha and gamma (the IR's selu
 has fixed constants). LogSoftmax, as Softmax, before opset 13 works on the input coerced to 2-D at ``axis``, from 13
@@ -11,14 +11,22 @@ import math
 from ...ir.ops.math import SELU_ALPHA, SELU_SCALE
 from ...registry import register
 from .activation import along_axis, coerced, elementwise
-from .context import NodeContext
+from .context import NodeContext, readable
 
-_PLAIN = {"Exp": "exp", "Log": "log", "Sqrt": "sqrt", "Abs": "abs", "Neg": "neg", "Softplus": "softplus"}
+_PLAIN = {"Exp": "exp", "Log": "log", "Sqrt": "sqrt", "Abs": "abs", "Neg": "neg", "Softplus": "softplus",
+          "Sign": "sign", "Softsign": "softsign"}
 
 
-@register("onnx", "frontend", ("Exp", 1), ("Log", 1), ("Sqrt", 1), ("Abs", 1), ("Neg", 1), ("Softplus", 1))
+@register("onnx", "frontend", ("Exp", 1), ("Log", 1), ("Sqrt", 1), ("Abs", 1), ("Neg", 1), ("Softplus", 1),
+          ("Sign", 9), ("Softsign", 1))
 def plain(ctx: NodeContext, node):
     return elementwise(ctx, _PLAIN[node.op_type])
+
+
+@register("onnx", "frontend", ("Shrink", 9))
+def shrink(ctx: NodeContext, node):
+    attrs = {"lambd": readable(ctx.attr("lambd", 0.5)), "bias": readable(ctx.attr("bias", 0.0))}
+    return elementwise(ctx, "shrink", attrs)
 
 
 @register("onnx", "frontend", ("Selu", 1))

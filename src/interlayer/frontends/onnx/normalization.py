@@ -1,8 +1,10 @@
-"""Normalisation: BatchNormalization (inference), LayerNormalization, InstanceNormalization, GroupNormalization.
+"""Normalisation: BatchNormalization (inference), LayerNormalization, InstanceNormalization, GroupNormalization,
+LRN.
 
 ONNX's BatchNormalization ``momentum`` is Keras's (``running = running * m + batch * (1 - m)``); the IR keeps
 PyTorch's, ``1 - m``. InstanceNormalization is a ``group_norm`` with one group per channel; GroupNormalization is
-read from opset 21 (one scale and bias per channel).
+read from opset 21 (one scale and bias per channel). LRN's window starts floor((size - 1) / 2) channels before each
+channel, the IR's default ``before``.
 """
 from __future__ import annotations
 
@@ -112,3 +114,15 @@ def group_norm(ctx: NodeContext, node):
     attrs = {"num_groups": groups, "num_channels": int(channels), "epsilon": readable(ctx.attr("epsilon", 1e-5))}
     return ctx.add("group_norm", [x], attrs, {"scale": found[1].reshape(-1), "offset": found[2].reshape(-1)},
                    sources={"scale": ctx.source(1), "offset": ctx.source(2)})
+
+
+@register("onnx", "frontend", ("LRN", 1))
+def lrn(ctx: NodeContext, node):
+    size = ctx.attr("size")
+    if size is None:
+        return ctx.unsupported("the attribute size is missing. Expected the window's channel count (required by "
+                               "ONNX). Received: size=None")
+    x = ctx.value(0)
+    attrs = {"size": int(size), "alpha": readable(ctx.attr("alpha", 1e-4)), "beta": readable(ctx.attr("beta", 0.75)),
+             "bias": readable(ctx.attr("bias", 1.0)), "before": (int(size) - 1) // 2}
+    return None if x is None else ctx.add("lrn", [x], attrs)

@@ -117,7 +117,7 @@ RULES: dict[Callable, Callable[[Call, int], int | str]] = {
         activations.relu, activations.relu6, activations.hardtanh, activations.leaky_relu, activations.elu,
         activations.gelu, activations.silu, activations.sigmoid, activations.tanh, activations.hard_swish,
         activations.hard_sigmoid, activations.mish, activations.softmax, math.plain, math.softplus, math.selu,
-        math.log_softmax, algebra.add, algebra.sub, algebra.mul, algebra.div, algebra.power, algebra.neg,
+        math.log_softmax, math.hardshrink, math.softshrink, algebra.add, algebra.sub, algebra.mul, algebra.div, algebra.power, algebra.neg,
         algebra.split, merge.extremum, tensor.contiguous, tensor.identity, tensor.dropout, tensor.cat,
         attention.cast, recurrent.embedding)},
     layers.linear: _last_axes,

@@ -1,5 +1,6 @@
 """Element-wise math as functions (torch.exp), tensor methods (x.exp()) and modules (nn.Softplus, nn.SELU,
-nn.LogSoftmax). Negation (-x, torch.neg) is registered with the arithmetic in algebra.py."""
+nn.Softsign, nn.Hardshrink, nn.Softshrink, nn.LogSoftmax). Negation (-x, torch.neg) is registered with the arithmetic
+in algebra.py."""
 from __future__ import annotations
 
 import torch
@@ -11,12 +12,29 @@ from .activations import along_dim
 from .context import Call
 
 _PLAIN = {torch.exp: "exp", "exp": "exp", torch.log: "log", "log": "log", torch.sqrt: "sqrt", "sqrt": "sqrt",
-          torch.abs: "abs", torch.absolute: "abs", "abs": "abs", "absolute": "abs"}
+          torch.abs: "abs", torch.absolute: "abs", "abs": "abs", "absolute": "abs", torch.sign: "sign",
+          "sign": "sign", nn.Softsign: "softsign", F.softsign: "softsign"}
 
 
 @register("torch", "frontend", *_PLAIN)
 def plain(ctx: Call, target):
-    return ctx.add(_PLAIN[target], [ctx.input])
+    return ctx.add(_PLAIN[type(target) if ctx.module is not None else target], [ctx.input])
+
+
+def _shrink(ctx: Call, soft: bool):
+    """Hardshrink(lambd) is shrink(lambd, bias=0), Softshrink(lambd) is shrink(lambd, bias=lambd)."""
+    lambd = float(ctx.option("lambd", 1, 0.5))
+    return ctx.add("shrink", [ctx.input], {"lambd": lambd, "bias": lambd if soft else 0.0})
+
+
+@register("torch", "frontend", nn.Hardshrink, F.hardshrink, "hardshrink")
+def hardshrink(ctx: Call, target):
+    return _shrink(ctx, soft=False)
+
+
+@register("torch", "frontend", nn.Softshrink, F.softshrink)
+def softshrink(ctx: Call, target):
+    return _shrink(ctx, soft=True)
 
 
 @register("torch", "frontend", nn.Softplus, F.softplus)

@@ -1,5 +1,6 @@
 """LayerNorm and GroupNorm, as modules and as functions (the functions without weight tensors: tensors held
-outside a layer have no IR equivalent)."""
+outside a layer have no IR equivalent); LocalResponseNorm, whose window starts size // 2 channels before each channel
+(F.local_response_norm pads size // 2 channels in front and (size - 1) // 2 behind)."""
 from __future__ import annotations
 
 import torch.nn.functional as F
@@ -57,3 +58,11 @@ def group_norm(ctx: Call, target):
     weights = _weights(ctx.module)
     attrs.update(scale=weights["scale"] is not None, center=weights["offset"] is not None)
     return ctx.add("group_norm", [ctx.input], attrs, weights, sources=_SOURCES)
+
+
+@register("torch", "frontend", nn.LocalResponseNorm, F.local_response_norm)
+def local_response_norm(ctx: Call, target):
+    size = int(ctx.option("size", 1))
+    attrs = {"size": size, "alpha": float(ctx.option("alpha", 2, 1e-4)), "beta": float(ctx.option("beta", 3, 0.75)),
+             "bias": float(ctx.option("k", 4, 1.0)), "before": size // 2}
+    return ctx.add("lrn", [ctx.input], attrs)

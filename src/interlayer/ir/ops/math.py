@@ -1,4 +1,5 @@
-"""Element-wise math: exp, log, sqrt, abs, neg, softplus, selu, and log_softmax along one axis."""
+"""Element-wise math: exp, log, sqrt, abs, neg, softplus, selu, sign, softsign, shrink, and log_softmax along one
+axis."""
 from __future__ import annotations
 
 from .schema import Attr, OpSchema, define
@@ -10,6 +11,12 @@ SELU_SCALE = 1.0507009873554805
 def _unary(name: str, doc: str, *attrs: Attr, check=None) -> OpSchema:
     extra = {} if check is None else {"check": check}
     return define(OpSchema(name=name, family="math", doc=doc, attrs=attrs, **extra))
+
+
+def _shrink_check(attrs):
+    lambd = attrs["lambd"]
+    return [] if lambd >= 0 else [f"'lambd' is a negative threshold. Expected lambd >= 0 (the thresholds are -lambd "
+                                  f"and lambd). Received: lambd={lambd}"]
 
 
 def _axis_check(attrs):
@@ -27,6 +34,13 @@ SOFTPLUS = _unary("softplus", "log(1 + exp(x)), computed stably; x itself where 
                        doc="None: log(1 + exp(x)) everywhere; PyTorch's nn.Softplus uses 20"))
 SELU = _unary("selu", f"scale * (x if x > 0 else alpha * (exp(x) - 1)) with the fixed alpha={SELU_ALPHA} and "
                       f"scale={SELU_SCALE}")
+SIGN = _unary("sign", "-1 where x < 0, 0 where x == 0, 1 where x > 0")
+SOFTSIGN = _unary("softsign", "x / (1 + |x|)")
+SHRINK = _unary("shrink", "x - bias where x > lambd, x + bias where x < -lambd, else 0 (ONNX's Shrink). PyTorch's "
+                          "Hardshrink(lambd) is bias=0, Softshrink(lambd) is bias=lambd",
+                Attr("lambd", "float", 0.5, doc="the threshold, >= 0"),
+                Attr("bias", "float", 0.0, doc="subtracted above lambd, added below -lambd"),
+                check=_shrink_check)
 LOG_SOFTMAX = _unary("log_softmax", "x - log(sum(exp(x))) along one axis, computed stably",
                      Attr("axis", "int", doc="non-negative axis of the channels-first (canonical) tensor, never the "
                                              "batch axis 0"),

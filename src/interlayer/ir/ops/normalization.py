@@ -1,7 +1,8 @@
-"""Normalisation over groups of channels or chosen axes: group_norm, layer_norm.
+"""Normalisation over groups of channels or chosen axes: group_norm, layer_norm; and lrn, local response
+normalisation over a window of neighbouring channels.
 
-Both use the biased variance (the mean of squared deviations), as PyTorch and Keras do, and have batch_norm's
-``center``/``scale`` flags for which of ``offset``/``scale`` exist.
+group_norm and layer_norm use the biased variance (the mean of squared deviations), as PyTorch and Keras do, and
+have batch_norm's ``center``/``scale`` flags for which of ``offset``/``scale`` exist.
 """
 from __future__ import annotations
 
@@ -93,4 +94,46 @@ LAYER_NORM = define(OpSchema(
     ),
     infer=_layer_norm_shape,
     check=_layer_norm_check,
+))
+
+
+def _lrn_before(attrs):
+    """floor((size - 1) / 2), ONNX's (PyTorch's nn.LocalResponseNorm is size // 2)"""
+    return (attrs["size"] - 1) // 2
+
+
+def _lrn_check(attrs):
+    size, before = attrs["size"], attrs["before"]
+    found = []
+    if size < 1:
+        found.append(f"'size' must count at least one channel. Expected size >= 1. Received: size={size}")
+    elif not 0 <= before < size:
+        found.append(f"'before' must let the window hold channel c. Expected 0 <= before < size. Received: "
+                     f"size={size}, before={before}")
+    return found
+
+
+def _lrn_shape(attrs, shapes):
+    shape = shapes[0]
+    if not 3 <= len(shape) <= 5:
+        raise ValidationError(f"op 'lrn': needs a (N, C, *spatial) input with 1 to 3 spatial axes. Expected rank 3 "
+                              f"to 5. Received: shape={shape}.")
+    return [shape]
+
+
+LRN = define(OpSchema(
+    name="lrn", family="normalization",
+    doc="Local response normalisation across channels (axis 1): y[c] = x[c] / (bias + alpha / size * "
+        "sum(x[j]^2 for j in c - before .. c - before + size - 1)) ^ beta, channels outside the tensor counting 0. "
+        "ONNX's LRN has before = floor((size - 1) / 2), PyTorch's nn.LocalResponseNorm size // 2: they differ for "
+        "even sizes.",
+    attrs=(
+        Attr("size", "int", doc="the number of channels in the window, >= 1"),
+        Attr("alpha", "float", 1e-4, doc="the scale of the mean of squares"),
+        Attr("beta", "float", 0.75, doc="the exponent"),
+        Attr("bias", "float", 1.0, doc="added to the scaled mean of squares (PyTorch's k)"),
+        Attr("before", "int", _lrn_before, doc="how many channels before c the window starts, in [0, size)"),
+    ),
+    infer=_lrn_shape,
+    check=_lrn_check,
 ))
