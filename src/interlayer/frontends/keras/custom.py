@@ -4,7 +4,7 @@ from __future__ import annotations
 from ...backends.keras.attention import BatchConstant, Expand, MaskedFill, ScaledDotProductAttention
 from ...backends.keras.layers import (BinaryOp, Clip, ConstantOperand, ConstantPadding, Gelu, HardSigmoid, Reduce,
                                       LocalResponseNormalization, Resize, SizedReshape, Split, Stack)
-from ...backends.keras.math import Elementwise, Shrink
+from ...backends.keras.math import Elementwise, LogSoftmax, Shrink, ThresholdedSoftplus
 from ...registry import register
 from .context import LayerContext, array, prefers
 
@@ -43,6 +43,24 @@ def gelu(ctx: LayerContext, layer, inputs):
 @prefers("any")
 def elementwise(ctx: LayerContext, layer, inputs):
     return ctx.add(Elementwise.OPS[layer.function], [inputs[0]], perm=inputs[0].perm)
+
+
+@register("keras", "frontend", ThresholdedSoftplus)
+@prefers("any")
+def thresholded_softplus(ctx: LayerContext, layer, inputs):
+    return ctx.add("softplus", [inputs[0]], {"threshold": layer.threshold}, perm=inputs[0].perm)
+
+
+@register("keras", "frontend", LogSoftmax)
+@prefers("any")
+def log_softmax(ctx: LayerContext, layer, inputs):
+    """Along the layer's axis of the tensor as Keras holds it: the IR axis ``perm[axis]``."""
+    x = inputs[0]
+    axis = x.perm[layer.axis % x.rank]
+    if axis == 0:
+        return ctx.unsupported(f"log_softmax over the batch axis has no IR equivalent. Expected an axis other "
+                               f"than the batch. Received: axis={layer.axis}")
+    return ctx.add("log_softmax", [x], {"axis": axis}, perm=x.perm)
 
 
 @register("keras", "frontend", Shrink)
