@@ -47,6 +47,14 @@ def _threads() -> int:
     return max(int(setting) if setting.isdigit() else os.cpu_count() or 1, 1)
 
 
+def _forget_arrangers() -> None:
+    """A forked child has none of its parent's threads: it starts its own pool when it needs one."""
+    _ARRANGERS.clear()
+
+
+os.register_at_fork(after_in_child=_forget_arrangers)
+
+
 def _arrangers() -> ThreadPoolExecutor:
     if not _ARRANGERS:
         _ARRANGERS.append(ThreadPoolExecutor(_threads(), thread_name_prefix="interlayer-arrange"))
