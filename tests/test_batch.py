@@ -508,3 +508,20 @@ def crash():
         raise RuntimeError("test_batch:crash only runs in a worker process")
     _leave_partial("crash")
     os._exit(7)
+
+
+def test_a_job_submitted_to_a_pool_broken_meanwhile_is_lost_not_raised():
+    """A worker may die between the driver's wait and its next submit: that job is lost with the pool (and tried
+    again in a fresh one), not an exception out of the batch."""
+    from concurrent.futures import wait
+
+    from interlayer.batch.run import PoolRunner, WorkerLost
+
+    runner = PoolRunner(1, ())
+    try:
+        wait([runner._pool.submit(os._exit, 1)])  # a worker dies: the pool is broken
+        future = runner.submit(Job("m", "m.keras", "m.keras", "keras"))
+        with pytest.raises(WorkerLost):
+            runner.result(future)
+    finally:
+        runner.kill()

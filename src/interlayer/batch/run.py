@@ -67,7 +67,12 @@ class PoolRunner:
                                                       initializer=init_worker, initargs=self._initargs)
 
     def submit(self, job: Job) -> concurrent.futures.Future:
-        return self._pool.submit(convert_one, job)
+        try:
+            return self._pool.submit(convert_one, job)
+        except BrokenProcessPool as exc:  # a worker died since the last wait: this job is lost with the others
+            lost: concurrent.futures.Future = concurrent.futures.Future()
+            lost.set_exception(exc)
+            return lost
 
     def wait(self, futures: list) -> list:
         return list(concurrent.futures.wait(futures, return_when=concurrent.futures.FIRST_COMPLETED).done)
