@@ -126,15 +126,15 @@ def convert_file(source: Any, to: str, output: str | os.PathLike, *, example_inp
     return result
 
 
-_SUFFIXES = {"archive": (".safetensors",), "keras": (".keras",), "onnx": (".onnx",)}
+_SUFFIXES = {"archive": ".safetensors", "keras": ".keras", "onnx": ".onnx"}
 
 
 def _check_output(to: str, output: Path) -> None:
     """Refuse, before any work, an output name that interlayer could not open again as what it holds."""
     wanted = _SUFFIXES.get(to)
-    if wanted is not None and output.suffix not in wanted:
+    if wanted is not None and output.suffix != wanted:
         raise InterlayerError(f"convert: {'an' if to in ('archive', 'onnx') else 'a'} {to} output is a "
-                              f"{' or '.join(wanted)} file. Expected a name ending in {wanted[0]}. "
+                              f"{wanted} file. Expected a name ending in {wanted}. "
                               f"Received: '{output}'.")
 
 

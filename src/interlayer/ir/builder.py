@@ -112,13 +112,13 @@ class GraphBuilder:
             if array.nbytes < _ARRANGED_ALONE or _threads() == 1:
                 _arrange(node, key)  # a small copy costs less than handing it over
             else:
-                self._arrange(node, key, array.nbytes)
+                self._arrange_later(node, key, array.nbytes)
         for weight, source in (sources or {}).items():
             if weight in arrays:
                 self._record(source, node.tensor_name(weight), arrays[weight])
         return outputs
 
-    def _arrange(self, node: Node, key: str, size: int) -> None:
+    def _arrange_later(self, node: Node, key: str, size: int) -> None:
         """Copy a weight view into row-major order on the builder's threads; at most ``_ARRANGING_BYTES`` wait
         at once (each pins its source array), so memory stays near one copy of the weights."""
         pending = []

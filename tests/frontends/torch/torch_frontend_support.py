@@ -6,6 +6,7 @@ import torch
 from torch import nn
 
 import interlayer
+from interlayer.ir.layout import invert
 from interlayer.frontends.torch import capture
 from interlayer.frontends.torch.outputs import flat_outputs
 from support import assert_equivalent, assert_varies
@@ -65,7 +66,7 @@ def torch_outputs(model: nn.Module, arrays: list[np.ndarray], graph=None) -> lis
     outputs = [item.numpy() for _, item in flat_outputs(result)]
     if graph is None:
         return outputs
-    return [y if spec.perm is None else y.transpose(np.argsort(spec.perm)) for y, spec in zip(outputs, graph.outputs)]
+    return [y if spec.perm is None else y.transpose(invert(spec.perm)) for y, spec in zip(outputs, graph.outputs)]
 
 
 def check_capture(model: nn.Module, example_inputs, seed: int = 0):

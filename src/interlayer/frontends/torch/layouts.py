@@ -53,16 +53,17 @@ def _same(ctx: Call, batch: int) -> int | str:
     return batch
 
 
-def _last_axes(ctx: Call, batch: int) -> int | str:
-    """Linear and LayerNorm work along the last axis (or axes), which must not be the batch."""
+def _last_axes(ctx: Call, batch: int, count: int = 1) -> int | str:
+    """Linear works along the last axis (LayerNorm along the last ``count``), which must not hold the batch."""
     rank = len(ctx.node.args[0].meta["tensor_meta"].shape)
-    normalized = ctx.option("normalized_shape", 1) if ctx.module is None or hasattr(ctx.module,
-                                                                                   "normalized_shape") else 1
-    count = 1 if isinstance(normalized, int) else len(normalized)
     if batch == 1 and count > rank - 2:
         return (f"it works along the last {count} axes, and those hold the batch of a tensor whose batch is on "
                 f"axis 1. Expected at least {count + 2} axes. Received: rank {rank}")
     return batch
+
+
+def _normalized(ctx: Call, batch: int) -> int | str:
+    return _last_axes(ctx, batch, len(normalization.normalized_shape(ctx)))
 
 
 def _indexed(ctx: Call, batch: int) -> int | str:
@@ -121,7 +122,7 @@ RULES: dict[Callable, Callable[[Call, int], int | str]] = {
         algebra.split, merge.extremum, tensor.contiguous, tensor.identity, tensor.dropout, tensor.cat,
         attention.cast, recurrent.embedding)},
     layers.linear: _last_axes,
-    normalization.layer_norm: _last_axes,
+    normalization.layer_norm: _normalized,
     attention.getitem: _indexed,
     algebra.reduce: _reduced,
     algebra.unbind: _unbound,
@@ -178,7 +179,7 @@ def graph_inputs(capture, table: dict) -> set:
             order = algebra.torch_perm(ctx)
             if order[1 if want else 0] in (0, 1):
                 required.setdefault(node.args[0], order[1 if want else 0] == 1)
-        elif RULES[converter] in (_same, _last_axes):
+        elif RULES[converter] in (_same, _last_axes, _normalized):
             for arg in node.all_input_nodes:
                 if "tensor_meta" in arg.meta and not arg.meta.get("interlayer.constant"):
                     required.setdefault(arg, want)

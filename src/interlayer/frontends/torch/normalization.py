@@ -27,11 +27,16 @@ def _weights(module) -> dict:
     return {"scale": None if weight is None else to_numpy(weight), "offset": None if bias is None else to_numpy(bias)}
 
 
+def normalized_shape(ctx: Call) -> list[int]:
+    """The trailing sizes a LayerNorm (module or function) normalises over."""
+    normalized = ctx.option("normalized_shape", 1)
+    return [int(normalized)] if isinstance(normalized, int) else [int(d) for d in normalized]
+
+
 @register("torch", "frontend", nn.LayerNorm, F.layer_norm)
 def layer_norm(ctx: Call, target):
     rank = len(ctx.shape(ctx.node.args[0]))
-    normalized = ctx.option("normalized_shape", 1)
-    normalized = [int(normalized)] if isinstance(normalized, int) else [int(d) for d in normalized]
+    normalized = normalized_shape(ctx)
     axes = list(range(rank - len(normalized), rank))
     if axes[0] < 1:
         return ctx.unsupported(f"normalising over the batch axis has no IR equivalent. Expected normalized_shape "
