@@ -14,6 +14,7 @@ A converter is ``fn(ctx, node, inputs) -> Held | None`` registered with ``@regis
 """
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence
@@ -262,10 +263,16 @@ _INITIALISERS = ("kernel_initializer", "bias_initializer", "depthwise_initialize
 def _zero_initialisers(cls, kwargs: dict) -> dict:
     """Weights created as zeros instead of random draws: every one is assigned from the graph right after, and
     drawing a large model's initial weights costs as much as building it."""
+    return {**dict.fromkeys(_initialisers_of(cls), "zeros"), **kwargs}
+
+
+@functools.cache
+def _initialisers_of(cls) -> tuple[str, ...]:
+    """The initialiser arguments a layer class takes (read once per class: a signature costs more than a layer)."""
     import inspect
 
     accepted = inspect.signature(cls.__init__).parameters
-    return {**{name: "zeros" for name in _INITIALISERS if name in accepted}, **kwargs}
+    return tuple(name for name in _INITIALISERS if name in accepted)
 
 
 def assign(variable, array: np.ndarray) -> None:
