@@ -70,6 +70,8 @@ def _label(key) -> str:
         return f"nn.{name}"
     if module.startswith(("torch.nn.functional", "torch._C._nn")) or "boolean_dispatch" in getattr(key, "__qualname__", ""):
         return f"F.{name}"
+    if module == "torch._C._special":
+        return f"torch.special.{name.removeprefix('special_')}"
     if module.startswith("torch") or module == "" and "VariableFunctions" in repr(key):
         return f"torch.{name}"
     if module.startswith(("keras.src.ops", "keras.ops")):

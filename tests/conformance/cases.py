@@ -118,3 +118,6 @@ from . import cases_recurrent  # noqa: E402,F401
 from . import cases_attention  # noqa: E402,F401
 from . import cases_math  # noqa: E402,F401
 from . import cases_normalization  # noqa: E402,F401
+from . import cases_pool_padding  # noqa: E402,F401
+from . import cases_tile  # noqa: E402,F401
+from . import cases_padding  # noqa: E402,F401

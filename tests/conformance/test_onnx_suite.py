@@ -30,7 +30,6 @@ DIRECTORIES = ("pytorch-converted", "pytorch-operator", "simple")
 BACKENDS = ("torch", "keras")
 RTOL = 1e-5
 
-_LACKS = "the IR has no op for {} yet"
 _SEQUENCES = "sequence types: the IR's values are tensors (SequenceConstruct/SequenceInsert/SplitToSequence)"
 _STRINGS = "string tensors: the IR's values are numbers (StringNormalizer)"
 _UNBATCHED = ("a second graph input that is not batched: its axis 0 is a feature axis, which the IR would take for "
@@ -43,13 +42,6 @@ _FLOAT64_GARBAGE = ("its float64 inputs are uninitialised memory, values from 1e
 # Reasons are what the IR or the backend lacks; a skipped case is still converted in test_reference and must still
 # be refused, so that an entry cannot outlive its reason.
 SKIPS: dict[str, str] = {
-    # the IR lacks the op
-    "pytorch-operator/test_operator_repeat": _LACKS.format("Tile"),
-    "pytorch-operator/test_operator_repeat_dim_overflow": _LACKS.format("Tile"),
-    # the IR lacks the padding mode
-    "pytorch-converted/test_ReflectionPad2d": "Pad mode 'reflect': the IR pads with a constant only",
-    "pytorch-operator/test_operator_pad": "Pad mode 'reflect': the IR pads with a constant only",
-    "pytorch-converted/test_ReplicationPad2d": "Pad mode 'edge': the IR pads with a constant only",
     # the IR lacks the types
     **{f"simple/test_sequence_model{k}": _SEQUENCES for k in range(1, 9)},
     **{f"simple/test_strnorm_model_{name}": _STRINGS for name in (
@@ -75,11 +67,6 @@ SKIPS: dict[str, str] = {
     # a backend lacks what the case needs
     "pytorch-converted/test_MaxPool1d_stride_padding_dilation@keras": "Keras pooling has no dilation",
     "pytorch-converted/test_MaxPool2d_stride_padding_dilation@keras": "Keras pooling has no dilation",
-    "light/light_shufflenet@keras": ("Keras averages over 'valid' or 'same' windows only; the model's AveragePool "
-                                     "pads [1, 1, 1, 1] without counting them are neither (the backend refuses)"),
-    "light/light_inception_v1@keras": ("Keras averages over 'valid' or 'same' windows only; the model's last "
-                                       "AveragePool (7x7) pads [0, 0, 1, 1] without counting them is neither (the "
-                                       "backend refuses)"),
     "light/light_squeezenet@keras": ("the model's constant weights make logits of 9.5e9 whose float32 rounding "
                                      "(1024 at that size) in Keras's summation order decides the softmax; the "
                                      "reference and the PyTorch build agree with onnxruntime"),

@@ -6,7 +6,7 @@ import math
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from ..ir.ops.schema import spatial_out
+from ..ir.ops.schema import get, spatial_out
 from .interpreter import kernel
 
 _erf = np.frompyfunc(math.erf, 1, 1)
@@ -207,6 +207,10 @@ def transpose(attrs, weights, x):
 def pad(attrs, weights, x):
     rank = x.ndim - 2
     pads = attrs["pads"]
+    if attrs["mode"] != "constant":  # numpy's mode names are the IR's; the schema allows no negative pads here
+        get("pad").infer(attrs, [x.shape])  # the reach rule on sizes that were symbolic (numpy would reflect twice)
+        widths = [(0, 0), (0, 0)] + [(pads[i], pads[rank + i]) for i in range(rank)]
+        return np.pad(x, widths, mode=attrs["mode"])
     grow = [max(p, 0) for p in pads]
     y = _pad(x, grow, attrs["value"])
     index = [slice(None), slice(None)]
@@ -224,6 +228,11 @@ def dropout(attrs, weights, x):
 @kernel("identity")
 def identity(attrs, weights, x):
     return x
+
+
+@kernel("tile")
+def tile(attrs, weights, x):
+    return np.tile(x, attrs["repeats"])
 
 
 @kernel("concat")

@@ -1,10 +1,14 @@
 """Kernels of the math family, in float64."""
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from ..ir.ops.math import SELU_ALPHA, SELU_SCALE
 from .interpreter import kernel
+
+_erf = np.frompyfunc(math.erf, 1, 1)  # the C library's erf, accurate in float64
 
 
 @kernel("exp")
@@ -54,6 +58,21 @@ def sign(attrs, weights, x):
 @kernel("softsign")
 def softsign(attrs, weights, x):
     return x / (1.0 + np.abs(x))
+
+
+@kernel("erf")
+def erf(attrs, weights, x):
+    return np.asarray(_erf(x), dtype=np.float64)
+
+
+@kernel("floor")
+def floor(attrs, weights, x):
+    return np.floor(x)
+
+
+@kernel("ceil")
+def ceil(attrs, weights, x):
+    return np.ceil(x)
 
 
 @kernel("shrink")

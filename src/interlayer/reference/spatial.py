@@ -24,7 +24,7 @@ def conv_transpose(attrs, weights, x):
                  "groups": groups, "bias": False}, {"weight": w}, stuffed)
     pads = attrs["pads"]
     crop = [-p for p in pads[:rank]] + [extra - p for extra, p in zip(attrs["output_padding"], pads[rank:])]
-    y = pad({"pads": crop, "value": 0.0}, {}, full)
+    y = pad({"pads": crop, "value": 0.0, "mode": "constant"}, {}, full)
     if attrs["bias"]:
         y = y + weights["bias"].reshape(1, -1, *([1] * rank))
     return y

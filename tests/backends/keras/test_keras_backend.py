@@ -216,17 +216,17 @@ def test_every_unbuildable_node_is_named_in_one_error(monkeypatch):
     graph = chain_graph([
         ("tanh", {}),
         ("max_pool", {"kernel_size": [2, 2], "strides": [1, 1], "dilations": [2, 2]}),
-        ("avg_pool", {"kernel_size": [3, 3], "strides": [1, 1], "pads": [1, 0, 0, 1]}),
+        ("conv_transpose", conv(3, 3, (3, 3), groups=3)),
         ("relu", {}),
     ], (2, 3, 8, 8))
     with pytest.raises(UnsupportedLayerError) as info:
         build(graph)
     assert [where for where, _ in info.value.problems] == [
-        "node 'tanh_0' (tanh)", "node 'max_pool_1' (max_pool)", "node 'avg_pool_2' (avg_pool)"]
+        "node 'tanh_0' (tanh)", "node 'max_pool_1' (max_pool)", "node 'conv_transpose_2' (conv_transpose)"]
     message = str(info.value)
     assert "no Keras converter for op 'tanh'" in message
     assert "Keras MaxPooling has no dilation" in message
-    assert "count_include_pad=False" in message
+    assert "Conv2DTranspose has no groups" in message
 
 
 def test_unknown_option_is_rejected():

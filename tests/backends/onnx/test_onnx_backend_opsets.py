@@ -25,7 +25,8 @@ def test_case_matches_reference_at_newest_opset(case):
 
 
 @pytest.mark.parametrize("case, op_type", [("act-gelu-none", "Gelu"), ("act-gelu-tanh", "Gelu"),
-                                           ("act-mish", "Mish"), ("group_norm", "GroupNormalization")])
+                                           ("act-mish", "Mish"), ("group_norm", "GroupNormalization"),
+                                           ("pad2d-wrap-asymmetric", "Pad"), ("pad3d-wrap-symmetric", "Pad")])
 def test_newest_opset_uses_the_native_operator(case, op_type):
     newest = interlayer.build(CASES[case](), "onnx", opset=NEWEST)
     default = interlayer.build(CASES[case](), "onnx")

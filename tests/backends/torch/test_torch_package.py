@@ -16,7 +16,7 @@ import interlayer
 from interlayer import examples
 from interlayer.backends.torch import write_package
 from interlayer.cli import main
-from support import assert_equivalent
+from support import assert_equivalent, single_op_graph
 
 
 def _import(path):
@@ -107,3 +107,20 @@ def test_cli_convert_keras_file_to_torch_folder(tmp_path, capsys):
         actual = generated(torch.from_numpy(x.transpose(0, 3, 1, 2).copy())).numpy()
     assert_equivalent(actual, keras_model(x).numpy())
     assert sorted(p.name for p in tmp_path.iterdir()) == ["lenet.keras", "out"]
+
+
+@pytest.mark.parametrize("mode, shape, pads, line", [
+    pytest.param("reflect", (2, 3, 6), [2, 1], "nn.ReflectionPad1d(padding=(2, 1))", id="ReflectionPad1d"),
+    pytest.param("edge", (2, 3, 4, 5), [0, 2, 3, 1], "nn.ReplicationPad2d(padding=(2, 1, 0, 3))",
+                 id="ReplicationPad2d"),
+    pytest.param("wrap", (2, 2, 3, 4, 5), [1, 0, 2, 0, 3, 1], "nn.CircularPad3d(padding=(2, 1, 0, 3, 1, 0))",
+                 id="CircularPad3d"),
+])
+def test_padding_modes_are_written_as_their_modules(mode, shape, pads, line, tmp_path):
+    graph = single_op_graph("pad", {"pads": pads, "mode": mode}, [shape])
+    write_package(interlayer.build(graph, "torch"), tmp_path / "pkg")
+    assert f'self.pad = {line}' in (tmp_path / "pkg" / "model.py").read_text()
+    generated = _import(tmp_path / "pkg" / "model.py").load()
+    x = np.random.default_rng(0).standard_normal(shape).astype(np.float32)
+    with torch.no_grad():
+        assert_equivalent(generated(torch.from_numpy(x)).numpy(), list(interlayer.run(graph, [x]).values())[0])

@@ -182,3 +182,22 @@ def test_written_transformer_opens_with_the_layers_module_alone(tmp_path):
     with torch.no_grad():
         expected = encoder(torch.from_numpy(x)).numpy()
     np.testing.assert_allclose(actual, expected, rtol=1e-5, atol=1e-5)
+
+
+def test_written_average_pooling_opens_elsewhere_and_is_captured_again(tmp_path):
+    """Uncounted pads that are not TensorFlow's 'same', with ceil_mode, become interlayer's AveragePooling layer: the
+    saved file opens in a fresh process with the layers module alone, and reads back to the same avg_pool node."""
+    from conformance.cases import CASES
+    from interlayer.backends.keras.layers import AveragePooling
+
+    graph = CASES["avg_pool2d-pads-symmetric-stride2-ceil-exclude"]()
+    model = interlayer.build(graph, "keras")
+    assert [type(layer) for layer in model.layers[1:]] == [AveragePooling]
+    model.save(tmp_path / "model.keras")
+    x = np.random.default_rng(0).standard_normal((3, *graph.inputs[0].shape[1:])).astype(np.float32)
+    actual = _load_in_fresh_process(tmp_path / "model.keras", x.transpose(0, 2, 3, 1), tmp_path,
+                                    "import interlayer.backends.keras.layers\n")
+    expected = interlayer.run(graph, [x])[graph.outputs[0].name].transpose(0, 2, 3, 1)
+    np.testing.assert_allclose(actual, expected, rtol=1e-5, atol=1e-5 * np.abs(expected).max())
+    (node,) = interlayer.export(tmp_path / "model.keras").nodes
+    assert (node.op, node.attrs) == ("avg_pool", graph.nodes[0].attrs)

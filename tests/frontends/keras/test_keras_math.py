@@ -1,7 +1,7 @@
 """Element-wise math from Keras: keras.ops calls and the activations 'exponential', 'softplus', 'selu', 'softsign',
 'hard_shrink', 'soft_shrink' and 'log_softmax' by name, on a channels-last feature map held NHWC (log_softmax's axis
-goes through the held perm). Then the layers interlayer's Keras backend writes for sign, shrink and lrn (Keras has no
-LRN layer), read back."""
+goes through the held perm); floor and ceil of the input itself. Then the layers interlayer's Keras backend writes
+for sign, erf, floor, ceil, shrink and lrn (Keras has no LRN layer), read back."""
 from __future__ import annotations
 
 import keras
@@ -37,6 +37,7 @@ OPERATIONS = [
     pytest.param(lambda y: keras.ops.hard_shrink(y, threshold=0.8), ["shrink"], id="ops.hard_shrink-0.8"),
     pytest.param(lambda y: keras.ops.soft_shrink(y), ["shrink"], id="ops.soft_shrink"),
     pytest.param(lambda y: keras.ops.soft_shrink(y, 0.3), ["shrink"], id="ops.soft_shrink-0.3"),
+    pytest.param(lambda y: keras.ops.erf(y), ["erf"], id="ops.erf"),
 ]
 
 
@@ -44,6 +45,23 @@ OPERATIONS = [
 def test_operation_matches_keras(fn, ops):
     graph = check(conv_then(fn))
     assert [node.op for node in graph.nodes[1:]] == ops
+
+
+# floor and ceil read the input as it is, or times 4: exact in float32 and float64 alike, so Keras and the reference
+# see the same values and cannot land on two sides of an integer (after a conv they could)
+ROUNDING = [
+    pytest.param(lambda x: keras.ops.floor(x), ["floor"], id="ops.floor"),
+    pytest.param(lambda x: keras.ops.floor(x * 4.0), ["mul", "floor"], id="ops.floor-times-4"),
+    pytest.param(lambda x: keras.ops.ceil(x), ["ceil"], id="ops.ceil"),
+    pytest.param(lambda x: keras.ops.ceil(x * 4.0), ["mul", "ceil"], id="ops.ceil-times-4"),
+]
+
+
+@pytest.mark.parametrize("fn, ops", ROUNDING)
+def test_rounding_matches_keras(fn, ops):
+    x = keras.Input(SHAPE)
+    graph = check(keras.Model(x, fn(x), name="rounding"))
+    assert [node.op for node in graph.nodes] == ops
 
 
 @pytest.mark.parametrize("axis, canonical", [(-1, 1), (1, 2), (2, 3)])
@@ -86,6 +104,9 @@ STRONG = {"alpha": 0.8, "beta": 0.75, "bias": 1.5}
 WRITTEN = [
     pytest.param([("sign", {})], (2, 3, 4, 5), id="sign"),
     pytest.param([("softsign", {})], (2, 3, 4, 5), id="softsign"),
+    pytest.param([("erf", {})], (2, 3, 4, 5), id="erf"),
+    pytest.param([("floor", {})], (2, 3, 4, 5), id="floor"),
+    pytest.param([("ceil", {})], (2, 3, 4, 5), id="ceil"),
     pytest.param([("shrink", {"lambd": 0.5, "bias": 0.0})], (2, 3, 4, 5), id="shrink-hard-activation"),
     pytest.param([("shrink", {"lambd": 0.5, "bias": 0.5})], (2, 3, 4, 5), id="shrink-soft-activation"),
     pytest.param([("shrink", {"lambd": 0.8, "bias": 0.25})], (2, 3, 4, 5), id="shrink-layer"),

@@ -117,6 +117,17 @@ def test_erf_gelu_exported_by_torch_onnx():
     assert ops(check(onnx.load_from_string(buffer.getvalue()))) == ["linear", "gelu"]
 
 
-def test_an_erf_outside_the_pattern_is_refused():
-    with pytest.raises(UnsupportedLayerError, match=r"node 'gelu/Erf' \(Erf\): no converter for ONNX op 'Erf'"):
-        capture(erf_gelu(scale=2.0))
+def test_an_erf_after_the_pattern_stays_an_erf():
+    """The pattern is fused and the Erf reading its output is one erf: the pattern claims only its own Erf."""
+    pattern = erf_gelu()
+    erf = helper.make_node("Erf", ["y"], ["z"], name="after/Erf")
+    proto = model([*pattern.graph.node, erf], [("x", SHAPE)], [("z", None)], pattern.graph.initializer)
+    graph = check(proto)
+    assert [(n.name, n.op) for n in graph.nodes] == [("gelu/Div", "gelu"), ("after/Erf", "erf")]
+
+
+def test_an_erf_outside_the_pattern_is_an_erf():
+    """Div by 2 is no GELU: the five nodes stay five, the Erf an erf."""
+    graph = check(erf_gelu(scale=2.0))
+    assert [(n.name, n.op) for n in graph.nodes] == [("gelu/Div", "div"), ("gelu/Erf", "erf"), ("gelu/Add", "add"),
+                                                     ("gelu/Mul", "mul"), ("gelu/Mul_1", "mul")]

@@ -91,28 +91,29 @@ def test_a_graph_input_returned_as_is_gets_an_identity():
 
 
 def test_several_unsupported_nodes_are_named_in_one_error():
-    nodes = [helper.make_node("Floor", ["x"], ["a"], name="floor"),
+    nodes = [helper.make_node("Round", ["x"], ["a"], name="round"),
              helper.make_node("ThresholdedRelu", ["a"], ["b"], name="thresholded"),
              helper.make_node("Relu", ["b"], ["c"], name="relu"),
-             helper.make_node("Ceil", ["c"], ["y"], name="")]
+             helper.make_node("Cos", ["c"], ["y"], name="")]
     proto = model(nodes, [("x", SHAPE)], [("y", None)])
     with pytest.raises(UnsupportedLayerError) as caught:
         capture(proto)
-    assert [where for where, _ in caught.value.problems] == ["node 'floor' (Floor)",
+    assert [where for where, _ in caught.value.problems] == ["node 'round' (Round)",
                                                              "node 'thresholded' (ThresholdedRelu)",
-                                                             "node 'Ceil_3' (Ceil)"]
-    assert "no converter for ONNX op 'Floor'" in str(caught.value)
+                                                             "node 'Cos_3' (Cos)"]
+    assert "no converter for ONNX op 'Round'" in str(caught.value)
     assert '`@interlayer.register("onnx", "frontend", ("ThresholdedRelu", 10))`' in str(caught.value)
 
 
 def test_an_unsupported_attribute_value_is_named_with_its_node():
-    nodes = [helper.make_node("Pad", ["x", "pads"], ["p"], name="pad", mode="reflect"),
-             helper.make_node("Floor", ["p"], ["y"], name="floor")]
+    nodes = [helper.make_node("Pad", ["x", "pads"], ["p"], name="pad", mode="symmetric"),
+             helper.make_node("Round", ["p"], ["y"], name="round")]
     proto = model(nodes, [("x", SHAPE)], [("y", None)], [tensor("pads", np.array([0, 0, 1, 1, 0, 0, 1, 1]))])
     with pytest.raises(UnsupportedLayerError) as caught:
         capture(proto)
-    assert [where for where, _ in caught.value.problems] == ["node 'pad' (Pad)", "node 'floor' (Floor)"]
-    assert "mode must be 'constant'" in caught.value.problems[0][1]
+    assert [where for where, _ in caught.value.problems] == ["node 'pad' (Pad)", "node 'round' (Round)"]
+    assert "mode must be one of ['constant', 'reflect', 'edge', 'wrap']. Received: mode='symmetric'" in \
+        caught.value.problems[0][1]
 
 
 def test_a_missing_file_is_a_source_error(tmp_path):

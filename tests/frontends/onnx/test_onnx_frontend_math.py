@@ -1,5 +1,6 @@
-"""Element-wise math and LRN: captured graph == onnxruntime, with both versions of LogSoftmax. onnxruntime runs LRN
-on 4-D inputs of odd sizes only; the other LRNs are compared with ONNX's definition written out below."""
+"""Element-wise math and LRN: captured graph == onnxruntime (Floor and Ceil of the inputs as they are, or times 4,
+exactly), with both versions of LogSoftmax. onnxruntime runs LRN on 4-D inputs of odd sizes only; the other LRNs
+are compared with ONNX's definition written out below."""
 from __future__ import annotations
 
 import math
@@ -25,6 +26,14 @@ def positive_then(op_type: str):
     return model(nodes, [("x", SHAPE)], [("y", None)], [tensor("half", np.float32(0.5))])
 
 
+def times_4_then(op_type: str):
+    """Mul by 4, then ``op_type`` (Floor, Ceil): more integers crossed than by x alone, the product exact in float32
+    and float64, so onnxruntime and the reference cannot land on two sides of an integer."""
+    nodes = [helper.make_node("Mul", ["x", "four"], ["m"], name="mul"),
+             helper.make_node(op_type, ["m"], ["y"], name=op_type.lower())]
+    return model(nodes, [("x", SHAPE)], [("y", None)], [tensor("four", np.float32(4.0))])
+
+
 CASES = [
     pytest.param(lambda: single("Exp", SHAPE), id="Exp"),
     pytest.param(lambda: positive_then("Log"), id="Abs-Add-Log"),
@@ -45,6 +54,14 @@ CASES = [
     pytest.param(lambda: single("Shrink", SHAPE, lambd=0.7, bias=0.7), id="Shrink-soft"),
     pytest.param(lambda: single("Shrink", SHAPE, lambd=1.2, bias=0.3), id="Shrink-bias"),
     pytest.param(lambda: single("Shrink", ("N", 7), lambd=0.0, bias=-0.25), id="Shrink-zero-lambd-2d"),
+    pytest.param(lambda: single("Erf", SHAPE, opset=11), id="Erf-9-opset11"),
+    pytest.param(lambda: single("Erf", SHAPE), id="Erf-13-opset17"),
+    pytest.param(lambda: single("Floor", SHAPE, opset=11), id="Floor-6-opset11"),
+    pytest.param(lambda: single("Floor", SHAPE), id="Floor-13-opset17"),
+    pytest.param(lambda: times_4_then("Floor"), id="Mul-4-Floor"),
+    pytest.param(lambda: single("Ceil", SHAPE, opset=11), id="Ceil-6-opset11"),
+    pytest.param(lambda: single("Ceil", SHAPE), id="Ceil-13-opset17"),
+    pytest.param(lambda: times_4_then("Ceil"), id="Mul-4-Ceil"),
     pytest.param(lambda: single("LRN", ("N", 7, 5, 6), size=5), id="LRN-size5-defaults"),
     pytest.param(lambda: single("LRN", ("N", 7, 5, 6), size=3, alpha=0.8, beta=0.6, bias=1.5), id="LRN-size3"),
     pytest.param(lambda: single("LRN", ("N", 4, 5, 6), size=7, alpha=0.5, beta=0.75, bias=2.0),
@@ -86,6 +103,11 @@ def test_sign_softsign_and_shrink_map_one_to_one():
     assert ops(check(single("Softsign", SHAPE))) == ["softsign"]
     assert check(single("Shrink", SHAPE)).nodes[0].attrs == {"lambd": 0.5, "bias": 0.0}
     assert check(single("Shrink", SHAPE, lambd=0.7, bias=0.2)).nodes[0].attrs == {"lambd": 0.7, "bias": 0.2}
+
+
+@pytest.mark.parametrize("op_type, op", [("Erf", "erf"), ("Floor", "floor"), ("Ceil", "ceil")])
+def test_erf_floor_and_ceil_map_one_to_one(op_type, op):
+    assert [(n.name, n.op, n.attrs) for n in check(single(op_type, SHAPE)).nodes] == [(op_type.lower(), op, {})]
 
 
 def test_shrink_with_a_negative_lambd_is_refused():

@@ -94,6 +94,45 @@ def view_by_size(opset: int = 13, batch=None):
     return model(nodes, [("x", (batch or "N", 4, 6, 5))], [("y", None)], initializers, opset)
 
 
+PAD_MODES = [
+    pytest.param("reflect", [0, 0, 1, 3, 0, 0, 2, 0], 17, id="Pad-reflect"),
+    pytest.param("reflect", [0, 0, 5, 4, 0, 0, 5, 4], 13, id="Pad-reflect-widest-opset13"),
+    pytest.param("edge", [0, 0, 2, 0, 0, 0, 1, 6], 17, id="Pad-edge"),
+    pytest.param("wrap", [0, 0, 4, 1, 0, 0, 0, 5], 19, id="Pad-wrap-opset19"),
+    pytest.param("constant", [0, 0, 1, 1, 0, 0, 0, 2], 19, id="Pad-constant-opset19"),
+]
+
+
+@pytest.mark.parametrize("mode, pads, opset", PAD_MODES)
+def test_pad_mode_matches_onnxruntime(mode, pads, opset):
+    graph = check(single("Pad", SHAPE, extra_inputs=["p"], initializers=[ints("p", pads)], opset=opset, mode=mode))
+    assert graph.nodes[0].attrs == {"pads": pads[2:4] + pads[6:], "value": 0.0, "mode": mode}
+
+
+@pytest.mark.parametrize("mode", ["reflect", "edge"])
+def test_pad_mode_opset10_attributes(mode):
+    graph = check(single("Pad", SHAPE, opset=10, pads=[0, 0, 2, 1, 0, 0, 1, 3], mode=mode))
+    assert graph.nodes[0].attrs["mode"] == mode
+
+
+def test_pad_mode_ignores_the_constant_value_as_onnx_does():
+    proto = single("Pad", SHAPE, extra_inputs=["p", "v"], initializers=[ints("p", [0, 0, 1, 1, 0, 0, 1, 1]),
+                                                                         tensor("v", np.float32(3.0))], mode="edge")
+    assert check(proto).nodes[0].attrs["value"] == 0.0
+
+
+@pytest.mark.parametrize("mode, pads, message", [
+    pytest.param("reflect", [0, 0, -1, 0, 0, 0, 2, 0], r"'reflect' padding cannot crop", id="reflect-crop"),
+    pytest.param("reflect", [0, 0, 6, 0, 0, 0, 0, 0],
+                 r"op 'pad': 'reflect' padding copies the input's own values, so each pad must be < size of its axis. "
+                 r"Expected pads < size on axes \[2\]", id="reflect-size"),
+])
+def test_pad_mode_the_ir_cannot_express_is_refused(mode, pads, message):
+    proto = single("Pad", SHAPE, extra_inputs=["p"], initializers=[ints("p", pads)], opset=13, mode=mode)
+    with pytest.raises(UnsupportedLayerError, match=r"node 'pad' \(Pad\): the IR's 'pad' cannot express it: " + message):
+        capture(proto)
+
+
 def test_shape_chain_folds_into_one_flatten_keeping_the_batch():
     graph = check(view_by_size(), batches=(1, 3))
     assert ops(graph) == ["flatten", "linear"]
@@ -153,12 +192,6 @@ def test_gather_on_a_table_is_an_embedding():
     graph = check(proto)
     assert ops(graph) == ["embedding"] and graph.inputs[0].dtype == "int64"
     assert graph.source["name_map"] == {"table": "embed.weight"}
-
-
-def test_pad_modes_other_than_constant_are_refused():
-    proto = single("Pad", SHAPE, extra_inputs=["p"], mode="reflect", initializers=[ints("p", [0, 0, 1, 1, 0, 0, 1, 1])])
-    with pytest.raises(UnsupportedLayerError, match=r"node 'pad' \(Pad\): mode must be 'constant'.*mode='reflect'"):
-        capture(proto)
 
 
 def test_dropout_keeps_its_rate():

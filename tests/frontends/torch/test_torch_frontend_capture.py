@@ -129,16 +129,16 @@ def test_unreadable_example_inputs_is_a_source_error():
 
 def test_every_unsupported_layer_is_named_in_one_error():
     model = nn.Sequential()
-    model.add_module("features", nn.Sequential(nn.Conv2d(3, 8, 3, padding=1, padding_mode="reflect"),
+    model.add_module("features", nn.Sequential(nn.BatchNorm2d(8, track_running_stats=False),
                                                nn.ReLU(), nn.PixelShuffle(2)))
     with pytest.raises(UnsupportedLayerError) as info:
-        capture(model, (1, 3, 8, 8))
+        capture(model, (1, 8, 8, 8))
     message = str(info.value)
     assert "2 layer(s) cannot be converted" in message
-    assert "node 'features.0' (Conv2d): padding_mode must be 'zeros'." in message
-    assert "Received: padding_mode='reflect'." in message
+    assert "node 'features.0' (BatchNorm2d): track_running_stats must be True." in message
+    assert "Received: track_running_stats=False." in message
     assert "node 'features.2' (PixelShuffle): has no torch frontend converter." in message
-    assert [where for where, _ in info.value.problems] == ["node 'features.0' (Conv2d)",
+    assert [where for where, _ in info.value.problems] == ["node 'features.0' (BatchNorm2d)",
                                                            "node 'features.2' (PixelShuffle)"]
 
 

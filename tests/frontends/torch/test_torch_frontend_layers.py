@@ -69,11 +69,6 @@ def test_batch_norm_without_running_stats_is_unsupported():
         capture(model, (2, 3, 4, 4))
 
 
-def test_conv_padding_mode_is_unsupported():
-    with pytest.raises(UnsupportedLayerError, match=r"padding_mode must be 'zeros'.*padding_mode='circular'"):
-        capture(nn.Sequential(nn.Conv2d(3, 4, 3, padding=1, padding_mode="circular")), (1, 3, 6, 6))
-
-
 def test_bare_layer_names_its_node_after_the_class():
     graph = check_capture(nn.Linear(3, 4), (1, 3))
     assert [node.name for node in graph.nodes] == ["linear"]

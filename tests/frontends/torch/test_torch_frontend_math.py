@@ -39,6 +39,15 @@ FUNCTIONS = [
     pytest.param(lambda m, x: x.hardshrink(lambd=0.3), ["shrink"], id="Tensor.hardshrink"),
     pytest.param(lambda m, x: F.softshrink(x), ["shrink"], id="F.softshrink"),
     pytest.param(lambda m, x: F.softshrink(x, 0.4), ["shrink"], id="F.softshrink-0.4"),
+    pytest.param(lambda m, x: torch.erf(x), ["erf"], id="torch.erf"),
+    pytest.param(lambda m, x: x.erf(), ["erf"], id="Tensor.erf"),
+    pytest.param(lambda m, x: torch.special.erf(x * 2.0), ["mul", "erf"], id="torch.special.erf"),
+    # floor and ceil read x or x * 4, exact in float32 and float64 alike: torch and the reference see the same
+    # values, so neither can land on the other side of an integer
+    pytest.param(lambda m, x: torch.floor(x), ["floor"], id="torch.floor"),
+    pytest.param(lambda m, x: (x * 4.0).floor(), ["mul", "floor"], id="Tensor.floor"),
+    pytest.param(lambda m, x: torch.ceil(x * 4.0), ["mul", "ceil"], id="torch.ceil"),
+    pytest.param(lambda m, x: x.ceil(), ["ceil"], id="Tensor.ceil"),
 ]
 
 

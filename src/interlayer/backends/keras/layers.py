@@ -5,24 +5,57 @@ Each is registered as serializable (package ``interlayer``), so a saved model lo
 """
 from __future__ import annotations
 
+import functools
+
 import keras
+import numpy as np
+
+from ...ir.ops.schema import spatial_out
 
 
 @keras.saving.register_keras_serializable(package="interlayer")
-class ConstantPadding(keras.layers.Layer):
-    """Pads the spatial axes of a channels-last tensor with ``value`` (e.g. -inf before a max pooling).
+class Padding(keras.layers.Layer):
+    """Pads the spatial axes of a channels-last tensor in one of numpy.pad's modes, which Keras's padding layers
+    (zeros only) lack: 'constant' fills with ``value`` (e.g. -inf before a max pooling); 'reflect' mirrors the
+    input without repeating its edge (PyTorch's ReflectionPad), each pad < the axis size; 'edge' repeats the edge
+    value (ReplicationPad); 'wrap' continues from the other end (CircularPad), each pad <= the axis size.
 
-    ``padding`` has one ``(begin, end)`` pair per spatial axis.
+    ``padding`` has one ``(begin, end)`` pair per spatial axis, each >= 0. Spatial sizes may be unknown (None)
+    until the model runs.
     """
 
-    def __init__(self, padding, value: float = 0.0, **kwargs):
+    MODES = ("constant", "reflect", "edge", "wrap")
+
+    def __init__(self, padding, mode: str = "constant", value: float = 0.0, **kwargs):
         super().__init__(**kwargs)
         self.padding = tuple((int(begin), int(end)) for begin, end in padding)
+        self.mode = _choice(mode, self.MODES, "mode")
         self.value = float(value)
+        if any(amount < 0 for pair in self.padding for amount in pair):
+            raise ValueError(f"padding amounts must be >= 0. Received: padding={self.padding}.")
 
     def call(self, inputs):
-        widths = ((0, 0), *self.padding, (0, 0))
-        return keras.ops.pad(inputs, widths, mode="constant", constant_values=self.value)
+        if self.mode in ("constant", "reflect"):  # TensorFlow's pad has these two (and 'symmetric')
+            widths = ((0, 0), *self.padding, (0, 0))
+            fill = {"constant_values": self.value} if self.mode == "constant" else {}
+            return keras.ops.pad(inputs, widths, mode=self.mode, **fill)
+        for axis, (begin, end) in enumerate(self.padding, start=1):
+            inputs = self._copy_ends(inputs, axis, begin, end)
+        return inputs
+
+    def _copy_ends(self, x, axis: int, begin: int, end: int):
+        """'edge' or 'wrap' along one axis: slices of the input itself joined in front of it and behind it."""
+        def part(start, stop):
+            return x[(slice(None),) * axis + (slice(start, stop),)]
+
+        if self.mode == "edge":
+            front = keras.ops.repeat(part(0, 1), begin, axis=axis) if begin else None
+            back = keras.ops.repeat(part(-1, None), end, axis=axis) if end else None
+        else:
+            front = part(-begin, None) if begin else None
+            back = part(0, end) if end else None
+        parts = [t for t in (front, x, back) if t is not None]
+        return x if len(parts) == 1 else keras.ops.concatenate(parts, axis=axis)
 
     def compute_output_shape(self, input_shape):
         spatial = [None if size is None else size + begin + end
@@ -30,7 +63,22 @@ class ConstantPadding(keras.layers.Layer):
         return (input_shape[0], *spatial, input_shape[-1])
 
     def get_config(self):
-        return {**super().get_config(), "padding": [list(pair) for pair in self.padding], "value": self.value}
+        return {**super().get_config(), "padding": [list(pair) for pair in self.padding], "mode": self.mode,
+                "value": self.value}
+
+
+@keras.saving.register_keras_serializable(package="interlayer")
+class ConstantPadding(Padding):
+    """:class:`Padding` in 'constant' mode: the layer the Keras backend writes for a fill other than zero, under
+    the name (and config, without ``mode``) that models saved before the other modes existed hold."""
+
+    def __init__(self, padding, value: float = 0.0, **kwargs):
+        super().__init__(padding, "constant", value, **kwargs)
+
+    def get_config(self):
+        config = super().get_config()
+        del config["mode"]
+        return config
 
 
 @keras.saving.register_keras_serializable(package="interlayer")
@@ -217,6 +265,26 @@ class SizedReshape(keras.layers.Layer):
         return {**super().get_config(), "sizes": list(self.sizes), "copies": list(self.copies)}
 
 
+@keras.saving.register_keras_serializable(package="interlayer")
+class Tile(keras.layers.Layer):
+    """``keras.ops.tile(x, (1, *repeats))``: each axis after the batch repeated ``repeats[i]`` times, in the order
+    the layer's input holds them; the batch axis is kept."""
+
+    def __init__(self, repeats, **kwargs):
+        super().__init__(**kwargs)
+        self.repeats = tuple(int(count) for count in repeats)
+
+    def call(self, inputs):
+        return keras.ops.tile(inputs, (1, *self.repeats))
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], *(size if count == 1 else None if size is None else size * count
+                                  for size, count in zip(input_shape[1:], self.repeats)))
+
+    def get_config(self):
+        return {**super().get_config(), "repeats": list(self.repeats)}
+
+
 # resizing (the spatial op family) --------------------------------------------------------------------------
 
 
@@ -299,6 +367,95 @@ class LocalResponseNormalization(keras.layers.Layer):
     def get_config(self):
         return {**super().get_config(), "size": self.size, "alpha": self.alpha, "beta": self.beta,
                 "bias": self.bias, "before": self.before}
+
+
+# average pooling over explicit padding (the pool op family) ------------------------------------------------
+
+
+@keras.saving.register_keras_serializable(package="interlayer")
+class AveragePooling(keras.layers.Layer):
+    """Average pooling of a channels-last tensor, 1-D to 3-D, with explicit zero padding: each window's sum divided
+    by its positions inside the input, plus its positions in ``padding`` when ``count_include_pad`` (PyTorch's
+    AvgPool, ONNX's AveragePool). Keras's own AveragePooling pads only as TensorFlow's 'same' does, never counted.
+
+    ``padding`` has one ``(begin, end)`` pair per spatial axis, each at most half the window. With ``ceil_mode``
+    the output length rounds up, the last window starting inside the input or its begin padding; positions past
+    the padding never count. The divisors are a constant made from the input's sizes when they are static, else
+    the same pooling of a tensor of ones.
+    """
+
+    def __init__(self, pool_size, strides=None, padding=None, count_include_pad: bool = False,
+                 ceil_mode: bool = False, **kwargs):
+        super().__init__(**kwargs)
+        self.pool_size = tuple(int(k) for k in pool_size)
+        rank = len(self.pool_size)
+        self.strides = self.pool_size if strides is None else tuple(int(s) for s in strides)
+        self.padding = tuple((int(begin), int(end)) for begin, end in (padding or [(0, 0)] * rank))
+        self.count_include_pad = bool(count_include_pad)
+        self.ceil_mode = bool(ceil_mode)
+        if not 1 <= rank <= 3 or len(self.strides) != rank or len(self.padding) != rank:
+            raise ValueError(f"AveragePooling: pools 1 to 3 spatial axes. Expected pool_size, strides and padding of "
+                             f"one length from 1 to 3. Received: pool_size={self.pool_size}, strides={self.strides}, "
+                             f"padding={self.padding}.")
+        if min(self.pool_size + self.strides) < 1 or any(
+                min(pair) < 0 or 2 * max(pair) > k for pair, k in zip(self.padding, self.pool_size)):
+            raise ValueError(f"AveragePooling: every window must hold an input position. Expected pool_size and "
+                             f"strides >= 1, padding from 0 to half the window. Received: pool_size={self.pool_size}, "
+                             f"strides={self.strides}, padding={self.padding}.")
+
+    def call(self, inputs):
+        static = [inputs.shape[1 + axis] for axis in range(len(self.pool_size))]
+        shape = keras.ops.shape(inputs)
+        sizes = [shape[1 + axis] if size is None else size for axis, size in enumerate(static)]
+        overflow = [self._overflow(axis, size) for axis, size in enumerate(sizes)]
+        widths = [(0, 0), *((begin, end + more) for (begin, end), more in zip(self.padding, overflow)), (0, 0)]
+        pooled = keras.ops.average_pool(keras.ops.pad(inputs, widths), self.pool_size, self.strides, "valid")
+        if None not in static:
+            scale = _window_scales(tuple(static), self.pool_size, self.strides, self.padding, self.count_include_pad,
+                                   self.ceil_mode)
+            return pooled * keras.ops.convert_to_tensor(scale, dtype=pooled.dtype)
+        # sizes known only when the model runs: each window's counted share, the same pooling of ones
+        ones = keras.ops.pad(keras.ops.ones_like(inputs[..., :1]), [(0, 0), *self.padding, (0, 0)],
+                             constant_values=1.0 if self.count_include_pad else 0.0)
+        ones = keras.ops.pad(ones, [(0, 0), *((0, more) for more in overflow), (0, 0)])
+        return pooled / keras.ops.average_pool(ones, self.pool_size, self.strides, "valid")
+
+    def _overflow(self, axis: int, size):
+        """Positions added past the end padding so that a 'valid' pass gives ceil_mode's length (a tensor when the
+        size is one)."""
+        if not self.ceil_mode:
+            return 0
+        kernel, stride, (begin, end) = self.pool_size[axis], self.strides[axis], self.padding[axis]
+        if isinstance(size, int):
+            out = spatial_out(size, kernel, stride, 1, begin, end, True)
+            return max((out - 1) * stride + kernel - (size + begin + end), 0)
+        out = (size + begin + end - kernel + stride - 1) // stride + 1
+        out = keras.ops.where((out - 1) * stride >= size + begin, out - 1, out)  # the last window starts in bounds
+        return keras.ops.maximum((out - 1) * stride + kernel - (size + begin + end), 0)
+
+    def compute_output_shape(self, input_shape):
+        spatial = [None if size is None else spatial_out(size, kernel, stride, 1, begin, end, self.ceil_mode)
+                   for size, kernel, stride, (begin, end) in zip(input_shape[1:-1], self.pool_size, self.strides,
+                                                                 self.padding)]
+        return (input_shape[0], *spatial, input_shape[-1])
+
+    def get_config(self):
+        return {**super().get_config(), "pool_size": list(self.pool_size), "strides": list(self.strides),
+                "padding": [list(pair) for pair in self.padding], "count_include_pad": self.count_include_pad,
+                "ceil_mode": self.ceil_mode}
+
+
+@functools.lru_cache(maxsize=64)
+def _window_scales(sizes, pool_size, strides, padding, count_include_pad, ceil_mode) -> np.ndarray:
+    """(1, *out, 1) float32: each window's size over the positions it counts. Both are products over the axes."""
+    rank = len(sizes)
+    scales = np.ones((1,) * (rank + 2))
+    for axis, (size, kernel, stride, (begin, end)) in enumerate(zip(sizes, pool_size, strides, padding)):
+        starts = np.arange(spatial_out(size, kernel, stride, 1, begin, end, ceil_mode)) * stride - begin
+        low, high = (-begin, size + end) if count_include_pad else (0, size)
+        counted = np.minimum(starts + kernel, high) - np.maximum(starts, low)
+        scales = scales * (kernel / counted).reshape((1,) * (axis + 1) + (-1,) + (1,) * (rank - axis))
+    return scales.astype(np.float32)
 
 
 # the layers defined beside their converters (attention, math) register with this module too, so that importing

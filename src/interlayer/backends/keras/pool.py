@@ -1,11 +1,17 @@
-"""max_pool / avg_pool -> MaxPooling / AveragePooling 1D-3D; global pools -> GlobalMax/AveragePooling."""
+"""max_pool / avg_pool -> MaxPooling / AveragePooling 1D-3D; global pools -> GlobalMax/AveragePooling.
+
+An average over padding Keras cannot say (pads other than TensorFlow's 'same' left uncounted, ceil_mode's overflow
+after counted pads) is interlayer's AveragePooling layer: zero padding, a 'valid' pass, each window rescaled to
+its own divisor.
+"""
 from __future__ import annotations
 
 import keras
 
 from ...ir import layout
 from ...registry import register
-from .build import BuildContext, prefers
+from .build import BuildContext, Held, prefers
+from .layers import AveragePooling
 from .window import ceil_extra, pad, padding_mode
 
 _MAX = {1: keras.layers.MaxPooling1D, 2: keras.layers.MaxPooling2D, 3: keras.layers.MaxPooling3D}
@@ -54,33 +60,57 @@ def max_pool(ctx: BuildContext, node, inputs):
 @register("keras", "backend", "avg_pool")
 @prefers("channels_last")
 def avg_pool(ctx: BuildContext, node, inputs):
+    """Keras's AveragePooling where it is exact: 'valid' windows or TensorFlow's 'same' padding (never counted),
+    behind zeros for counted pads; interlayer's AveragePooling for any other pads and ceil_mode."""
     attrs = ctx.attrs
     if not _rank_ok(ctx):
         return None
     x = ctx.channels_last(inputs[0])
     rank = len(attrs["kernel_size"])
-    extra = ceil_extra(x.shape[2:], attrs, [1] * rank)
-    if extra is None:
-        ctx.unsupported("ceil_mode needs static spatial sizes. Expected int sizes. "
-                        f"Received: shape={list(x.shape)}")
-        return None
+    native = _keras_average(ctx, x)
+    if native is not None:
+        return native
+    pairs = list(zip(attrs["pads"][:rank], attrs["pads"][rank:]))
+    layer = ctx.layer(AveragePooling, pool_size=tuple(attrs["kernel_size"]), strides=tuple(attrs["strides"]),
+                      padding=pairs, count_include_pad=attrs["count_include_pad"], ceil_mode=attrs["ceil_mode"])
+    return ctx.output(layer(x.tensor), x.perm)
+
+
+def _keras_average(ctx: BuildContext, x: Held) -> Held | None:
+    """Keras's own AveragePooling (behind zeros for counted pads) where it computes the node exactly; else None,
+    and no layer made."""
+    attrs = ctx.attrs
+    rank, kernel, strides = len(attrs["kernel_size"]), attrs["kernel_size"], attrs["strides"]
     begin, end = attrs["pads"][:rank], attrs["pads"][rank:]
-    if attrs["count_include_pad"] and any(attrs["pads"]):
-        # counted padding is real zeros; what is left (the ceil overflow) must never count, as Keras 'same'
-        x = pad(ctx, x, begin, end)
-        begin, end = [0] * rank, extra
-    else:
-        end = [p + e for p, e in zip(end, extra)]
-    padding = padding_mode(begin, end, x.shape[2:], attrs["kernel_size"], attrs["strides"])
-    if padding is None:
-        ctx.unsupported(
-            "Keras averages over 'valid' windows or TensorFlow's 'same' padding without counting it; these pads "
-            f"are neither. Expected pads (+ ceil_mode overflow) of 0 or equal to 'same' padding "
-            f"{layout.same_pads_all(x.shape[2:], attrs['kernel_size'], attrs['strides'])}. "
-            f"Received: pads={attrs['pads']}, ceil_mode={attrs['ceil_mode']}, "
-            f"count_include_pad={attrs['count_include_pad']}")
+    reach = _reach(ctx, x)
+    if reach is None:
         return None
-    return _window(ctx, x, _AVERAGE, padding)
+    if not (attrs["count_include_pad"] and any(attrs["pads"])):
+        padding = padding_mode(begin, reach, x.shape[2:], kernel, strides)
+        return None if padding is None else _window(ctx, x, _AVERAGE, padding)
+    # counted padding is real zeros; what is left (the ceil overflow) must never count, as Keras 'same'
+    padded = [n + b + e if isinstance(n, int) else n for n, b, e in zip(x.shape[2:], begin, end)]
+    overflow = [max(r - e, 0) for r, e in zip(reach, end)]
+    padding = padding_mode([0] * rank, overflow, padded, kernel, strides)
+    return None if padding is None else _window(ctx, pad(ctx, x, begin, end), _AVERAGE, padding)
+
+
+def _reach(ctx: BuildContext, x: Held) -> list[int] | None:
+    """How far past the input's end the last window of each spatial axis reads: the end pads that matter, ceil_mode's
+    overflow included. None when that depends on a size not known until the model runs."""
+    attrs = ctx.attrs
+    rank = len(attrs["kernel_size"])
+    reach = []
+    for axis, (size, out) in enumerate(zip(x.shape[2:], ctx.output_shape[2:])):
+        kernel, stride = attrs["kernel_size"][axis], attrs["strides"][axis]
+        begin, end = attrs["pads"][axis], attrs["pads"][rank + axis]
+        if isinstance(size, int) and isinstance(out, int):
+            reach.append(max((out - 1) * stride + kernel - size - begin, 0))
+        elif stride == 1 or (end == 0 and not attrs["ceil_mode"]):
+            reach.append(end)  # stride 1 reads every end pad and ceil_mode adds no window; floor mode none past it
+        else:
+            return None
+    return reach
 
 
 _GLOBAL = {

@@ -1,4 +1,5 @@
-"""flatten -> Flatten, reshape -> Reshape, pad -> ZeroPadding/ConstantPadding/Cropping; transpose makes no layer."""
+"""flatten -> Flatten, reshape -> Reshape, pad -> ZeroPadding/ConstantPadding/Cropping (interlayer's Padding for
+the reflect, edge and wrap modes), tile -> interlayer's Tile; transpose makes no layer."""
 from __future__ import annotations
 
 import keras
@@ -6,7 +7,7 @@ import keras
 from ...ir import layout
 from ...registry import register
 from .build import BuildContext, Held, prefers
-from .layers import SizedReshape
+from .layers import SizedReshape, Tile
 from .window import pad as pad_spatial
 
 
@@ -53,6 +54,15 @@ def transpose(ctx: BuildContext, node, inputs):
     return Held(x.tensor, layout.compose(layout.invert(ctx.attrs["perm"]), x.perm), ctx.output_shape)
 
 
+@register("keras", "backend", "tile")
+@prefers("any")
+def tile(ctx: BuildContext, node, inputs):
+    """interlayer's Tile on the tensor as it is held: each count moves with its axis."""
+    x = inputs[0]
+    repeats = [ctx.attrs["repeats"][axis] for axis in x.perm[1:]]
+    return ctx.output(ctx.layer(Tile, repeats=repeats)(x.tensor), x.perm)
+
+
 @register("keras", "backend", "pad")
 @prefers("channels_last")
 def pad(ctx: BuildContext, node, inputs):
@@ -62,5 +72,5 @@ def pad(ctx: BuildContext, node, inputs):
         return None
     x = ctx.channels_last(inputs[0])
     pads = ctx.attrs["pads"]
-    y = pad_spatial(ctx, x, pads[:rank], pads[rank:], value=ctx.attrs["value"], suffix=None)
+    y = pad_spatial(ctx, x, pads[:rank], pads[rank:], value=ctx.attrs["value"], suffix=None, mode=ctx.attrs["mode"])
     return ctx.output(y.tensor, y.perm)

@@ -6,7 +6,7 @@ import keras
 from ...ir import layout
 from ...ir.ops.schema import spatial_out
 from .build import BuildContext, Held
-from .layers import ConstantPadding
+from .layers import ConstantPadding, Padding
 
 _ZERO_PADDING = {1: keras.layers.ZeroPadding1D, 2: keras.layers.ZeroPadding2D, 3: keras.layers.ZeroPadding3D}
 _CROPPING = {1: keras.layers.Cropping1D, 2: keras.layers.Cropping2D, 3: keras.layers.Cropping3D}
@@ -39,8 +39,10 @@ def ceil_extra(spatial, attrs, dilations) -> list[int] | None:
     return extra
 
 
-def pad(ctx: BuildContext, x: Held, begin, end, value: float = 0.0, suffix: str | None = "pad") -> Held:
-    """``x`` (held channels-last) padded with ``value``; negative amounts crop. Layers are named
+def pad(ctx: BuildContext, x: Held, begin, end, value: float = 0.0, suffix: str | None = "pad",
+        mode: str = "constant") -> Held:
+    """``x`` (held channels-last) padded with ``value``; negative amounts crop. Another mode of the IR's ``pad``
+    ('reflect', 'edge', 'wrap', whose amounts are >= 0) is a :class:`Padding` layer. Layers are named
     ``<node>_<suffix>`` (the node's own name when ``suffix`` is None) and ``<node>_crop``."""
     rank = x.rank - 2
     grow = [(max(b, 0), max(e, 0)) for b, e in zip(begin, end)]
@@ -48,7 +50,9 @@ def pad(ctx: BuildContext, x: Held, begin, end, value: float = 0.0, suffix: str 
     tensor, shape = x.tensor, list(x.shape)
     grows = any(any(pair) for pair in grow)
     if grows:
-        if value == 0.0 and rank in _ZERO_PADDING:
+        if mode != "constant":
+            layer = ctx.layer(Padding, suffix, padding=grow, mode=mode)
+        elif value == 0.0 and rank in _ZERO_PADDING:
             layer = ctx.layer(_ZERO_PADDING[rank], suffix, padding=grow[0] if rank == 1 else tuple(grow))
         else:
             layer = ctx.layer(ConstantPadding, suffix, padding=grow, value=value)

@@ -1,4 +1,4 @@
-"""flatten, reshape, transpose, pad, dropout, identity and concat (add is in algebra.py)."""
+"""flatten, reshape, transpose, pad, dropout, identity, tile (x.repeat) and concat (add is in algebra.py)."""
 from __future__ import annotations
 
 import torch
@@ -10,6 +10,12 @@ from .context import Step, per_rank, torch_pads
 
 _CONSTANT_PAD = {3: nn.ConstantPad1d, 4: nn.ConstantPad2d, 5: nn.ConstantPad3d}
 _ZERO_PAD = {3: nn.ZeroPad1d, 4: nn.ZeroPad2d, 5: nn.ZeroPad3d}
+_MODE_PAD = {
+    "reflect": ({3: nn.ReflectionPad1d, 4: nn.ReflectionPad2d, 5: nn.ReflectionPad3d}, "reflection padding"),
+    "edge": ({3: nn.ReplicationPad1d, 4: nn.ReplicationPad2d, 5: nn.ReplicationPad3d}, "replication padding"),
+    "wrap": ({3: nn.CircularPad1d, 4: nn.CircularPad2d, 5: nn.CircularPad3d}, "circular padding"),
+}
+"""The IR's modes that copy the input's values, as PyTorch's padding modules (each takes rank 3 to 5 inputs)."""
 
 
 @register("torch", "backend", "flatten")
@@ -37,12 +43,17 @@ def transpose(ctx: Step, node):
 
 @register("torch", "backend", "pad")
 def pad(ctx: Step, node):
-    value = ctx.attrs["value"]
+    """ZeroPad/ConstantPad, or ReflectionPad (reflect), ReplicationPad (edge), CircularPad (wrap)."""
+    value, mode = ctx.attrs["value"], ctx.attrs["mode"]
+    padding = torch_pads(ctx.attrs["pads"], len(ctx.shape()) - 2)
+    if mode != "constant":
+        classes, what = _MODE_PAD[mode]
+        cls = per_rank(classes, ctx, what)
+        return None if cls is None else ctx.module(cls(padding), ctx.input)
     classes = _ZERO_PAD if value == 0.0 else _CONSTANT_PAD
     cls = per_rank(classes, ctx, "constant padding")
     if cls is None:
         return None
-    padding = torch_pads(ctx.attrs["pads"], len(ctx.shape()) - 2)
     return ctx.module(cls(padding) if value == 0.0 else cls(padding, value), ctx.input)
 
 
@@ -54,6 +65,11 @@ def dropout(ctx: Step, node):
 @register("torch", "backend", "identity")
 def identity(ctx: Step, node):
     return ctx.module(nn.Identity(), ctx.input)
+
+
+@register("torch", "backend", "tile")
+def tile(ctx: Step, node):
+    return ctx.method("repeat", ctx.input, *ctx.attrs["repeats"])
 
 
 @register("torch", "backend", "concat")

@@ -2,19 +2,22 @@
 from __future__ import annotations
 
 from ...backends.keras.attention import BatchConstant, Expand, MaskedFill, ScaledDotProductAttention
-from ...backends.keras.layers import (BinaryOp, Clip, ConstantOperand, ConstantPadding, Gelu, HardSigmoid, Reduce,
-                                      LocalResponseNormalization, Resize, SizedReshape, Split, Stack)
+from ...backends.keras.layers import (AveragePooling, BinaryOp, Clip, ConstantOperand, ConstantPadding, Gelu,
+                                      HardSigmoid, LocalResponseNormalization, Padding, Reduce, Resize, SizedReshape,
+                                      Split, Stack, Tile)
 from ...backends.keras.math import Elementwise, LogSoftmax, Shrink, ThresholdedSoftplus
 from ...registry import register
 from .context import LayerContext, array, prefers
 
 
-@register("keras", "frontend", ConstantPadding)
+@register("keras", "frontend", ConstantPadding, Padding)
 @prefers("channels_last")
-def constant_padding(ctx: LayerContext, layer, inputs):
+def padding(ctx: LayerContext, layer, inputs):
+    """The layer's mode is the IR's; its value fills 'constant' padding only."""
     x = ctx.channels_last(inputs[0])
     pads = [begin for begin, _ in layer.padding] + [end for _, end in layer.padding]
-    return ctx.add("pad", [x], {"pads": pads, "value": layer.value}, perm=x.perm)
+    value = layer.value if layer.mode == "constant" else 0.0
+    return ctx.add("pad", [x], {"pads": pads, "value": value, "mode": layer.mode}, perm=x.perm)
 
 
 @register("keras", "frontend", Clip)
@@ -161,6 +164,31 @@ def sized_reshape(ctx: LayerContext, layer, inputs):
     shape = ctx.shape(x)
     target = [shape[axis] if axis >= 0 else size for size, axis in zip(layer.sizes, layer.copies)]
     return ctx.add("reshape", [x], {"shape": target}, perm=tuple(range(len(target) + 1)))
+
+
+@register("keras", "frontend", Tile)
+@prefers("any")
+def tile(ctx: LayerContext, layer, inputs):
+    """The layer's counts are in the order its input is held: each belongs to the IR axis held there."""
+    x = inputs[0]
+    repeats = [1] * x.rank
+    for position, axis in enumerate(x.perm[1:]):
+        repeats[axis] = int(layer.repeats[position])
+    return ctx.add("tile", [x], {"repeats": repeats}, perm=x.perm)
+
+
+# the pool family's layer -----------------------------------------------------------------------------------
+
+
+@register("keras", "frontend", AveragePooling)
+@prefers("channels_last")
+def average_pooling(ctx: LayerContext, layer, inputs):
+    """Explicit pads, ceil_mode and count_include_pad: the IR's avg_pool as it is."""
+    x = ctx.channels_last(inputs[0])
+    attrs = {"kernel_size": list(layer.pool_size), "strides": list(layer.strides),
+             "pads": [begin for begin, _ in layer.padding] + [end for _, end in layer.padding],
+             "ceil_mode": layer.ceil_mode, "count_include_pad": layer.count_include_pad}
+    return ctx.add("avg_pool", [x], attrs, perm=x.perm)
 
 
 # the attention family's layers ------------------------------------------------------------------------------

@@ -1,8 +1,9 @@
 """``keras.ops`` element-wise math recorded in a functional graph: exp, log, sqrt, abs, negative, softplus, selu, sign,
-softsign, hard_shrink, soft_shrink, log_softmax. (The activations of the same names, in Activation and Dense layers,
-are in activation.py's table.)"""
+softsign, erf, floor, ceil, hard_shrink, soft_shrink, log_softmax. (The activations of the same names, in Activation
+and Dense layers, are in activation.py's table.)"""
 from __future__ import annotations
 
+from keras.src.ops import math as math_ops
 from keras.src.ops import nn as nn_ops
 from keras.src.ops import numpy as numpy_ops
 
@@ -11,7 +12,7 @@ from .context import Held, LayerContext, prefers
 
 _UNARY = {numpy_ops.Exp: "exp", numpy_ops.Log: "log", numpy_ops.Sqrt: "sqrt", numpy_ops.Absolute: "abs",
           numpy_ops.Negative: "neg", nn_ops.Softplus: "softplus", nn_ops.Selu: "selu", numpy_ops.Sign: "sign",
-          nn_ops.Softsign: "softsign"}
+          nn_ops.Softsign: "softsign", math_ops.Erf: "erf", numpy_ops.Floor: "floor", numpy_ops.Ceil: "ceil"}
 
 
 @register("keras", "frontend", *_UNARY)

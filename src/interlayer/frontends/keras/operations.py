@@ -1,4 +1,5 @@
-"""``keras.ops`` calls recorded in a functional graph (``x + y``, ``x * 0.5``, ``keras.ops.relu(x)``...).
+"""``keras.ops`` calls recorded in a functional graph (``x + y``, ``x * 0.5``, ``keras.ops.relu(x)``,
+``keras.ops.tile(x, repeats)``...).
 
 Such a call is an Operation, not a Layer; its constant arguments (Python numbers, numpy arrays) live in the
 call node and become the constant operand of an algebra node, in the IR's axis order.
@@ -124,3 +125,28 @@ def mean(ctx: LayerContext, operation, inputs):
         kept = [p for k, p in enumerate(x.perm) if k not in keras_axes]
         perm = tuple(sorted(kept).index(p) for p in kept)
     return ctx.add("reduce_mean", [x], {"axes": axes, "keepdims": keepdims}, perm=perm)
+
+
+@register("keras", "frontend", numpy_ops.Tile)
+@prefers("any")
+def tile(ctx: LayerContext, operation, inputs):
+    """keras.ops.tile(x, repeats), numpy's rule: fewer repeats than axes repeat the last axes. Each count belongs to
+    the IR axis Keras holds at its position; the batch's must be 1."""
+    x, repeats = inputs[0], operation.repeats
+    counts = list(repeats) if isinstance(repeats, (list, tuple)) else [repeats]
+    if not all(isinstance(count, (int, np.integer)) and not isinstance(count, bool) for count in counts):
+        ctx.unsupported(f"the repeats must be numbers. Expected ints. Received: repeats={repeats!r}")
+        return None
+    if len(counts) > x.rank:
+        ctx.unsupported(f"more repeats than axes put new axes in front of the batch. Expected at most {x.rank} "
+                        f"repeats for a rank {x.rank} input. Received: repeats={list(counts)}")
+        return None
+    counts = [1] * (x.rank - len(counts)) + [int(count) for count in counts]
+    if counts[0] != 1:
+        ctx.unsupported(f"repeating the batch axis has no IR equivalent: the batch stays the batch. Expected 1 as "
+                        f"the first repeat. Received: repeats={counts}")
+        return None
+    ir_repeats = [1] * x.rank
+    for position, axis in enumerate(x.perm):
+        ir_repeats[axis] = counts[position]
+    return ctx.add("tile", [x], {"repeats": ir_repeats}, perm=x.perm)

@@ -1,8 +1,9 @@
 """Fused patterns that start at an arithmetic node: the exact GELU exporters write as five nodes before opset 20.
 
 ``x * 0.5 * (1 + erf(x / sqrt(2)))`` is torch.onnx's ``nn.GELU()``: ``Div(x, sqrt 2) -> Erf -> Add(1) -> Mul(x) ->
-Mul(0.5)`` (Mul by 1 / sqrt 2 instead of the Div, and either operand order, are matched too). The IR has no ``erf``;
-the five nodes are one ``gelu``. Each node of the pattern must be the only reader of the previous one.
+Mul(0.5)`` (Mul by 1 / sqrt 2 instead of the Div, and either operand order, are matched too): the five nodes are one
+``gelu``, not five nodes around an ``erf`` (as any other Erf is). Each node of the pattern must be the only reader of
+the previous one.
 """
 from __future__ import annotations
 

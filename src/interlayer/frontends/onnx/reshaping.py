@@ -1,11 +1,11 @@
-"""Views: Reshape, Flatten, Transpose, Squeeze, Unsqueeze; and Expand.
+"""Views: Reshape, Flatten, Transpose, Squeeze, Unsqueeze; and Expand and Tile.
 
 Reshape, Flatten, Transpose, Squeeze and Unsqueeze change how the ONNX value reads its IR value
 (``values.Held``): written to the IR as ``reshape`` (``flatten`` for (N, K)) and/or ``transpose`` when the batch is
 first on an axis of its own, and kept without any node while it is not (a time-major sequence, the
 (N * heads, T, d) of an attention). Their shape operands are constants by then (``folding.py``), the batch an
 entry of its own (``"N"``) or a factor of one (``"N*k"``). Reshape reads its shape from an input since opset 5,
-Squeeze and Unsqueeze their axes since opset 13.
+Squeeze and Unsqueeze their axes since opset 13. Tile's repeats are a constant, the batch's 1.
 """
 from __future__ import annotations
 
@@ -140,3 +140,11 @@ def expand(ctx: NodeContext, node):
     if list(sizes[1:]) == list(shape[1:]):
         return x
     return ctx.add("expand", [x], {"shape": [int(d) for d in sizes[1:]]})
+
+
+@register("onnx", "frontend", ("Tile", 6))
+def tile(ctx: NodeContext, node):
+    """numpy.tile by the constant repeats (input 1), one per axis; the IR's tile refuses a batch repeated."""
+    x = ctx.value(0)
+    repeats = ctx.ints(1, "the repeats (input 1)")
+    return None if x is None or repeats is None else ctx.add("tile", [x], {"repeats": repeats})

@@ -1,6 +1,7 @@
 """Ops that keep or pad values: Identity, Dropout, Cast, Pad.
 
-Dropout reads its ratio from an input since opset 12; Pad its pads and value since opset 11 (axes since 18).
+Dropout reads its ratio from an input since opset 12; Pad its pads and value since opset 11 (axes since 18). Pad's
+modes are the IR's: constant, reflect, edge and (from opset 19) wrap.
 """
 from __future__ import annotations
 
@@ -85,10 +86,14 @@ def pad(ctx: NodeContext, node):
     return _pad(ctx, pads, value, axes)
 
 
+_MODES = ("constant", "reflect", "edge", "wrap")
+"""ONNX's Pad modes ('wrap' from opset 19), which are the IR's names."""
+
+
 def _pad(ctx: NodeContext, pads: list[int], value: float, axes):
     mode = ctx.attr("mode", "constant")
-    if mode != "constant":
-        return ctx.unsupported(f"mode must be 'constant': the IR pads with a constant only. Received: mode={mode!r}")
+    if mode not in _MODES:
+        return ctx.unsupported(f"mode must be one of {list(_MODES)}. Received: mode={mode!r}")
     x = ctx.value(0)
     if x is None:
         return None
@@ -100,4 +105,5 @@ def _pad(ctx: NodeContext, pads: list[int], value: float, axes):
     if rank < 3 or any(begins[:2]) or any(ends[:2]):
         return ctx.unsupported(f"only spatial axes (2...) of a (N, C, *spatial) value can be padded. Received: "
                                f"pads={pads}, rank={rank}")
-    return ctx.add("pad", [x], {"pads": begins[2:] + ends[2:], "value": value})
+    value = value if mode == "constant" else 0.0  # ONNX ignores constant_value in the other modes
+    return ctx.add("pad", [x], {"pads": begins[2:] + ends[2:], "value": value, "mode": mode})

@@ -6,6 +6,7 @@ from torch import nn
 from ...ir import layout
 from ...registry import register
 from .context import Call, ntuple, to_numpy
+from .tensor import MODES, add_pad
 
 
 @register("torch", "frontend", nn.Linear)
@@ -20,9 +21,8 @@ def linear(ctx: Call, module: nn.Linear):
 
 @register("torch", "frontend", nn.Conv1d, nn.Conv2d, nn.Conv3d)
 def conv(ctx: Call, module: nn.Conv2d):
-    if module.padding_mode != "zeros":
-        return ctx.unsupported(f"padding_mode must be 'zeros'. Expected zero padding, the only padding the IR conv "
-                               f"has. Received: padding_mode={module.padding_mode!r}")
+    """A conv; with padding_mode 'reflect', 'replicate' or 'circular' a ``pad`` node of that mode named
+    ``<conv>_pad`` first, as PyTorch computes it, and the conv without padding."""
     rank = len(module.kernel_size)
     if len(ctx.shape(ctx.node.args[0])) != rank + 2:
         return ctx.unsupported(f"the input must be batched. Expected a rank {rank + 2} input (N, C, *spatial). "
@@ -35,11 +35,17 @@ def conv(ctx: Call, module: nn.Conv2d):
         pads = [0] * (2 * rank)
     else:
         pads = ntuple(module.padding, rank) * 2
+    x = ctx.input
+    if module.padding_mode != "zeros" and any(pads):
+        x = add_pad(ctx, x, pads, MODES[module.padding_mode], role="pad")
+        if x is None:
+            return None
+        pads = [0] * (2 * rank)
     attrs = {"in_channels": module.in_channels, "out_channels": module.out_channels, "kernel_size": kernel,
              "strides": strides, "dilations": dilations, "pads": pads, "groups": module.groups,
              "bias": module.bias is not None}
     weights = {"weight": to_numpy(module.weight), "bias": None if module.bias is None else to_numpy(module.bias)}
-    return ctx.add("conv", [ctx.input], attrs, weights, sources={"weight": "weight", "bias": "bias"})
+    return ctx.add("conv", [x], attrs, weights, sources={"weight": "weight", "bias": "bias"})
 
 
 @register("torch", "frontend", nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d)

@@ -1,6 +1,6 @@
-"""Element-wise math as functions (torch.exp), tensor methods (x.exp()) and modules (nn.Softplus, nn.SELU,
-nn.Softsign, nn.Hardshrink, nn.Softshrink, nn.LogSoftmax). Negation (-x, torch.neg) is registered with the arithmetic
-in algebra.py."""
+"""Element-wise math as functions (torch.exp, torch.special.erf), tensor methods (x.exp()) and modules (nn.Softplus,
+nn.SELU, nn.Softsign, nn.Hardshrink, nn.Softshrink, nn.LogSoftmax). Negation (-x, torch.neg) is registered with the
+arithmetic in algebra.py."""
 from __future__ import annotations
 
 import torch
@@ -13,7 +13,8 @@ from .context import Call
 
 _PLAIN = {torch.exp: "exp", "exp": "exp", torch.log: "log", "log": "log", torch.sqrt: "sqrt", "sqrt": "sqrt",
           torch.abs: "abs", torch.absolute: "abs", "abs": "abs", "absolute": "abs", torch.sign: "sign",
-          "sign": "sign", nn.Softsign: "softsign", F.softsign: "softsign"}
+          "sign": "sign", nn.Softsign: "softsign", F.softsign: "softsign", torch.erf: "erf", torch.special.erf: "erf",
+          "erf": "erf", torch.floor: "floor", "floor": "floor", torch.ceil: "ceil", "ceil": "ceil"}
 
 
 @register("torch", "frontend", *_PLAIN)

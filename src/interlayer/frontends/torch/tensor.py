@@ -1,11 +1,15 @@
-"""Ops that move data: flatten, view/reshape, dropout, pad, identity; and cat (add is in algebra.py)."""
+"""Ops that move data: flatten, view/reshape, dropout, pad, identity, repeat/tile; and cat (add is in algebra.py)."""
 from __future__ import annotations
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ...ir import ops
 from ...registry import register
+from .algebra import constant
+from .attention import _batch_source, batch_constant
 from .context import Call
 
 
@@ -63,6 +67,62 @@ def identity(ctx: Call, target):
     return ctx.add("identity", [ctx.input])
 
 
+@register("torch", "frontend", "repeat", "tile", torch.tile)
+def tile(ctx: Call, target):
+    """``x.repeat(*repeats)`` and ``torch.tile(x, dims)`` (``x.tile``) as one ``tile``, one count per axis, the
+    batch's 1; tile with fewer dims than axes repeats the last axes (1s prepended, as numpy does). A constant
+    repeated ``x.size(0)`` times (a class token) is a ``batch_constant``."""
+    source = ctx.node.args[0]
+    counts = _repeat_counts(ctx, "repeats" if target == "repeat" else "dims")
+    rank = len(ctx.shape(source))
+    if target != "repeat" and len(counts) < rank:
+        counts = [1] * (rank - len(counts)) + counts
+    if len(counts) != rank:
+        return ctx.unsupported(f"more repeats than axes put new axes in front of the batch. Expected one repeat "
+                               f"per axis of the rank {rank} input. Received: repeats={_written(counts)}")
+    if ctx.is_constant(source):
+        return _constant_over_batch(ctx, source, counts)
+    if any(hasattr(count, "meta") for count in counts):
+        return ctx.unsupported(f"a repeat count read from the batch size changes with the batch. Expected counts "
+                               f"that are numbers. Received: repeats={_written(counts)}")
+    repeats = [int(count) for count in counts]
+    if repeats[0] != 1:
+        return ctx.unsupported(f"repeating the batch axis has no IR equivalent: the batch stays the batch. Expected "
+                               f"1 as the first repeat. Received: repeats={repeats}")
+    return ctx.add("tile", [ctx.input], {"repeats": repeats})
+
+
+def _repeat_counts(ctx: Call, keyword: str) -> list:
+    """The counts of a repeat/tile call as written: ints, and fx size nodes where they read the batch size."""
+    counts = list(ctx.node.args[1:]) or [ctx.arg(None, keyword)]
+    if len(counts) == 1 and isinstance(counts[0], (list, tuple, torch.Size)):
+        counts = list(counts[0])
+    return counts
+
+
+def _written(counts: list) -> str:
+    """The counts as written, ``batch`` where one reads the batch size."""
+    return "[" + ", ".join("batch" if hasattr(count, "meta") else str(count) for count in counts) + "]"
+
+
+def _constant_over_batch(ctx: Call, source, counts: list):
+    """``constant.repeat(x.size(0), ...)``: the constant (its first axis 1), tiled along its other axes, repeated
+    over the batch of x; trainable as the parameter was when the other counts are 1."""
+    reference = _batch_source(counts[:1])
+    fixed = constant(ctx, source)
+    rest = [ctx.const(count) for count in counts[1:]]
+    if reference is None or ctx.is_constant(reference) or any(hasattr(count, "meta") for count in counts[1:]):
+        return ctx.unsupported(f"a constant repeated a fixed number of times has no batch axis to follow. Expected "
+                               f"the first count read from a tensor computed from the inputs (x.size(0)) and the "
+                               f"others numbers. Received: repeats={_written(counts)}")
+    if fixed.array.shape[0] != 1:
+        return ctx.unsupported(f"only a constant with a leading axis of 1 can follow the batch. Expected size 1 "
+                               f"first. Received: shape={fixed.array.shape}")
+    array = np.tile(fixed.array, [1, *rest])
+    kept = array.shape == fixed.array.shape
+    return batch_constant(ctx, array, reference, fixed.trainable and kept, fixed.source if kept else None)
+
+
 @register("torch", "frontend", nn.Dropout, F.dropout)
 def dropout(ctx: Call, target):
     if ctx.module is None and ctx.const(ctx.arg(2, "training", True)):
@@ -71,23 +131,49 @@ def dropout(ctx: Call, target):
     return ctx.add("dropout", [ctx.input], {"rate": float(ctx.option("p", 1, 0.5))})
 
 
-@register("torch", "frontend", nn.ZeroPad1d, nn.ZeroPad2d, nn.ConstantPad1d, nn.ConstantPad2d, F.pad)
+MODES = {"constant": "constant", "reflect": "reflect", "replicate": "edge", "circular": "wrap"}
+"""PyTorch's padding modes as the IR's (numpy's) names."""
+
+_MODULE_MODES = {
+    **{cls: "constant" for cls in (nn.ZeroPad1d, nn.ZeroPad2d, nn.ZeroPad3d,
+                                   nn.ConstantPad1d, nn.ConstantPad2d, nn.ConstantPad3d)},
+    **{cls: "reflect" for cls in (nn.ReflectionPad1d, nn.ReflectionPad2d, nn.ReflectionPad3d)},
+    **{cls: "edge" for cls in (nn.ReplicationPad1d, nn.ReplicationPad2d, nn.ReplicationPad3d)},
+    **{cls: "wrap" for cls in (nn.CircularPad1d, nn.CircularPad2d, nn.CircularPad3d)},
+}
+
+
+@register("torch", "frontend", *_MODULE_MODES, F.pad)
 def pad(ctx: Call, target):
     if ctx.module is None:
         padding, mode = ctx.const(ctx.arg(1, "pad")), ctx.const(ctx.arg(2, "mode", "constant"))
         value = ctx.const(ctx.arg(3, "value", None))
-        if mode != "constant":
-            return ctx.unsupported(f"mode must be 'constant'. Expected constant padding, the only padding the IR "
-                                   f"has. Received: mode={mode!r}")
+        if mode not in MODES:
+            return ctx.unsupported(f"mode must be one of {list(MODES)}. Received: mode={mode!r}")
+        mode = MODES[mode]
     else:
-        padding, value = ctx.module.padding, ctx.module.value
+        padding, value, mode = ctx.module.padding, getattr(ctx.module, "value", 0.0), _MODULE_MODES[type(ctx.module)]
     pads = ir_pads(list(padding), len(ctx.shape(ctx.node.args[0])))
     if pads is None:
         return ctx.unsupported(f"only spatial axes (2...) may be padded. Expected at most 2 pads per spatial axis. "
                                f"Received: pad={tuple(padding)}")
     if ctx.module is None and not any(pads):
         return ctx.input  # F.pad by zero (TF-style 'same' padding computed per layer) computes nothing
-    return ctx.add("pad", [ctx.input], {"pads": pads, "value": float(value or 0.0)})
+    return add_pad(ctx, ctx.input, pads, mode, float(value or 0.0) if mode == "constant" else 0.0)
+
+
+def add_pad(ctx: Call, x: str, pads: list[int], mode: str, value: float = 0.0, role: str | None = None) -> str | None:
+    """A ``pad`` node (named ``<call>_<role>`` for a helper node); pads the schema refuses in this mode (a
+    negative pad, which crops, outside 'constant' mode) are reported with the schema's rule. PyTorch itself
+    refuses to reflect or wrap past the input when the call is traced."""
+    attrs = {"pads": pads, "value": value, "mode": mode}
+    schema = ops.get("pad")
+    problems = schema.problems(schema.fill(attrs))
+    if problems:
+        return ctx.unsupported(f"the IR's 'pad' cannot express it: {'; '.join(problems)}")
+    if role is None:
+        return ctx.add("pad", [x], attrs)
+    return ctx.capture.builder.add("pad", [x], attrs, name=f"{ctx.name}_{role}")
 
 
 def ir_pads(padding: list[int], ndim: int) -> list[int] | None:

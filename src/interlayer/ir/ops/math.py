@@ -1,5 +1,5 @@
-"""Element-wise math: exp, log, sqrt, abs, neg, softplus, selu, sign, softsign, shrink, and log_softmax along one
-axis."""
+"""Element-wise math: exp, log, sqrt, abs, neg, softplus, selu, sign, softsign, shrink, erf, floor, ceil, and
+log_softmax along one axis."""
 from __future__ import annotations
 
 from .schema import Attr, OpSchema, define
@@ -36,6 +36,9 @@ SELU = _unary("selu", f"scale * (x if x > 0 else alpha * (exp(x) - 1)) with the 
                       f"scale={SELU_SCALE}")
 SIGN = _unary("sign", "-1 where x < 0, 0 where x == 0, 1 where x > 0")
 SOFTSIGN = _unary("softsign", "x / (1 + |x|)")
+ERF = _unary("erf", "the error function 2 / sqrt(pi) * integral from 0 to x of exp(-t^2) dt")
+FLOOR = _unary("floor", "the largest integer <= x, as a float")
+CEIL = _unary("ceil", "the smallest integer >= x, as a float")
 SHRINK = _unary("shrink", "x - bias where x > lambd, x + bias where x < -lambd, else 0 (ONNX's Shrink). PyTorch's "
                           "Hardshrink(lambd) is bias=0, Softshrink(lambd) is bias=lambd",
                 Attr("lambd", "float", 0.5, doc="the threshold, >= 0"),

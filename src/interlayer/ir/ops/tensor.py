@@ -1,4 +1,4 @@
-"""Ops that move data without arithmetic: flatten, reshape, transpose, pad, dropout, identity; and concat.
+"""Ops that move data without arithmetic: flatten, reshape, transpose, pad, dropout, identity, tile; and concat.
 
 ``add`` lives with the arithmetic in ``algebra.py``.
 """
@@ -79,24 +79,59 @@ TRANSPOSE = define(OpSchema(
 ))
 
 
+PAD_MODES = ("constant", "reflect", "edge", "wrap")
+"""numpy.pad's names: 'edge' is PyTorch's 'replicate', 'wrap' its 'circular'; ONNX uses these names (wrap from 19)."""
+
+_PAD_REACH = {"reflect": ("< size", lambda pad, size: pad < size), "wrap": ("<= size", lambda pad, size: pad <= size)}
+"""How far each mode that copies the input's own values may pad an axis of a given size."""
+
+
 def _pad_shape(attrs, shapes):
     shape = shapes[0]
     rank = len(shape) - 2
-    pads = attrs["pads"]
+    pads, mode = attrs["pads"], attrs["mode"]
     if len(pads) != 2 * rank:
         raise ValidationError(f"op 'pad': needs {2 * rank} pads for a rank {len(shape)} input. Received: pads={pads}.")
+    if mode in _PAD_REACH:
+        rule, fits = _PAD_REACH[mode]
+        too_far = [2 + i for i, d in enumerate(shape[2:]) if not isinstance(d, str)
+                   and not (fits(pads[i], d) and fits(pads[rank + i], d))]
+        if too_far:
+            raise ValidationError(f"op 'pad': '{mode}' padding copies the input's own values, so each pad must be "
+                                  f"{rule} of its axis. Expected pads {rule} on axes {too_far}. Received: "
+                                  f"pads={pads}, input shape={tuple(shape)}.")
     spatial = [d if isinstance(d, str) else d + pads[i] + pads[rank + i] for i, d in enumerate(shape[2:])]
     return [(shape[0], shape[1], *spatial)]
 
 
+def _pad_check(attrs) -> list[str]:
+    """Cropping (negative pads) and 'value' belong to 'constant' padding; frameworks disagree on how a
+    negative pad combines with the others (PyTorch's 'circular' crops before it wraps, numpy refuses)."""
+    mode, found = attrs["mode"], []
+    if mode != "constant" and any(p < 0 for p in attrs["pads"]):
+        found.append(f"'{mode}' padding cannot crop. Expected pads >= 0 (negative pads crop in 'constant' mode "
+                     f"only). Received: pads={attrs['pads']}")
+    if mode != "constant" and attrs["value"] != 0.0:
+        found.append(f"'value' fills 'constant' padding only. Expected value=0.0 with mode='{mode}'. "
+                     f"Received: value={attrs['value']}")
+    return found
+
+
 PAD = define(OpSchema(
     name="pad", family="tensor",
-    doc="Constant padding of the spatial axes (2...) of a channels-first tensor; negative pads crop.",
+    doc="Padding of the spatial axes (2...) of a channels-first tensor, numpy.pad's modes: 'constant' fills with "
+        "'value' and a negative pad crops; 'reflect' mirrors the input without repeating the edge value "
+        "([a, b, c] padded by 2 at the start: [c, b, a, b, c]; PyTorch and ONNX 'reflect'), each pad < the axis "
+        "size; 'edge' repeats the edge value (PyTorch 'replicate', ONNX 'edge'); 'wrap' continues periodically from "
+        "the other end (PyTorch 'circular', ONNX 'wrap' from opset 19), each pad <= the axis size. The non-constant "
+        "modes take pads >= 0 (they cannot crop).",
     attrs=(
         Attr("pads", "ints", doc="begin of each spatial axis, then end of each"),
-        Attr("value", "float", 0.0),
+        Attr("value", "float", 0.0, doc="the fill of 'constant' mode; 0.0 in the others"),
+        Attr("mode", "str", "constant", choices=PAD_MODES, doc="'constant', 'reflect', 'edge' or 'wrap'"),
     ),
     infer=_pad_shape,
+    check=_pad_check,
 ))
 
 DROPOUT = define(OpSchema(
@@ -104,6 +139,35 @@ DROPOUT = define(OpSchema(
     attrs=(Attr("rate", "float", 0.5),),
 ))
 IDENTITY = define(OpSchema(name="identity", family="tensor", doc="out = x"))
+
+
+def _tile_check(attrs):
+    repeats = attrs["repeats"]
+    found = []
+    if not repeats or repeats[0] != 1:
+        found.append(f"'repeats' must keep the batch: axis 0 is the batch and is repeated once. Expected "
+                     f"repeats[0] == 1. Received: repeats={repeats}")
+    if any(r < 1 for r in repeats):
+        found.append(f"'repeats' entries must be >= 1. Received: repeats={repeats}")
+    return found
+
+
+def _tile_shape(attrs, shapes):
+    shape, repeats = shapes[0], attrs["repeats"]
+    if len(repeats) != len(shape):
+        raise ValidationError(f"op 'tile': 'repeats' has one entry per axis, the batch's first. Expected "
+                              f"{len(shape)} entries for a rank {len(shape)} input. Received: repeats={repeats}.")
+    # a symbolic size repeated is a size no name stands for: unknown, as concat's sum of one
+    return [tuple(d if r == 1 else "?" if isinstance(d, str) else d * r for d, r in zip(shape, repeats))]
+
+
+TILE = define(OpSchema(
+    name="tile", family="tensor",
+    doc="out = numpy.tile(x, repeats): the whole tensor repeated repeats[i] times along each axis i; the batch "
+        "axis is kept (repeats[0] = 1). A symbolic size repeated more than once becomes unknown ('?').",
+    attrs=(Attr("repeats", "ints", doc="one count per axis of the canonical tensor, >= 1; the batch's is 1"),),
+    infer=_tile_shape, check=_tile_check,
+))
 
 
 def _concat_shape(attrs, shapes):

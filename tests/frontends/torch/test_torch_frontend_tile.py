@@ -1,0 +1,101 @@
+"""Tensor.repeat, torch.tile and Tensor.tile as the IR's tile: captured graph == torch at another batch size; a
+constant repeated over the batch (a class token) as a batch_constant; repeats of the batch refused."""
+from __future__ import annotations
+
+import pytest
+import torch
+from torch import nn
+
+from interlayer.errors import UnsupportedLayerError
+from interlayer.frontends.torch import capture
+from torch_frontend_support import Fn, check_capture
+
+MAP = (1, 3, 4, 5)
+
+CASES = [
+    pytest.param(lambda m, x: x.repeat(1, 2, 1, 3), MAP, [1, 2, 1, 3], id="Tensor.repeat"),
+    pytest.param(lambda m, x: x.repeat((1, 1, 2, 2)), MAP, [1, 1, 2, 2], id="Tensor.repeat-tuple"),
+    pytest.param(lambda m, x: x.repeat(1, 1, 1, 1), MAP, [1, 1, 1, 1], id="Tensor.repeat-ones"),
+    pytest.param(lambda m, x: torch.tile(x, (1, 3, 1, 1)), MAP, [1, 3, 1, 1], id="torch.tile"),
+    pytest.param(lambda m, x: torch.tile(x, (2,)), MAP, [1, 1, 1, 2], id="torch.tile-last-axis"),
+    pytest.param(lambda m, x: torch.tile(x, dims=(2, 1, 3)), MAP, [1, 2, 1, 3], id="torch.tile-dims"),
+    pytest.param(lambda m, x: x.tile(1, 2, 2, 1), MAP, [1, 2, 2, 1], id="Tensor.tile"),
+    pytest.param(lambda m, x: x.repeat(1, 3), (1, 6), [1, 3], id="Tensor.repeat-features"),
+    pytest.param(lambda m, x: x.repeat(1, 2, 3), (1, 3, 7), [1, 2, 3], id="Tensor.repeat-1d"),
+    pytest.param(lambda m, x: x.repeat(1, 1, 2, 1, 3), (1, 2, 3, 4, 2), [1, 1, 2, 1, 3], id="Tensor.repeat-3d"),
+]
+
+
+@pytest.mark.parametrize("fn, shape, repeats", CASES)
+def test_tile_matches_torch(fn, shape, repeats):
+    graph = check_capture(Fn(fn), shape)
+    assert [(node.op, node.attrs) for node in graph.nodes] == [("tile", {"repeats": repeats})]
+
+
+class ConvTileConv(nn.Module):
+    """Channels and one spatial axis repeated between two convolutions."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv1 = nn.Conv2d(3, 4, 3)
+        self.conv2 = nn.Conv2d(8, 2, 3)
+
+    def forward(self, x):
+        return self.conv2(self.conv1(x).repeat(1, 2, 1, 3))
+
+
+def test_tile_between_convolutions():
+    graph = check_capture(ConvTileConv(), (1, 3, 7, 6))
+    assert [node.op for node in graph.nodes] == ["conv", "tile", "conv"]
+
+
+class ClassToken(nn.Module):
+    """A learned token repeated over the batch and put in front of the sequence (as ViT-style models do)."""
+
+    def __init__(self, counts=(1, 1)):
+        super().__init__()
+        self.token = nn.Parameter(torch.randn(1, 1, 6))
+        self.counts = counts
+
+    def forward(self, x):
+        return torch.cat([self.token.repeat(x.size(0), *self.counts), x], 1)
+
+
+def test_class_token_repeated_over_the_batch_stays_trainable():
+    graph = check_capture(ClassToken(), (1, 4, 6))
+    node = graph.nodes[0]
+    assert (node.op, node.attrs) == ("batch_constant", {"shape": [1, 6], "trainable": True})
+    assert graph.source["name_map"]["token"] == f"{node.name}.value"
+
+
+def test_class_token_tiled_along_its_axes_is_a_fixed_constant():
+    graph = check_capture(ClassToken(counts=(2, 1)), (1, 4, 6))
+    node = graph.nodes[0]
+    assert (node.op, node.attrs) == ("batch_constant", {"shape": [2, 6], "trainable": False})
+    assert "token" not in graph.source["name_map"]
+
+
+REFUSED = [
+    pytest.param(lambda m, x: x.repeat(2, 1, 1, 1), "node 'repeat' (Tensor.repeat)",
+                 "repeating the batch axis has no IR equivalent: the batch stays the batch. Expected 1 as the first "
+                 "repeat. Received: repeats=[2, 1, 1, 1]", id="repeat-batch"),
+    pytest.param(lambda m, x: torch.tile(x, (3, 1, 1, 1)), "node 'tile' (torch.tile)",
+                 "Received: repeats=[3, 1, 1, 1]", id="tile-batch"),
+    pytest.param(lambda m, x: x.repeat(1, 1, 1, 1, 1), "node 'repeat' (Tensor.repeat)",
+                 "more repeats than axes put new axes in front of the batch. Expected one repeat per axis of the rank "
+                 "4 input. Received: repeats=[1, 1, 1, 1, 1]", id="repeat-new-axis-of-1"),
+    pytest.param(lambda m, x: x.tile(1, 1, 2, 1, 1), "node 'tile' (Tensor.tile)", "more repeats than axes",
+                 id="tile-new-axis"),
+    pytest.param(lambda m, x: x.repeat(x.size(0), 1, 1, 1), "node 'repeat' (Tensor.repeat)",
+                 "a repeat count read from the batch size changes with the batch. Expected counts that are numbers. "
+                 "Received: repeats=[batch, 1, 1, 1]", id="repeat-by-batch-size"),
+]
+
+
+@pytest.mark.parametrize("fn, where, message", REFUSED)
+def test_repeats_that_move_the_batch_are_refused(fn, where, message):
+    with pytest.raises(UnsupportedLayerError) as caught:
+        capture(Fn(fn), example_inputs=MAP)
+    [(found, problem)] = caught.value.problems
+    assert found == where
+    assert message in problem
