@@ -64,7 +64,29 @@ ONE_INPUT = [
     pytest.param(Positions(), (2, 6, 8), id="position-buffer-expand"),
     pytest.param(Fn(lambda m, x: F.scaled_dot_product_attention(*(_heads(x),) * 3).transpose(1, 2)
                     .reshape(x.size(0), -1, 32)), (2, 6, 32), id="head-split-and-merge"),
+    pytest.param(Fn(lambda m, x: x[:, :, None]), (2, 5, 4), id="getitem-new-axis"),
+    pytest.param(Fn(lambda m, x: x[..., None] * 2.0), (2, 5, 4), id="getitem-ellipsis-new-axis"),
+    pytest.param(Fn(lambda m, x: x[:, None, 1:3, None]), (2, 5, 4), id="getitem-new-axes-and-slice"),
+    pytest.param(Fn(lambda m, x: x[:, 2, None]), (2, 5, 4), id="getitem-integer-and-new-axis"),
+    pytest.param(Fn(lambda m, x: _repeat_kv(x, 2)), SEQ, id="repeat_kv"),
+    pytest.param(Fn(lambda m, x: x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + 1e-6)), (2, 5, 8),
+                 id="rms-norm-rsqrt"),
+    pytest.param(Fn(lambda m, x: F.scaled_dot_product_attention(x, x, x, attn_mask=_batch_causal(x))), SEQ,
+                 id="sdpa-bool-mask-made-for-the-batch"),
+    pytest.param(Fn(lambda m, x: x.masked_fill(~_batch_causal(x), -3.0)), (2, 4, 6, 6),
+                 id="masked_fill-mask-made-for-the-batch"),
 ]
+
+
+def _repeat_kv(x, times: int):
+    """Grouped-query attention's key/value heads repeated (Llama's repeat_kv): a new axis, expanded, merged."""
+    batch, heads, tokens, size = x.shape
+    return x[:, :, None, :, :].expand(batch, heads, times, tokens, size).reshape(batch, heads * times, tokens, size)
+
+
+def _batch_causal(x):
+    """A boolean causal mask expanded to the batch of ``x`` (Hugging Face's sdpa masks): one row per example."""
+    return CAUSAL[None, None].expand(x.size(0), 1, -1, -1)
 
 
 @pytest.mark.parametrize("model, shape", ONE_INPUT)
@@ -102,6 +124,26 @@ def test_a_cast_that_changes_the_dtype_is_refused():
 def test_indexing_the_batch_axis_is_refused():
     with pytest.raises(UnsupportedLayerError, match="batch axis"):
         capture(Fn(lambda m, x: x[0]), example_inputs=(2, 4, 3))
+
+
+def test_a_new_axis_before_the_batch_is_refused():
+    with pytest.raises(UnsupportedLayerError, match=r"new axis \(None\) must come after the batch axis"):
+        capture(Fn(lambda m, x: x[None]), example_inputs=(2, 4, 3))
+
+
+def test_a_mask_made_for_the_batch_becomes_one_additive_constant():
+    graph = check_capture(Fn(lambda m, x: F.scaled_dot_product_attention(x, x, x, attn_mask=_batch_causal(x))), SEQ)
+    (node,) = [node for node in graph.nodes if node.op == "batch_constant"]
+    assert set(node.weights["value"].ravel().tolist()) == {0.0, float("-inf")}
+
+
+def test_a_mask_made_for_the_batch_with_rows_that_differ_is_refused():
+    def forward(m, x):
+        mask = (torch.arange(x.size(0))[:, None, None, None] > 0).expand(-1, 1, 6, 6)  # row 0 drops everything
+        return F.scaled_dot_product_attention(x, x, x, attn_mask=mask | CAUSAL)
+
+    with pytest.raises(UnsupportedLayerError, match="one row repeated over the batch"):
+        capture(Fn(forward), example_inputs=SEQ)
 
 
 def test_gpt2_conv1d_is_a_linear_with_the_weight_transposed():

@@ -88,10 +88,14 @@ def getitem(ctx: Call, target):
         return ctx.unsupported(f"only one result of a call with several results (split, chunk) can be picked, by an "
                                f"integer. Expected parts[i]. Received: index={ctx.node.args[1]!r}")
     shape = list(ctx.shape(ctx.node.args[0]))
-    index = full_index(ctx.const(ctx.node.args[1]), len(shape))
+    items, added = _new_axes(ctx.const(ctx.node.args[1]))
+    index = full_index(items, len(shape))
     if index is None:
-        return ctx.unsupported(f"only integers, slices and ... index a tensor here. Expected basic indexing. "
+        return ctx.unsupported(f"only integers, slices, ... and None index a tensor here. Expected basic indexing. "
                                f"Received: index={ctx.node.args[1]!r}")
+    if added and (added[0] == 0 or ctx.is_swapped(ctx.node.args[0])):
+        return ctx.unsupported(f"a new axis (None) must come after the batch axis. Expected ':' or ... before the "
+                               f"first None. Received: index={ctx.node.args[1]!r}")
     if ctx.is_swapped(ctx.node.args[0]):
         index[0], index[1] = index[1], index[0]  # as the IR holds the tensor
     if index[0] != slice(None):
@@ -109,16 +113,40 @@ def getitem(ctx: Call, target):
         parts = builder.add_node("split", [value], {"axis": axis, "sizes": sizes}, name=f"{ctx.name}_{axis}")
         value = parts[1 if start else 0]
     result = list(ctx.shape())
-    if len(result) != len(shape):
+    if len(result) != len(shape) or added:
         value = builder.add("reshape", [value], {"shape": result[1:]}, name=ctx.name)
     return value
 
 
-def _fixed_mask(ctx: Call, arg, reference, rank: int, additive: bool) -> str | None:
-    """A constant mask repeated over the batch of ``reference``: as 0/1 (``additive=False``) or, for a boolean
+def _new_axes(index) -> tuple[object, list[int]]:
+    """A basic index without its ``None`` entries, and the positions of those in the full index (``x[:, None]``
+    adds an axis of size 1 at position 1); positions are counted as written, an ``...`` as one."""
+    items = list(index) if isinstance(index, tuple) else [index]
+    added = [position for position, item in enumerate(items) if item is None]
+    if not added:
+        return index, []
+    return tuple(item for item in items if item is not None), added
+
+
+def _fixed(ctx: Call, arg) -> np.ndarray | None:
+    """The array of a mask that does not follow from the inputs' values: a constant, or one made from the batch
+    size alone whose rows are all the same (a causal mask expanded to the batch), as its first row. None for a
+    mask computed from the inputs."""
+    if ctx.is_constant(arg):
+        return constant(ctx, arg).array if arg.meta["tensor_meta"].dtype != torch.bool \
+            else arg.meta["interlayer.value"].numpy()
+    if "interlayer.batch_of" not in getattr(arg, "meta", {}) or arg in ctx.capture.values:
+        return None
+    value, source = arg.meta["interlayer.value"], arg.meta["interlayer.batch_of"]
+    batch = source.meta["tensor_meta"].shape[0]
+    if value.dim() == 0 or value.shape[0] != batch or not bool((value == value[:1]).all()):
+        return None  # refused by ctx.value, which names what a tensor made from the batch size must be
+    return value[:1].numpy()
+
+
+def _fixed_mask(ctx: Call, array: np.ndarray, reference, rank: int, additive: bool) -> str | None:
+    """A fixed mask repeated over the batch of ``reference``: as 0/1 (``additive=False``) or, for a boolean
     attention mask, as 0 where it keeps and -inf where it drops."""
-    array = constant(ctx, arg).array if arg.meta["tensor_meta"].dtype != torch.bool \
-        else arg.meta["interlayer.value"].numpy()
     if array.ndim > rank or (array.ndim == rank and array.shape[0] != 1):
         ctx.unsupported(f"a constant mask must leave the batch axis alone. Expected at most {rank} axes, size 1 "
                         f"first when {rank}. Received: shape={array.shape}")
@@ -137,9 +165,9 @@ def masked_fill(ctx: Call, target):
     x, mask, value = ctx.arg(0, "input"), ctx.arg(1, "mask"), ctx.const(ctx.arg(2, "value"))
     if not isinstance(value, (int, float)) or isinstance(value, bool):
         return ctx.unsupported(f"the fill value must be a number. Received: value={value!r}")
-    rank = len(ctx.shape(x))
-    if ctx.is_constant(mask):
-        condition = _fixed_mask(ctx, mask, x, rank, additive=False)
+    rank, fixed = len(ctx.shape(x)), _fixed(ctx, mask)
+    if fixed is not None:
+        condition = _fixed_mask(ctx, fixed, x, rank, additive=False)
     elif len(ctx.shape(mask)) != rank:
         return ctx.unsupported(f"the mask must have the input's rank (the batch axis first). Received: "
                                f"shapes={ctx.shape(x)}, {ctx.shape(mask)}")
@@ -157,8 +185,8 @@ def where(ctx: Call, target):
     if not isinstance(fill, (int, float)) or isinstance(fill, bool) or ctx.is_constant(x) or not ctx.is_tensor(x):
         return ctx.unsupported("only torch.where(mask, number, x) converts (a masked fill). Expected a number as "
                                "the second argument and a tensor computed from the inputs as the third")
-    rank = len(ctx.shape(x))
-    condition = _fixed_mask(ctx, mask, x, rank, False) if ctx.is_constant(mask) else ctx.value(mask)
+    rank, fixed = len(ctx.shape(x)), _fixed(ctx, mask)
+    condition = _fixed_mask(ctx, fixed, x, rank, False) if fixed is not None else ctx.value(mask)
     if condition is None:
         return None
     return ctx.capture.builder.add("where", [ctx.value(x), condition], {"value": float(fill)}, name=ctx.name)
@@ -179,9 +207,9 @@ def scaled_dot_product_attention(ctx: Call, target):
                                f"Received: shapes={shapes}")
     inputs = [ctx.value(item) for item in (query, key, value)]
     if mask is not None:
-        rank = len(shapes[0])
-        if ctx.is_constant(mask):
-            inputs.append(_fixed_mask(ctx, mask, query, rank, additive=True))
+        rank, fixed = len(shapes[0]), _fixed(ctx, mask)
+        if fixed is not None:
+            inputs.append(_fixed_mask(ctx, fixed, query, rank, additive=True))
         elif len(ctx.shape(mask)) == rank:
             inputs.append(ctx.value(mask))
         else:

@@ -9,6 +9,7 @@ from torch import nn
 
 from ...registry import register
 from .activations import along_dim
+from .algebra import binary
 from .context import Call
 
 _PLAIN = {torch.exp: "exp", "exp": "exp", torch.log: "log", "log": "log", torch.sqrt: "sqrt", "sqrt": "sqrt",
@@ -20,6 +21,12 @@ _PLAIN = {torch.exp: "exp", "exp": "exp", torch.log: "log", "log": "log", torch.
 @register("torch", "frontend", *_PLAIN)
 def plain(ctx: Call, target):
     return ctx.add(_PLAIN[type(target) if ctx.module is not None else target], [ctx.input])
+
+
+@register("torch", "frontend", torch.rsqrt, "rsqrt")
+def rsqrt(ctx: Call, target):
+    """``1 / sqrt(x)`` (RMSNorm's ``x * torch.rsqrt(variance + eps)``): a ``pow`` by -0.5."""
+    return binary(ctx, "pow", ctx.node.args[0], -0.5)
 
 
 def _shrink(ctx: Call, soft: bool):

@@ -1,0 +1,62 @@
+"""Decoder-only language models of the Llama family and their neighbours (Hugging Face, built from small configs
+with seeded random weights) through the archive into every framework: RMSNorm's ``rsqrt``, rotary position
+tables, grouped-query attention's repeated key/value heads (``x[:, :, None]`` expanded and merged) and the
+boolean causal mask made for the batch (one additive constant that follows the batch)."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+import transformers
+
+import interlayer
+from interlayer.execute import predict
+from support import assert_equivalent, assert_varies
+from torch_models import archive_maker, randomise
+
+VOCAB, TOKENS = 100, 7
+SIZES = {"vocab_size": VOCAB, "hidden_size": 32, "num_hidden_layers": 2, "num_attention_heads": 4,
+         "intermediate_size": 64}
+MODELS = {
+    "llama": lambda: transformers.LlamaModel(transformers.LlamaConfig(num_key_value_heads=2, **SIZES)),
+    "qwen2": lambda: transformers.Qwen2Model(transformers.Qwen2Config(num_key_value_heads=2, **SIZES)),
+    "phi": lambda: transformers.PhiModel(transformers.PhiConfig(**SIZES)),
+    "gpt-neox": lambda: transformers.GPTNeoXModel(transformers.GPTNeoXConfig(**SIZES)),
+    "t5-encoder": lambda: transformers.T5EncoderModel(transformers.T5Config(
+        vocab_size=VOCAB, d_model=32, d_kv=8, d_ff=64, num_layers=2, num_heads=4)),
+}
+
+
+def _tokens(seed: int, batch: int) -> np.ndarray:
+    return np.random.default_rng(seed).integers(0, VOCAB, (batch, TOKENS)).astype(np.int64)
+
+
+@pytest.fixture(scope="module")
+def archives(tmp_path_factory):
+    def make(name: str):
+        torch.manual_seed(0)
+        return randomise(MODELS[name]()), (torch.from_numpy(_tokens(0, 2)),)
+
+    return archive_maker(tmp_path_factory.mktemp("decoders"), make)
+
+
+@pytest.mark.parametrize("target_name", ["torch", "keras", "onnx"])
+@pytest.mark.parametrize("name", sorted(MODELS))
+def test_decoder_through_the_archive(name, target_name, archives):
+    model, path = archives(name)
+    target = interlayer.build(interlayer.load(path), target_name)
+    x = _tokens(1, 3)  # another batch size than the capture's
+    expected = predict(model, [x])[0]
+    assert_varies(expected, predict(model, [_tokens(2, 3)])[0], what=f"{name} last_hidden_state")
+    assert_equivalent(predict(target, [x])[0], expected, what=f"{name} -> {target_name}")
+
+
+def test_llama_graph_has_no_batch_sized_constant_but_the_mask(archives):
+    """The causal mask made for the batch is one batch_constant per use; RMSNorm is pow by -0.5 (rsqrt)."""
+    _, path = archives("llama")
+    graph = interlayer.load(path)
+    constants = [node for node in graph.nodes if node.op == "batch_constant"]
+    assert constants and all(set(np.unique(node.weights["value"])) <= {0.0, -np.inf} for node in constants)
+    powers = [node for node in graph.nodes if node.op == "pow" and node.weights.get("other") is not None
+              and float(node.weights["other"]) == -0.5]
+    assert len(powers) == 2 * 2 + 1  # two norms per layer and the final one
