@@ -83,6 +83,13 @@ CASES = [
     pytest.param(lambda: nn.GroupNorm(2, 4, eps=1e-3, affine=False), (1, 4, 7), id="group_norm1d-no-affine"),
     pytest.param(lambda: nn.GroupNorm(1, 4), (1, 4, 3, 3), id="group_norm-one-group"),
     pytest.param(lambda: Fn(lambda self, x: F.group_norm(x, 2, eps=1e-4)), (1, 6, 4, 4), id="F.group_norm"),
+    pytest.param(lambda: nn.InstanceNorm2d(4), (1, 4, 5, 6), id="instance_norm2d"),
+    pytest.param(lambda: nn.InstanceNorm2d(4, affine=True, eps=1e-3), (1, 4, 5, 6), id="instance_norm2d-affine"),
+    pytest.param(lambda: nn.InstanceNorm1d(3, affine=True), (1, 3, 9), id="instance_norm1d-affine"),
+    pytest.param(lambda: nn.InstanceNorm3d(2, affine=True), (1, 2, 3, 4, 5), id="instance_norm3d-affine"),
+    pytest.param(lambda: nn.InstanceNorm2d(4, affine=True, track_running_stats=True), (1, 4, 5, 6),
+                 id="instance_norm2d-running-statistics"),
+    pytest.param(lambda: Fn(lambda self, x: F.instance_norm(x, eps=1e-4)), (1, 3, 4, 4), id="F.instance_norm"),
     # a small U-Net up path
     pytest.param(lambda: nn.Sequential(
         nn.Conv2d(3, 8, 3, padding=1), nn.GroupNorm(2, 8), nn.ReLU(), nn.ConvTranspose2d(8, 4, 2, stride=2),
@@ -185,3 +192,14 @@ def test_conv_transpose_padding_mode_is_refused_by_torch_itself():
     layer.padding_mode = "reflect"
     with pytest.raises(SourceError, match="padding mode"):
         capture(nn.Sequential(layer), (1, 3, 5, 5))
+
+
+def test_instance_norm_is_a_group_norm_of_one_channel_per_group():
+    graph = check_capture(nn.Sequential(nn.InstanceNorm2d(4, affine=True)), (1, 4, 5, 6))
+    node = graph.node("0")
+    assert node.op == "group_norm" and node.attrs["num_groups"] == node.attrs["num_channels"] == 4
+
+
+def test_instance_norm_of_an_unbatched_input_is_refused():
+    with pytest.raises(UnsupportedLayerError, match=r"'0' \(InstanceNorm2d\): the input must be batched"):
+        capture(nn.Sequential(nn.InstanceNorm2d(3)), example_inputs=[torch.randn(3, 5, 5)])

@@ -1,4 +1,4 @@
-"""LayerNorm and GroupNorm, as modules and as functions (the functions without weight tensors: tensors held
+"""LayerNorm, GroupNorm and InstanceNorm, as modules and as functions (the functions without weight tensors: tensors held
 outside a layer have no IR equivalent); LocalResponseNorm, whose window starts size // 2 channels before each channel
 (F.local_response_norm pads size // 2 channels in front and (size - 1) // 2 behind)."""
 from __future__ import annotations
@@ -63,6 +63,43 @@ def group_norm(ctx: Call, target):
     weights = _weights(ctx.module)
     attrs.update(scale=weights["scale"] is not None, center=weights["offset"] is not None)
     return ctx.add("group_norm", [ctx.input], attrs, weights, sources=_SOURCES)
+
+
+_INSTANCE_RANKS = {nn.InstanceNorm1d: 3, nn.InstanceNorm2d: 4, nn.InstanceNorm3d: 5}
+
+
+@register("torch", "frontend", *_INSTANCE_RANKS, F.instance_norm)
+def instance_norm(ctx: Call, target):
+    """Each example's channels normalised over their own positions: a ``group_norm`` of one channel per group. A
+    layer that tracks running statistics normalises with those at inference: a ``batch_norm``."""
+    shape = ctx.shape(ctx.node.args[0])
+    if ctx.module is None:
+        stats = [ctx.arg(index, name, None) for index, name in ((1, "running_mean"), (2, "running_var"))]
+        if any(item is not None for item in stats) or not ctx.const(ctx.arg(5, "use_input_stats", True)):
+            return ctx.unsupported("F.instance_norm normalises with each example's own statistics here. Expected "
+                                   "running_mean and running_var None and use_input_stats=True (running statistics "
+                                   "belong in an nn.InstanceNorm layer)")
+        tensors = [ctx.arg(index, name, None) for index, name in ((3, "weight"), (4, "bias"))]
+        if any(item is not None for item in tensors):
+            return ctx.unsupported("F.instance_norm's weight and bias must be None. Expected the affine parameters "
+                                   "inside a layer (nn.InstanceNorm with affine=True)")
+        attrs = {"num_groups": shape[1], "num_channels": shape[1], "epsilon": float(ctx.option("eps", 7, 1e-5)),
+                 "center": False, "scale": False}
+        return ctx.add("group_norm", [ctx.input], attrs)
+    module = ctx.module
+    if len(shape) != _INSTANCE_RANKS[type(module)]:
+        return ctx.unsupported(f"the input must be batched. Expected a rank {_INSTANCE_RANKS[type(module)]} input "
+                               f"(N, C, *spatial). Received: shape={tuple(shape)}")
+    if module.track_running_stats and module.running_mean is not None:
+        attrs = {"num_features": shape[1], "epsilon": float(module.eps), "momentum": module.momentum,
+                 "center": module.affine, "scale": module.affine}
+        weights = {"mean": to_numpy(module.running_mean), "variance": to_numpy(module.running_var),
+                   **(_weights(module) if module.affine else {})}
+        sources = {**_SOURCES, "mean": "running_mean", "variance": "running_var"}
+        return ctx.add("batch_norm", [ctx.input], attrs, weights, sources=sources)
+    attrs = {"num_groups": shape[1], "num_channels": shape[1], "epsilon": float(module.eps),
+             "center": module.affine, "scale": module.affine}
+    return ctx.add("group_norm", [ctx.input], attrs, _weights(module) if module.affine else {}, sources=_SOURCES)
 
 
 @register("torch", "frontend", nn.LocalResponseNorm, F.local_response_norm)
