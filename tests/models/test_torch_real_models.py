@@ -57,6 +57,12 @@ def tiny_convnext():
                                                                   drop_path_rate=0.5, hidden_act="gelu_new"))
 
 
+def tiny_convnext_v2():
+    """ConvNeXt V2: global response normalisation, a norm over the spatial axes of a channels-last tensor."""
+    return transformers.ConvNextV2Model(transformers.ConvNextV2Config(hidden_sizes=[8, 16], depths=[2, 2],
+                                                                      num_stages=2))
+
+
 def tiny_mobilenet_v2():
     return transformers.MobileNetV2Model(transformers.MobileNetV2Config(depth_multiplier=0.25))
 
@@ -69,6 +75,7 @@ MODELS = {
     "hf-tiny-resnet": (tiny_resnet, POOLED),
     "hf-tiny-convnext": (tiny_convnext, POOLED),
     "hf-tiny-mobilenet-v2": (tiny_mobilenet_v2, POOLED),
+    "hf-tiny-convnext-v2": (tiny_convnext_v2, POOLED),
     "residual-net": (ResidualNet, ["0", "1"]),
     "unet": (UNet, None),
     "squeeze-excitation": (SENet, None),

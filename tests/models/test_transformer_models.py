@@ -44,6 +44,18 @@ def gpt2(layers: int = 4, **sizes):
     return transformers.GPT2Model(config)
 
 
+def wav2vec2(layers: int = 2):
+    """Audio: a conv feature encoder over x[:, None], group norm, a weight-normed positional conv, a transformer."""
+    config = transformers.Wav2Vec2Config(num_hidden_layers=layers, conv_dim=(16, 16), conv_stride=(5, 2),
+                                         conv_kernel=(10, 3), num_conv_pos_embeddings=16,
+                                         num_conv_pos_embedding_groups=4, attn_implementation="eager", **TINY)
+    return transformers.Wav2Vec2Model(config)
+
+
+def _audio(seed: int) -> np.ndarray:
+    return np.random.default_rng(seed).standard_normal((2, 400)).astype(np.float32)
+
+
 def _tokens(seed: int) -> np.ndarray:
     return np.random.default_rng(seed).integers(0, VOCAB, (2, TOKENS)).astype(np.int64)
 
@@ -63,6 +75,7 @@ MODELS = {
     "vit": (vit, _image),
     "gpt2-tiny": (lambda: gpt2(2, **GPT2_TINY), _tokens),
     "gpt2": (gpt2, _tokens),
+    "wav2vec2-tiny": (wav2vec2, _audio),
 }
 SLOW = {"bert", "distilbert", "vit", "gpt2"}
 

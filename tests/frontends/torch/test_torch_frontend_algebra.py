@@ -45,6 +45,12 @@ ONE_INPUT = [
     pytest.param(lambda m, x: torch.sum(x, dim=[1, 2], keepdim=True), id="torch.sum-list"),
     pytest.param(lambda m, x: torch.amax(x, dim=(2, 3)), id="torch.amax"),
     pytest.param(lambda m, x: x.amax(1, keepdim=True), id="Tensor.amax"),
+    pytest.param(lambda m, x: torch.linalg.vector_norm(x, dim=(2, 3), keepdim=True), id="linalg.vector_norm"),
+    pytest.param(lambda m, x: torch.linalg.vector_norm(x, ord=1, dim=-1), id="linalg.vector_norm-ord-1"),
+    pytest.param(lambda m, x: torch.linalg.vector_norm(x, float("inf"), 1), id="linalg.vector_norm-ord-inf"),
+    pytest.param(lambda m, x: torch.norm(x, dim=1), id="torch.norm"),
+    pytest.param(lambda m, x: x.norm(p=2, dim=(1, 3), keepdim=True), id="Tensor.norm"),
+    pytest.param(lambda m, x: x / (x.norm(dim=-1, keepdim=True) + 1e-6), id="Tensor.norm-normalised"),
     # moving axes
     pytest.param(lambda m, x: x.permute(0, 2, 3, 1), id="Tensor.permute"),
     pytest.param(lambda m, x: x.permute((0, 3, 1, 2)), id="Tensor.permute-tuple"),
@@ -257,6 +263,9 @@ class Holding(nn.Module):
 UNSUPPORTED = [
     pytest.param(Fn(lambda m, x: x.mean()), MAP, "reducing the batch axis", id="mean-all"),
     pytest.param(Fn(lambda m, x: x.sum(0)), MAP, "reducing the batch axis", id="sum-batch"),
+    pytest.param(Fn(lambda m, x: x.norm()), MAP, "a norm over the batch axis", id="norm-all"),
+    pytest.param(Fn(lambda m, x: torch.linalg.vector_norm(x, ord=3, dim=1)), MAP, "order 2, 1 and inf",
+                 id="vector_norm-ord-3"),
     pytest.param(Fn(lambda m, x: x.mean(1, dtype=torch.float64)), MAP, "dtype must be None", id="mean-dtype"),
     pytest.param(Fn(lambda m, x: torch.stack([x, x])), MAP, "stacking along the batch axis", id="stack-batch"),
     pytest.param(Fn(lambda m, x: x.chunk(2, 0)[0]), (2, 4, 6, 5), "splitting the batch axis", id="chunk-batch"),

@@ -191,6 +191,35 @@ def reduce(ctx: Call, target):
     return ctx.add(_REDUCTIONS[name], [ctx.input], {"axes": axes, "keepdims": bool(keepdim)})
 
 
+_NORMS = {2: "the square root of the sum of squares", 1: "the sum of magnitudes", float("inf"): "the largest magnitude"}
+
+
+@register("torch", "frontend", torch.linalg.vector_norm, torch.norm, "norm")
+def vector_norm(ctx: Call, target):
+    """``torch.linalg.vector_norm(x, ord, dim, keepdim)`` (``torch.norm``, ``x.norm``; p='fro' is 2) over axes after
+    the batch: for ord 2, 1 and inf, ``sqrt(sum(x * x))``, ``sum(abs(x))`` and ``max(abs(x))`` (ConvNeXt V2's GRN)."""
+    function = target is torch.linalg.vector_norm
+    order = ctx.const(ctx.arg(1, "ord" if function else "p", 2 if function else "fro"))
+    dim, keepdim = ctx.const(ctx.arg(2, "dim", None)), ctx.const(ctx.arg(3, "keepdim", False))
+    order = 2 if order == "fro" else order
+    if order not in _NORMS or ctx.const(ctx.arg(None, "dtype", None)) is not None:
+        return ctx.unsupported(f"only vector norms of order 2, 1 and inf in the input's dtype have IR ops ("
+                               f"{', '.join(_NORMS.values())}). Received: ord={order!r}")
+    rank = len(ctx.shape(ctx.node.args[0]))
+    dims = [dim] if isinstance(dim, int) else list(dim or ())
+    axes = sorted({ctx.axis(d, rank) for d in dims})
+    if not axes or axes[0] == 0:
+        return ctx.unsupported(f"a norm over the batch axis has no IR equivalent. Expected dim to name axes >= 1. "
+                               f"Received: dim={dim}")
+    builder, x = ctx.capture.builder, ctx.input
+    attrs = {"axes": axes, "keepdims": bool(keepdim)}
+    if order == 2:
+        squares = builder.add("mul", [x, x], name=f"{ctx.name}_squares")
+        return ctx.add("sqrt", [builder.add("reduce_sum", [squares], attrs, name=f"{ctx.name}_sum")])
+    magnitudes = builder.add("abs", [x], name=f"{ctx.name}_abs")
+    return ctx.add("reduce_sum" if order == 1 else "reduce_max", [magnitudes], attrs)
+
+
 # stack, split, permute ---------------------------------------------------------------------------------------
 
 

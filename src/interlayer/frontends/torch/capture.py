@@ -254,8 +254,7 @@ def _call(state: Capture, node, table) -> None:
         return
     call = Call(state, node)
     target = call.module if call.module is not None else node.target
-    key = type(call.module) if call.module is not None else node.target
-    converter = table.get(key)
+    converter = table.get(call.key)
     reader = later_reader(state.root, node, state.order) if is_inplace(state.root, node) else None
     held = None if converter is None else _layout(call, converter)
     if converter is None:
@@ -327,7 +326,7 @@ def _no_converter(call: Call, table) -> str:
     if call.module is None:
         return (f"has no torch frontend converter. Expected a supported function or tensor method. "
                 f"Received: target={describe(call.node)}")
-    cls = type(call.module)
+    cls = call.key
     qualified = f"{cls.__module__}.{cls.__qualname__}"
     parents = [key.__name__ for key in table if isinstance(key, type) and key is not cls and issubclass(cls, key)]
     if parents:

@@ -62,6 +62,11 @@ class Call:
         """the axis that holds the batch in the tensors the call reads: 1 when they are held swapped, and the
         converter then sees them as the IR holds them (``shape``, ``axis``, constant operands)"""
 
+    @property
+    def key(self):
+        """What the call's converter is registered under: the module's class, or the function or method."""
+        return self.node.target if self.module is None else layer_class(self.module)
+
     # reading the call ------------------------------------------------------------------------------------
 
     def arg(self, index: int | None, keyword: str, default: Any = _MISSING) -> Any:
@@ -173,7 +178,8 @@ class Call:
         module's own name for a layer (``"weight"``), the ``state_dict`` key for a function call's constant
         (``ctx.constant_name(arg)``). A source tensor keeps the first IR tensor it was mapped to; a module called
         again is recorded as sharing it (``graph.source["shared"]``)."""
-        mapped = {weight: self.prefix + local for weight, local in (sources or {}).items() if local is not None}
+        mapped = {weight: self.prefix + local for weight, local in (sources or {}).items()
+                  if local is not None and not computed_weight(self.module, local)}
         return self.capture.builder.add(op, inputs, attrs, weights, name=self.name, sources=mapped)
 
     def unsupported(self, message: str) -> None:
@@ -194,6 +200,27 @@ def describe(node, module=None) -> str:
     if module_name in _PREFIXES:
         return f"{_PREFIXES[module_name]}.{name}"
     return f"{module_name}.{name}" if module_name else name
+
+
+def layer_class(module) -> type:
+    """The class a module's converter is registered for. A module under ``torch.nn.utils.parametrize``
+    (``weight_norm``, ``spectral_norm``, ``orthogonal``) is an instance of a class made for it, whose one base is
+    the layer's own class; its parametrized weights are computed when read, as its forward reads them."""
+    from torch.nn.utils import parametrize
+
+    return type(module).__bases__[0] if parametrize.is_parametrized(module) else type(module)
+
+
+def computed_weight(module, local: str) -> bool:
+    """Whether a module's tensor is computed from others when read rather than held as it is in the
+    ``state_dict``: a parametrization, or the ``weight`` the hook-based ``torch.nn.utils.weight_norm`` sets from
+    ``weight_g`` and ``weight_v``. Its value is converted; it maps to no ``state_dict`` key."""
+    if module is None or "." in local:
+        return False
+    from torch.nn.utils import parametrize
+
+    return parametrize.is_parametrized(module, local) or (
+        local not in module._parameters and local not in module._buffers and hasattr(module, local))
 
 
 def full_index(index, rank: int) -> list | None:

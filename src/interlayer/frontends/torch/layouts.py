@@ -172,7 +172,7 @@ def graph_inputs(capture, table: dict) -> set:
         for arg, swapped in expected(ctx).items():
             required.setdefault(arg, swapped)
         want = required.get(node)
-        converter = table.get(type(ctx.module) if ctx.module is not None else node.target)
+        converter = table.get(ctx.key)
         if want is None or converter not in RULES:
             continue
         if converter in (algebra.permute, algebra.transpose):
