@@ -1,7 +1,8 @@
-"""Decoder-only language models of the Llama family and their neighbours (Hugging Face, built from small configs
-with seeded random weights) through the archive into every framework: RMSNorm's ``rsqrt``, rotary position
-tables, grouped-query attention's repeated key/value heads (``x[:, :, None]`` expanded and merged) and the
-boolean causal mask made for the batch (one additive constant that follows the batch)."""
+"""Decoder-only language models of the Llama family and their neighbours, and encoders of the same era (Hugging
+Face, built from small configs with seeded random weights) through the archive into every framework: RMSNorm's
+``rsqrt``, rotary position tables, grouped-query attention's repeated key/value heads (``x[:, :, None]`` expanded
+and merged), the boolean causal mask made for the batch (one additive constant that follows the batch), and
+subclasses of nn layers with their own forward."""
 from __future__ import annotations
 
 import numpy as np
@@ -24,6 +25,14 @@ MODELS = {
     "gpt-neox": lambda: transformers.GPTNeoXModel(transformers.GPTNeoXConfig(**SIZES)),
     "t5-encoder": lambda: transformers.T5EncoderModel(transformers.T5Config(
         vocab_size=VOCAB, d_model=32, d_kv=8, d_ff=64, num_layers=2, num_heads=4)),
+    # subclasses of nn layers with forwards of their own, followed into: Gemma's scaled word embedding,
+    # Falcon's Linear, BART's scaled and learned positional embeddings
+    "gemma": lambda: transformers.GemmaModel(transformers.GemmaConfig(num_key_value_heads=2, head_dim=8, **SIZES)),
+    "falcon": lambda: transformers.FalconModel(transformers.FalconConfig(
+        vocab_size=VOCAB, hidden_size=32, num_hidden_layers=2, num_attention_heads=4)),
+    "bart-encoder": lambda: transformers.BartModel(transformers.BartConfig(
+        vocab_size=VOCAB, d_model=32, encoder_layers=2, decoder_layers=1, encoder_attention_heads=4,
+        decoder_attention_heads=4, encoder_ffn_dim=64, decoder_ffn_dim=64)).encoder,
 }
 
 

@@ -68,6 +68,8 @@ ONE_INPUT = [
     pytest.param(Fn(lambda m, x: x[..., None] * 2.0), (2, 5, 4), id="getitem-ellipsis-new-axis"),
     pytest.param(Fn(lambda m, x: x[:, None, 1:3, None]), (2, 5, 4), id="getitem-new-axes-and-slice"),
     pytest.param(Fn(lambda m, x: x[:, 2, None]), (2, 5, 4), id="getitem-integer-and-new-axis"),
+    pytest.param(Fn(lambda m, x: x[..., [-2], :]), (2, 3, 5, 4), id="getitem-one-element-list"),
+    pytest.param(Fn(lambda m, x: x[:, [1, 2, 3]]), (2, 5, 4), id="getitem-consecutive-list"),
     pytest.param(Fn(lambda m, x: _repeat_kv(x, 2)), SEQ, id="repeat_kv"),
     pytest.param(Fn(lambda m, x: x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + 1e-6)), (2, 5, 8),
                  id="rms-norm-rsqrt"),
@@ -124,6 +126,11 @@ def test_a_cast_that_changes_the_dtype_is_refused():
 def test_indexing_the_batch_axis_is_refused():
     with pytest.raises(UnsupportedLayerError, match="batch axis"):
         capture(Fn(lambda m, x: x[0]), example_inputs=(2, 4, 3))
+
+
+def test_a_list_of_indexes_that_is_no_slice_is_refused():
+    with pytest.raises(UnsupportedLayerError, match="only integers, slices"):
+        capture(Fn(lambda m, x: x[:, [0, 2]]), example_inputs=(2, 4, 3))
 
 
 def test_a_new_axis_before_the_batch_is_refused():

@@ -1,9 +1,10 @@
-"""capture(): inputs, names, provenance, outputs, errors, and the registry's exact class matching."""
+"""capture(): inputs, names, provenance, outputs, errors, and which class's converter a subclass gets."""
 from __future__ import annotations
 
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 import interlayer
@@ -160,12 +161,62 @@ def test_data_dependent_control_flow_is_a_source_error():
 
 
 class MyConv(nn.Conv2d):
-    pass
+    """Only its arguments differ from Conv2d's: it computes as a Conv2d does."""
+
+    def __init__(self):
+        super().__init__(3, 4, 3, padding=1)
 
 
-def test_subclass_does_not_match_its_parent_converter():
-    with pytest.raises(UnsupportedLayerError, match=r"node '0' \(MyConv\): is a subclass of Conv2d"):
-        capture(nn.Sequential(MyConv(3, 4, 3)), (1, 3, 6, 6))
+class ScaledEmbedding(nn.Embedding):
+    """Its own forward around its parent's (Gemma's and BART's scaled word embeddings)."""
+
+    def __init__(self):
+        super().__init__(10, 6)
+        self.scale = 2.5
+
+    def forward(self, ids):
+        return super().forward(ids) * self.scale
+
+
+class ProjectedLinear(nn.Linear):
+    """Its own forward, written with F.linear (Falcon's Linear)."""
+
+    def forward(self, x):
+        return F.linear(x, self.weight, self.bias) + x.mean(-1, keepdim=True)
+
+
+class StandardisedConv(nn.Conv2d):
+    """A method the parent's forward calls, overridden: its code is followed into, as any other code."""
+
+    def _conv_forward(self, x, weight, bias):
+        weight = (weight - weight.mean((1, 2, 3), keepdim=True)) / (weight.std((1, 2, 3), keepdim=True) + 1e-5)
+        return F.conv2d(x, weight, bias, self.stride, self.padding)
+
+
+def test_subclass_that_only_sets_arguments_is_converted_as_its_parent():
+    graph = check_capture(nn.Sequential(MyConv()), (1, 3, 6, 6))
+    assert [node.op for node in graph.nodes] == ["conv"] and graph.node("0").attrs["pads"] == [1, 1, 1, 1]
+
+
+@pytest.mark.parametrize("make, example, ops", [
+    pytest.param(ScaledEmbedding, torch.tensor([[1, 4, 9]]), ["embedding", "mul"], id="scaled-embedding"),
+    pytest.param(lambda: ProjectedLinear(5, 5), (1, 5), ["linear", "reduce_mean", "add"], id="functional-linear"),
+])
+def test_subclass_with_its_own_forward_is_traced_through(make, example, ops):
+    model = nn.Sequential(make())
+    randomise(model)
+    graph = capture(model, example_inputs=[example] if isinstance(example, torch.Tensor) else example)
+    assert [node.op for node in graph.nodes] == ops
+    assert "0.weight" in graph.source["name_map"]  # the parameter keeps its state_dict name
+    x = example if isinstance(example, torch.Tensor) else torch.randn(3, *example[1:])
+    with torch.no_grad():
+        expected = model(x).numpy()
+    assert_equivalent(list(interlayer.run(graph, [x.numpy()]).values())[0], expected)
+
+
+def test_subclass_overriding_what_its_parent_calls_is_followed_into():
+    with pytest.raises(UnsupportedLayerError, match=r"node .conv2d. \(torch.conv2d\): has no torch frontend converter"):
+        capture(nn.Sequential(StandardisedConv(3, 4, 3)), (1, 3, 6, 6))
 
 
 class Scale(nn.Module):

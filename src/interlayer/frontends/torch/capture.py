@@ -254,7 +254,7 @@ def _call(state: Capture, node, table) -> None:
         return
     call = Call(state, node)
     target = call.module if call.module is not None else node.target
-    converter = table.get(call.key)
+    converter = call.converter(table)
     reader = later_reader(state.root, node, state.order) if is_inplace(state.root, node) else None
     held = None if converter is None else _layout(call, converter)
     if converter is None:

@@ -67,6 +67,13 @@ class Call:
         """What the call's converter is registered under: the module's class, or the function or method."""
         return self.node.target if self.module is None else layer_class(self.module)
 
+    def converter(self, table: dict):
+        """The call's converter in ``table``, None when it has none (a module converts as the class
+        :func:`converted_class` names)."""
+        if self.module is None:
+            return table.get(self.node.target)
+        return table.get(converted_class(self.module, table))
+
     # reading the call ------------------------------------------------------------------------------------
 
     def arg(self, index: int | None, keyword: str, default: Any = _MISSING) -> Any:
@@ -105,8 +112,6 @@ class Call:
         return self.capture.values[arg]
 
     def _batch_value(self, arg) -> str:
-        import torch
-
         value, source = arg.meta["interlayer.value"], arg.meta["interlayer.batch_of"]
         batch = source.meta["tensor_meta"].shape[0]
         where = f"'{arg.name}' ({describe(arg)}), made from the batch size in forward,"
@@ -211,6 +216,24 @@ def layer_class(module) -> type:
     return type(module).__bases__[0] if parametrize.is_parametrized(module) else type(module)
 
 
+INERT = {"__init__", "__module__", "__qualname__", "__doc__", "__annotations__", "__firstlineno__",
+         "__static_attributes__", "__dict__", "__weakref__", "extra_repr", "reset_parameters", "_reset_parameters"}
+"""What a subclass may define and still compute exactly as its parent: it only sets the parent's arguments."""
+
+
+def converted_class(module, classes) -> type | None:
+    """The class among ``classes`` (those with a converter) whose converter converts ``module``: its own class, or
+    the nearest parent when every class between them defines nothing that computes (an ``nn.Embedding``
+    subclass that only fixes ``__init__`` arguments); None for a module that computes otherwise (a subclass with
+    its own ``forward``, which the tracer follows into) or has no converted class at all."""
+    for cls in layer_class(module).__mro__:
+        if cls in classes:
+            return cls
+        if not set(vars(cls)) <= INERT:
+            return None
+    return None
+
+
 def computed_weight(module, local: str) -> bool:
     """Whether a module's tensor is computed from others when read rather than held as it is in the
     ``state_dict``: a parametrization, or the ``weight`` the hook-based ``torch.nn.utils.weight_norm`` sets from
@@ -224,9 +247,9 @@ def computed_weight(module, local: str) -> bool:
 
 
 def full_index(index, rank: int) -> list | None:
-    """A basic index (``x[:, 0]``, ``x[..., 1:5]``) as one entry per axis, ``...`` and the trailing axes written
-    out; None for any other index."""
-    items = list(index) if isinstance(index, tuple) else [index]
+    """A basic index (``x[:, 0]``, ``x[..., 1:5]``, ``x[..., [-2], :]``) as one entry per axis, ``...`` and the
+    trailing axes written out, a list of consecutive indexes as its slice; None for any other index."""
+    items = [_as_slice(item) for item in (index if isinstance(index, tuple) else [index])]
     if Ellipsis in items:
         at = items.index(Ellipsis)
         items[at:at + 1] = [slice(None)] * (rank - len(items) + 1)
@@ -234,6 +257,17 @@ def full_index(index, rank: int) -> list | None:
     if len(items) != rank or not all(isinstance(item, (int, slice)) for item in items):
         return None
     return items
+
+
+def _as_slice(item):
+    """A list of consecutive indexes of one sign (``x[..., [-2], :]``, which keeps the axis) as the slice it
+    picks; any other item as it is."""
+    if not isinstance(item, list) or not item or not all(isinstance(i, int) and not isinstance(i, bool)
+                                                         for i in item):
+        return item
+    if item != list(range(item[0], item[0] + len(item))) or (item[0] < 0) != (item[-1] < 0):
+        return item
+    return slice(item[0], None if item[-1] == -1 else item[-1] + 1)
 
 
 def to_numpy(tensor) -> np.ndarray:

@@ -1,10 +1,12 @@
 """Layers with weights: Linear, Conv1d/2d/3d, BatchNorm1d/2d/3d."""
 from __future__ import annotations
 
+import torch.nn.functional as F
 from torch import nn
 
 from ...ir import layout
 from ...registry import register
+from .algebra import constant
 from .context import Call, ntuple, to_numpy
 from .tensor import MODES, add_pad
 
@@ -17,6 +19,22 @@ def linear(ctx: Call, module: nn.Linear):
         {"weight": to_numpy(module.weight), "bias": None if module.bias is None else to_numpy(module.bias)},
         sources={"weight": "weight", "bias": "bias"},
     )
+
+
+@register("torch", "frontend", F.linear)
+def functional_linear(ctx: Call, target):
+    """``F.linear(x, weight, bias)`` with the model's own parameters (a subclass's forward, ``x @ w.T + b`` written
+    as a call): an IR linear, the parameters' state_dict names kept."""
+    weight = constant(ctx, ctx.arg(1, "weight"))
+    bias_arg = ctx.arg(2, "bias", None)
+    bias = None if bias_arg is None else constant(ctx, bias_arg)
+    if weight is None or weight.array.ndim != 2 or (bias_arg is not None and (bias is None or bias.array.ndim != 1)):
+        return ctx.unsupported("weight and bias must be parameters or buffers of the model. Expected a constant "
+                               "(out_features, in_features) weight and a constant (out_features,) bias or None")
+    out_features, in_features = weight.array.shape
+    attrs = {"in_features": in_features, "out_features": out_features, "bias": bias is not None}
+    return ctx.add("linear", [ctx.input], attrs, {"weight": weight.array, "bias": None if bias is None else bias.array},
+                   sources={"weight": weight.source, "bias": None if bias is None else bias.source})
 
 
 @register("torch", "frontend", nn.Conv1d, nn.Conv2d, nn.Conv3d)

@@ -172,7 +172,7 @@ def graph_inputs(capture, table: dict) -> set:
         for arg, swapped in expected(ctx).items():
             required.setdefault(arg, swapped)
         want = required.get(node)
-        converter = table.get(ctx.key)
+        converter = ctx.converter(table)
         if want is None or converter not in RULES:
             continue
         if converter in (algebra.permute, algebra.transpose):

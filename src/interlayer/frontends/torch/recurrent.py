@@ -1,4 +1,4 @@
-"""Recurrent layers: nn.Embedding, nn.LSTM, nn.GRU, nn.RNN, their weights under PyTorch's own names.
+"""Recurrent layers: nn.Embedding (and F.embedding), nn.LSTM, nn.GRU, nn.RNN, their weights under PyTorch's own names.
 
 PyTorch holds the states h_0/h_n (and c_0/c_n) as ``(layers*directions, N, H)`` even with batch_first=True, and
 a ``batch_first=False`` sequence as (T, N, F); the IR holds both batch-first, and ``layouts.py`` converts what the
@@ -14,9 +14,11 @@ import operator
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from ...registry import register
+from .algebra import constant
 from .attention import batch_constant
 from .context import Call, to_numpy
 
@@ -31,6 +33,22 @@ def embedding(ctx: Call, module: nn.Embedding):
     attrs = {"num_embeddings": module.num_embeddings, "embedding_dim": module.embedding_dim,
              "padding_idx": module.padding_idx}
     return ctx.add("embedding", [ctx.input], attrs, {"weight": to_numpy(module.weight)}, sources={"weight": "weight"})
+
+
+@register("torch", "frontend", F.embedding)
+def functional_embedding(ctx: Call, target):
+    """``F.embedding(ids, weight)`` with the model's own table (a subclass's forward calling
+    ``super().forward``, a tied table): the same lookup as nn.Embedding, the table's state_dict name kept."""
+    table = constant(ctx, ctx.arg(1, "weight"))
+    if table is None or table.array.ndim != 2:
+        return ctx.unsupported("the table must be a 2-D parameter or buffer of the model. Expected a constant "
+                               "(num_embeddings, embedding_dim) weight")
+    if ctx.const(ctx.arg(3, "max_norm", None)) is not None:
+        return ctx.unsupported("max_norm must be None: it renormalises the weight rows during the forward")
+    padding = ctx.const(ctx.arg(2, "padding_idx", None))
+    attrs = {"num_embeddings": table.array.shape[0], "embedding_dim": table.array.shape[1],
+             "padding_idx": None if padding is None else int(padding) % table.array.shape[0]}
+    return ctx.add("embedding", [ctx.input], attrs, {"weight": table.array}, sources={"weight": table.source})
 
 
 def _picks(node, index: int):

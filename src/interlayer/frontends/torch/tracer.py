@@ -37,7 +37,7 @@ from torch.fx.node import map_aggregate, map_arg
 from torch.fx.passes.shape_prop import _extract_tensor_metadata
 
 from ...errors import SourceError
-from .context import describe
+from .context import converted_class, describe
 from .outputs import flat_outputs, forward_options
 
 _MODULE_CALL = torch.nn.Module.__call__  # the unpatched call, kept before any tracing patches it
@@ -111,11 +111,15 @@ class ConcreteProxy(fx.Proxy):
 def tracer_class(leaves: tuple[type, ...]):
     """The tracer class for one capture: standard nn leaves plus every class with a converter (or a parent)."""
 
+    classes = set(leaves)
+
     class ConcreteTracer(_ConcreteTracer):
         def is_leaf_module(self, m, module_qualified_name):
-            if type(m) in _TRACED_THROUGH and not isinstance(m, leaves):
-                return False
-            return isinstance(m, leaves) or super().is_leaf_module(m, module_qualified_name)
+            if converted_class(m, classes) is not None:
+                return True
+            if type(m) in _TRACED_THROUGH or isinstance(m, leaves):  # a converted layer's subclass with its own
+                return False                                          # forward is followed into, as other code
+            return super().is_leaf_module(m, module_qualified_name)
 
     return ConcreteTracer
 

@@ -5,8 +5,8 @@ interlayer never imports transformers itself. The converters are keyed on the cl
 converter, but kept in this module's own ``CONVERTERS`` table rather than the registry: what the registry (and
 the support tables generated from it) lists never depends on which libraries a process happened to import. A
 converter registered with ``interlayer.register`` for the same class takes precedence. Subclasses of ``nn``
-layers that only change ``__init__`` (EfficientNet's depthwise Conv2d, PoolFormer's GroupNorm) are given their
-parent's converter, checked class by class, since the registry matches exact classes.
+layers that only change ``__init__`` (EfficientNet's depthwise Conv2d, PoolFormer's GroupNorm) need nothing here:
+the capture converts them with their parent's converter (``context.converted_class``).
 
 Everything else in a transformers model is traced: drop path / stochastic depth returns its input at inference
 (``if not self.training: return x``), so the trace records nothing for it; ``QuickGELUActivation``,
@@ -18,15 +18,9 @@ from __future__ import annotations
 import importlib
 from typing import Callable
 
-from torch import nn
-
 from .context import Call, to_numpy
-from .layers import conv
-from .normalization import group_norm
 
 CONVERTERS: dict[type, Callable] = {}
-_INERT = {"__init__", "__module__", "__qualname__", "__doc__", "__annotations__", "__firstlineno__",
-          "__static_attributes__", "__dict__", "__weakref__", "extra_repr"}
 
 
 def _class(name: str) -> type | None:
@@ -47,14 +41,6 @@ def _converter(*names: str) -> Callable[[Callable], Callable]:
         return fn
 
     return decorate
-
-
-def _same_as(parent: type, converter: Callable, *names: str) -> None:
-    """Convert subclasses that only change ``__init__`` (EfficientNet's depthwise Conv2d) with their parent's
-    converter. A version of such a class that defines any other method keeps the exact-class rule (refused)."""
-    for cls in filter(None, map(_class, names)):
-        if all(set(vars(klass)) <= _INERT for klass in cls.__mro__[:cls.__mro__.index(parent)]):
-            CONVERTERS[cls] = converter
 
 
 @_converter("models.convnext.modeling_convnext:ConvNextLayerNorm",
@@ -111,11 +97,6 @@ def silu(ctx: Call, module):
 @_converter("activations:LinearActivation")
 def linear_activation(ctx: Call, module):
     return ctx.add("identity", [ctx.input])
-
-
-_same_as(nn.Conv2d, conv, "models.efficientnet.modeling_efficientnet:EfficientNetDepthwiseConv2d",
-         "models.align.modeling_align:AlignVisionDepthwiseConv2d")
-_same_as(nn.GroupNorm, group_norm, "models.poolformer.modeling_poolformer:PoolFormerGroupNorm")
 
 
 @_converter("models.bert.modeling_bert:BertEmbeddings")
