@@ -46,6 +46,9 @@ case("max_pool2d-same", lambda: single_op_graph(
 case("max_pool2d-ceil", lambda: single_op_graph(
     "max_pool", {"kernel_size": [3, 3], "strides": [2, 2], "ceil_mode": True}, [(2, 3, 8, 8)]))
 case("max_pool1d", lambda: single_op_graph("max_pool", {"kernel_size": [3], "strides": [2]}, [(2, 3, 11)]))
+# zeros padded in front of a max pool win over negative windows (onnxruntime must not fold them into its pads)
+case("max_pool2d-after-zero-pad", lambda: chain_graph([
+    ("pad", {"pads": [1, 1, 1, 1]}), ("max_pool", {"kernel_size": [3, 3], "strides": [2, 2]})], (2, 3, 8, 8)))
 case("avg_pool2d", lambda: single_op_graph("avg_pool", {"kernel_size": [2, 2], "strides": [2, 2]}, [(2, 3, 8, 8)]))
 case("avg_pool2d-pads-include", lambda: single_op_graph(
     "avg_pool", {"kernel_size": [3, 3], "strides": [2, 2], "pads": [1, 1, 1, 1], "count_include_pad": True},

@@ -1,5 +1,6 @@
-"""keras.applications, built with weights=None and then randomised, through the archive to PyTorch and back to
-Keras: Keras -> archive -> PyTorch within 1e-5 of Keras, Keras -> archive -> Keras within float rounding.
+"""keras.applications, built with weights=None and then randomised, through the archive to PyTorch, ONNX and back
+to Keras: Keras -> archive -> PyTorch and -> ONNX within 1e-5 of Keras, Keras -> archive -> Keras within float
+rounding.
 
 Randomisation (seeded): every kernel variance-preserving (normal / sqrt(fan-in)), every bias, BatchNormalization
 affine parameter, LayerScale and Normalization constant random; BatchNormalization statistics calibrated on one
@@ -32,6 +33,10 @@ APPLICATIONS = {
     "ConvNeXtTiny": (A.ConvNeXtTiny, {}, (32, 32, 3)),
     "VGG16": (A.VGG16, {}, (32, 32, 3)),
     "NASNetMobile": (A.NASNetMobile, {"include_top": False}, (32, 32, 3)),
+    "ResNet50V2": (A.ResNet50V2, {}, (32, 32, 3)),
+    "Xception": (A.Xception, {}, (71, 71, 3)),
+    "MobileNetV3Small": (A.MobileNetV3Small, {}, (32, 32, 3)),
+    "EfficientNetV2B0": (A.EfficientNetV2B0, {}, (32, 32, 3)),
 }
 DEFAULT = ("MobileNetV2", "ResNet50")
 KERAS_RTOL = 1e-6  # Keras -> archive -> Keras: the same layers on the same weights, float rounding only
@@ -134,6 +139,8 @@ def _check(name: str, tmp_path):
     keras_model = interlayer.build(loaded, "keras")
     back = predict(keras_model, [x])[0]
     assert relative_error(back, expected) <= KERAS_RTOL, f"{name} Keras: {relative_error(back, expected):.2e}"
+    onnx_model = interlayer.build(loaded, "onnx")  # run by onnxruntime with its default graph optimisations
+    assert_equivalent(predict(onnx_model, [x])[0], expected, what=f"{name} ONNX")
 
 
 @pytest.mark.parametrize("name", DEFAULT)

@@ -64,6 +64,17 @@ def test_keras_source_inputs_are_given_as_keras_takes_them():
     assert len(report.layers) >= 8  # Keras layers by name, brought to the canonical layout
 
 
+def test_keras_layers_with_a_fused_activation_are_compared_after_it():
+    """A Dense(activation=...) is two IR nodes; the Keras layer's output is the activation's, not the linear's."""
+    keras.utils.set_random_seed(0)
+    inputs = keras.Input((8,))
+    hidden = keras.layers.Dense(16, activation="tanh", name="hidden")(inputs)
+    source = keras.Model(inputs, keras.layers.Dense(5, activation="softmax", name="scores")(hidden))
+    report = verify(source, interlayer.convert(source, "torch"))
+    assert [row.name for row in report.layers] == ["hidden_activation", "scores_activation"]
+    assert report.passed and all(row.passed for row in report.layers)
+
+
 class Squares(nn.Module):
     def __init__(self):
         super().__init__()

@@ -44,18 +44,22 @@ def activations(model, inputs: Sequence[np.ndarray], graph: Graph) -> dict[str, 
 
 
 def _layer_outputs(model, graph: Graph) -> tuple[list[str], list]:
-    """(IR value, Keras tensor) of every graph node named after a layer the model calls once."""
+    """(IR value, Keras tensor) of every layer the model calls once: the values its capture recorded for its
+    outputs (``source["layer_outputs"]``, where they are not its namesake node's, as a Dense's fused activation
+    is ``<layer>_activation``), else those of the graph node named after it."""
     functional = getattr(model, "_functional", None) or model
     layers = {layer.name: layer for layer in functional.layers}
+    moved = graph.source.get("layer_outputs", {})
     names, tensors = [], []
     for node in graph.nodes:
         layer = layers.get(node.name)
         if layer is None or isinstance(layer, keras.layers.InputLayer) or len(layer._inbound_nodes) != 1:
             continue
+        values = moved.get(node.name, node.outputs)
         outputs = layer._inbound_nodes[0].output_tensors
-        if len(outputs) >= len(node.outputs):
-            names += node.outputs
-            tensors += outputs[:len(node.outputs)]
+        if len(outputs) >= len(values):
+            names += values
+            tensors += outputs[:len(values)]
     return names, tensors
 
 

@@ -52,7 +52,11 @@ def build(graph: Graph, opset: int = DEFAULT_OPSET, check: bool = True, **option
                               f"opset={opset!r}. Pass opset=17 (the default) or a newer one in that range.")
     validate(graph)
     reserved = {spec.name for spec in graph.inputs} | {value for node in graph.nodes for value in node.outputs}
-    emitter = Emitter(opset, graph.shapes(), shared_nodes(graph), reserved)
+    readers: dict[str, list[str]] = {}
+    for node in graph.nodes:
+        for value in node.inputs:
+            readers.setdefault(value, []).append(node.op)
+    emitter = Emitter(opset, graph.shapes(), shared_nodes(graph), reserved, readers)
     inputs = [_declare_input(emitter, spec) for spec in graph.inputs]
     table = converters("onnx", "backend")
     for node in graph.nodes:

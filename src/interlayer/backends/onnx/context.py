@@ -56,8 +56,11 @@ def _take(taken: set[str], name: str) -> str:
 class Emitter:
     """The ONNX graph under construction: nodes, initializers, the dtype of every value, and every problem met."""
 
-    def __init__(self, opset: int, shapes: dict, shared: dict[str, str], reserved: set[str]):
+    def __init__(self, opset: int, shapes: dict, shared: dict[str, str], reserved: set[str],
+                 readers: dict[str, list[str]] | None = None):
         self.opset = opset
+        self.readers = readers or {}
+        """IR value -> the ops of the nodes that read it"""
         self.shapes = shapes
         self.shared = shared
         """node -> the earlier node whose weights it shares (it reads the same initializers)"""

@@ -42,7 +42,13 @@ def pad(ctx: Step, node):
     amounts = ctx.ints([0, 0, *pads[:rank], 0, 0, *pads[rank:]], "pads")
     if mode != "constant":
         return ctx.op("Pad", [x, amounts], mode=mode)
-    value = ctx.const(ctx.attrs["value"], ctx.dtype_of(x), suffix="value")
+    fill = ctx.attrs["value"]
+    if fill == 0.0 and "max_pool" in ctx.emitter.readers.get(node.outputs[0], ()):
+        # onnxruntime folds a Pad whose fill is all zero bytes into a following MaxPool's pads, which never win
+        # the max: wrong wherever a window's values are all negative. -0.0 is the same zero to every reader and
+        # keeps the Pad (Keras's ZeroPadding2D before MaxPooling2D, as in ResNet50V2)
+        fill = -0.0
+    value = ctx.const(fill, ctx.dtype_of(x), suffix="value")
     return ctx.op("Pad", [x, amounts, value], mode="constant")
 
 

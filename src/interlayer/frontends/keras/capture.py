@@ -56,6 +56,10 @@ def capture(model: keras.Model, example_inputs: Any = None, **options: Any) -> G
         perm = None if held.perm == layout.identity(held.rank) else held.perm
         state.builder.output(held.value, _dtype(tensor), perm=perm)
     graph = state.builder.finish()
+    named = {node.name: node.outputs for node in graph.nodes}
+    moved = {layer: values for layer, values in state.layer_outputs.items() if named.get(layer) != values}
+    if moved:  # a layer whose output is not its namesake node's (a Dense's fused activation: <layer>_activation)
+        graph.source["layer_outputs"] = moved
     structure = functional.output
     if isinstance(structure, dict) and len(structure) == len(graph.outputs):  # Keras flattens by sorted key
         graph.source["output_names"] = [str(key) for key in sorted(structure)]
@@ -73,6 +77,8 @@ class _State:
         """how many calls of each layer object (by id) were converted so far"""
         self.placeholders: set[str] = set()
         """values standing for the outputs of layers that could not be converted"""
+        self.layer_outputs: dict[str, list[str]] = {}
+        """the IR values of each layer's outputs (its first call), for verification's layer-by-layer rows"""
 
     def declare_input(self, tensor, channels_last: bool) -> Held:
         operation = tensor._keras_history.operation
@@ -177,6 +183,8 @@ def _convert_layer(state: _State, node, inputs: list[Held], prefix: str) -> list
         outputs = [outputs]
     if ctx.failed or outputs is None:
         return [state.placeholder(tensor, ctx.name) for tensor in node.outputs]
+    if call == 0:
+        state.layer_outputs[ctx.name] = [held.value for held in outputs]
     return list(outputs)
 
 
