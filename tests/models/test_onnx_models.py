@@ -166,3 +166,45 @@ KERAS_MODELS = [
 def test_keras_model_written_as_onnx_by_interlayer(make):
     proto = interlayer.build(interlayer.export(make()), "onnx")
     check_everywhere(proto)
+
+
+class FirstOutput(nn.Module):
+    """A Hugging Face model as torch.onnx exports it: one positional input, its first output."""
+
+    def __init__(self, inner: nn.Module):
+        super().__init__()
+        self.inner = inner
+
+    def forward(self, x):
+        return self.inner(x)[0]
+
+
+def _hugging_face(name: str) -> tuple[nn.Module, torch.Tensor]:
+    import transformers
+
+    sizes = {"hidden_size": 32, "num_hidden_layers": 2, "num_attention_heads": 4, "intermediate_size": 64}
+    torch.manual_seed(0)
+    if name == "bert":
+        model = transformers.BertModel(transformers.BertConfig(vocab_size=100, **sizes))
+        return FirstOutput(randomise(model)).eval(), torch.randint(0, 100, (2, 7))
+    model = transformers.ViTModel(transformers.ViTConfig(image_size=32, patch_size=8, **sizes))
+    return FirstOutput(randomise(model)).eval(), torch.randn(2, 3, 32, 32)
+
+
+@pytest.mark.parametrize("name", ["bert", "vit"])
+def test_hugging_face_models_exported_by_torch_onnx(name):
+    """BertEmbeddings' gather of its token-type buffer is folded (onnx.reference cannot evaluate that
+    GatherElements); attention's shape arithmetic folds into reshapes that keep the batch."""
+    model, example = _hugging_face(name)
+    buffer = io.BytesIO()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(model, (example,), buffer, dynamo=False, opset_version=17, input_names=["x"],
+                          dynamic_axes={"x": {0: "batch"}})
+    graph = interlayer.export(onnx.load_from_string(buffer.getvalue()))
+    rng = np.random.default_rng(3)
+    x = rng.integers(0, 100, (3, 7)) if name == "bert" else rng.standard_normal((3, 3, 32, 32)).astype(np.float32)
+    with torch.no_grad():
+        expected = model(torch.from_numpy(x)).numpy()
+    for backend in BACKENDS:
+        assert_equivalent(predict(interlayer.build(graph, backend), [x])[0], expected, what=f"{name} {backend}")

@@ -244,3 +244,27 @@ def test_a_sparse_initializer_is_a_dense_weight():
                               sparse_initializer=[sparse])
     result = capture(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=10))
     np.testing.assert_array_equal(result.nodes[0].weights["weight"], dense)
+
+
+def test_gather_elements_of_constants_is_folded_with_numpy():
+    """torch.onnx's BertEmbeddings: gather(token_type_ids (1, 16), 1, position ids (1, 5)), added to the input."""
+    table = np.arange(16, dtype=np.float32).reshape(1, 16) * 0.5
+    positions = np.array([[3, 1, 4, 1, -2]], np.int64)
+    nodes = [helper.make_node("GatherElements", ["table", "positions"], ["picked"], name="gather", axis=1),
+             helper.make_node("Add", ["x", "picked"], ["y"], name="add")]
+    proto = model(nodes, [("x", ("N", 5))], [("y", None)], [tensor("table", table), tensor("positions", positions)])
+    graph = check(proto)
+    (node,) = graph.nodes
+    np.testing.assert_array_equal(node.weights["other"].ravel(), [1.5, 0.5, 2.0, 0.5, 7.0])
+
+
+def test_a_constant_node_that_cannot_be_evaluated_is_named():
+    nodes = [helper.make_node("Scale", ["table"], ["scaled"], name="custom", domain="com.example"),
+             helper.make_node("Add", ["x", "scaled"], ["y"], name="add")]
+    graph = helper.make_graph(nodes, "test", [helper.make_tensor_value_info("x", onnx.TensorProto.FLOAT, [2, 3])],
+                              [helper.make_tensor_value_info("y", onnx.TensorProto.FLOAT, [2, 3])],
+                              [tensor("table", np.ones((1, 3), np.float32))])
+    proto = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17), helper.make_opsetid("com.example", 1)])
+    with pytest.raises(UnsupportedLayerError, match=r"node 'custom' \(Scale\): its inputs are all "
+                                                    r"constants, and evaluating it with onnx.reference failed"):
+        capture(proto)

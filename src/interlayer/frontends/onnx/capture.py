@@ -159,7 +159,11 @@ def _walk(state: Capture, graph: onnx.GraphProto) -> None:
                               f"produces before it. Expected nodes in topological order.")
         inputs = [state.values[i] if i else None for i in node.input]
         if folding.foldable(node, inputs):
-            _store(state, node, folding.fold(node, inputs, state.opsets))
+            try:
+                _store(state, node, folding.fold(node, inputs, state.opsets))
+            except folding.FoldError as exc:
+                ctx.unsupported(str(exc))
+                _store(state, node, [Failed(name, constant=True)] * len(node.output))
             continue
         if node.op_type in ("Shape", "Size") and (node.domain or "") == "":
             result = Failed(name, constant=True)

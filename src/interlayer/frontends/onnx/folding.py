@@ -73,7 +73,34 @@ def _pick(value, index: int):
     return value.array
 
 
+class FoldError(Exception):
+    """A node whose inputs are all constants could not be evaluated."""
+
+
+def _gather_elements(node: onnx.NodeProto, data: np.ndarray, indices: np.ndarray) -> list[np.ndarray]:
+    """GatherElements (onnx.reference's own fails when ``indices`` is shorter than ``data`` along another axis,
+    as BertEmbeddings' ``gather(token_type_ids, 1, position_ids)`` exported by torch.onnx is)."""
+    axis = next((helper.get_attribute_value(a) for a in node.attribute if a.name == "axis"), 0)
+    indices = np.where(indices < 0, indices + data.shape[axis], indices)
+    return [np.take_along_axis(data, indices.astype(np.int64), axis=axis)]
+
+
+_IN_NUMPY = {"GatherElements": _gather_elements}
+"""ai.onnx ops evaluated with numpy rather than onnx.reference."""
+
+
 def _evaluate(node: onnx.NodeProto, arrays: list, opsets: dict[str, int]) -> list[np.ndarray]:
+    if (node.domain or "") == "" and node.op_type in _IN_NUMPY:
+        return _IN_NUMPY[node.op_type](node, *arrays)
+    try:
+        return _run_reference(node, arrays, opsets)
+    except Exception as exc:
+        raise FoldError(f"its inputs are all constants, and evaluating it with onnx.reference failed: "
+                        f"{type(exc).__name__}: {str(exc).rstrip('.')}. Expected a node onnx.reference runs. Received: "
+                        f"input shapes={[None if a is None else list(np.shape(a)) for a in arrays]}") from exc
+
+
+def _run_reference(node: onnx.NodeProto, arrays: list, opsets: dict[str, int]) -> list[np.ndarray]:
     from onnx.reference import ReferenceEvaluator
 
     renamed = onnx.NodeProto()

@@ -1,6 +1,6 @@
-"""LayerNorm, GroupNorm and InstanceNorm, as modules and as functions (the functions without weight tensors: tensors held
-outside a layer have no IR equivalent); LocalResponseNorm, whose window starts size // 2 channels before each channel
-(F.local_response_norm pads size // 2 channels in front and (size - 1) // 2 behind)."""
+"""LayerNorm, GroupNorm and InstanceNorm, as modules and as functions (the functions without weight tensors:
+tensors held outside a layer have no IR equivalent); LocalResponseNorm, whose window starts size // 2 channels
+before each channel (F.local_response_norm pads size // 2 channels in front and (size - 1) // 2 behind)."""
 from __future__ import annotations
 
 import torch.nn.functional as F
