@@ -82,6 +82,17 @@ def test_the_batch_of_a_reshape_stays_symbolic(fn):
     assert [(node.op, node.attrs) for node in graph.nodes] == [("reshape", {"shape": [12]})]
 
 
+@pytest.mark.parametrize("fn", [
+    pytest.param(lambda m, x: x + torch.ones(x.shape[0], 5).cumsum(1), id="torch.ones-cumsum"),
+    pytest.param(lambda m, x: torch.cat([x, torch.zeros(x.size(0), 2)], 1), id="torch.zeros-cat"),
+    pytest.param(lambda m, x: x * torch.full((x.size(0), 1), 0.5), id="torch.full"),
+])
+def test_a_tensor_made_for_the_batch_by_a_torch_function_follows_it(fn):
+    """torch.ones(x.shape[0], n) and its like, recorded (torch rejects a proxy size): a constant over the batch."""
+    graph = check_capture(Fn(fn), (1, 5))  # captured at batch 1, checked at batch 3
+    assert "batch_constant" in [node.op for node in graph.nodes]
+
+
 def test_len_of_a_tensor_is_the_example_batch_and_refused_in_a_reshape():
     with pytest.raises(interlayer.errors.UnsupportedLayerError, match="the batch size must not be written"):
         capture(Fn(lambda m, x: x.reshape(len(x), -1)), (2, 3, 4))

@@ -50,6 +50,9 @@ _VALUE_METHODS = {"item", "tolist", "numpy", "__bool__", "__int__", "__float__",
 _TRACED_THROUGH = {torch.nn.TransformerEncoderLayer, torch.nn.TransformerEncoder}
 """torch.nn classes that fx would keep as leaves but whose forward is made of converted layers and functions"""
 _SIZED_METHODS = ("expand", "repeat", "view", "reshape", "new_zeros", "new_ones", "new_full", "new_empty")
+_SIZED_FUNCTIONS = ("ones", "zeros", "full", "empty", "arange")
+"""torch functions that make a tensor of a given size: recorded when a size is the batch (``torch.ones(x.shape[0],
+seq)``, OPT's position mask), as torch's argument parser rejects a proxy where it wants an int"""
 _SHAPE_FROM_VALUES = {"nonzero", "argwhere", "masked_select", "unique", "unique_consecutive", "bincount"}
 
 
@@ -149,13 +152,18 @@ class _ConcreteTracer(fx.Tracer):
         """fx tracing, with the size-taking methods of real tensors recorded when a size is a proxy (a constant
         ``buffer.expand(batch_size, -1)``: torch's argument parser rejects a proxy where it wants an int)."""
         originals = {name: getattr(torch.Tensor, name) for name in _SIZED_METHODS}
+        functions = {name: getattr(torch, name) for name in _SIZED_FUNCTIONS}
         for name, original in originals.items():
             setattr(torch.Tensor, name, _sized_method(self, name, original))
+        for name, original in functions.items():
+            setattr(torch, name, _sized_function(self, original))
         try:
             return super().trace(root, concrete_args)
         finally:
             for name, original in originals.items():
                 setattr(torch.Tensor, name, original)
+            for name, original in functions.items():
+                setattr(torch, name, original)
 
     # the root's signature: example inputs first, every other parameter at its default -----------------------
 
@@ -458,6 +466,17 @@ def _sized_method(tracer, name: str, original):
         return original(self, *args, **kwargs)
 
     return method
+
+
+def _sized_function(tracer, original):
+    def function(*args, **kwargs):
+        found = []
+        map_aggregate((args, kwargs), lambda item: found.append(True) if isinstance(item, fx.Proxy) else None)
+        if found and not tracer.paused:
+            return tracer.create_proxy("call_function", original, args, kwargs)
+        return original(*args, **kwargs)
+
+    return function
 
 
 def _tensor_meta(item, found: list):
