@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ...ir.ops.tensor import PAD_MODES
 from ...registry import register
 from .context import NodeContext
 
@@ -86,14 +87,10 @@ def pad(ctx: NodeContext, node):
     return _pad(ctx, pads, value, axes)
 
 
-_MODES = ("constant", "reflect", "edge", "wrap")
-"""ONNX's Pad modes ('wrap' from opset 19), which are the IR's names."""
-
-
 def _pad(ctx: NodeContext, pads: list[int], value: float, axes):
     mode = ctx.attr("mode", "constant")
-    if mode not in _MODES:
-        return ctx.unsupported(f"mode must be one of {list(_MODES)}. Received: mode={mode!r}")
+    if mode not in PAD_MODES:  # ONNX's names ('wrap' from opset 19) are the IR's
+        return ctx.unsupported(f"mode must be one of {list(PAD_MODES)}. Received: mode={mode!r}")
     x = ctx.value(0)
     if x is None:
         return None
