@@ -38,6 +38,7 @@ CASES = [
     pytest.param(lambda: single("Exp", SHAPE), id="Exp"),
     pytest.param(lambda: positive_then("Log"), id="Abs-Add-Log"),
     pytest.param(lambda: positive_then("Sqrt"), id="Abs-Add-Sqrt"),
+    pytest.param(lambda: positive_then("Reciprocal"), id="Abs-Add-Reciprocal"),
     pytest.param(lambda: single("Abs", SHAPE), id="Abs"),
     pytest.param(lambda: single("Neg", SHAPE), id="Neg"),
     pytest.param(lambda: single("Softplus", SHAPE), id="Softplus"),

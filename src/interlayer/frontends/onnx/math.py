@@ -1,5 +1,5 @@
-"""Element-wise math: Exp, Log, Sqrt, Abs, Neg, Softplus, Selu, Sign, Softsign, Erf, Floor, Ceil, Shrink; and
-LogSoftmax.
+"""Element-wise math: Exp, Log, Sqrt, Abs, Neg, Softplus, Selu, Sign, Softsign, Erf, Floor, Ceil, Shrink,
+Reciprocal; and LogSoftmax.
 
 Element-wise ops keep any view of their input. Selu is read only with ONNX's default alpha and gamma (the IR's selu
 has fixed constants). LogSoftmax, as Softmax, before opset 13 works on the input coerced to 2-D at ``axis``, from 13
@@ -8,6 +8,9 @@ along ``axis``.
 from __future__ import annotations
 
 import math
+from dataclasses import replace
+
+import numpy as np
 
 from ...ir.ops.math import SELU_ALPHA, SELU_SCALE
 from ...registry import register
@@ -22,6 +25,18 @@ _PLAIN = {"Exp": "exp", "Log": "log", "Sqrt": "sqrt", "Abs": "abs", "Neg": "neg"
           ("Sign", 9), ("Softsign", 1), ("Erf", 9), ("Floor", 1), ("Ceil", 1))
 def plain(ctx: NodeContext, node):
     return elementwise(ctx, _PLAIN[node.op_type])
+
+
+@register("onnx", "frontend", ("Reciprocal", 1))
+def reciprocal(ctx: NodeContext, node):
+    """1 / x (the dynamo exporter's rsqrt is Sqrt then Reciprocal): a div with the constant first, through the same
+    view as its input."""
+    held = ctx.held(0)
+    if held is None:
+        return None
+    attrs = {"constant": True, "constant_first": True, "constant_shape": []}
+    out = ctx.add("div", [held.value], attrs, {"other": np.array(1.0, np.float32)})
+    return None if out is None else replace(held, value=out)
 
 
 @register("onnx", "frontend", ("Shrink", 9))
