@@ -198,6 +198,21 @@ def test_subclass_that_only_sets_arguments_is_converted_as_its_parent():
     assert [node.op for node in graph.nodes] == ["conv"] and graph.node("0").attrs["pads"] == [1, 1, 1, 1]
 
 
+@pytest.mark.parametrize("parent, arguments, shape, op", [
+    pytest.param(nn.InstanceNorm2d, (3,), (1, 3, 5, 5), "group_norm", id="InstanceNorm2d"),
+    pytest.param(nn.ReflectionPad2d, (1,), (1, 3, 5, 5), "pad", id="ReflectionPad2d"),
+    pytest.param(nn.Softsign, (), (1, 3), "softsign", id="Softsign"),
+    pytest.param(nn.MaxPool2d, (2,), (1, 3, 4, 4), "max_pool", id="MaxPool2d"),
+    pytest.param(nn.LSTM, (3, 4), (1, 5, 3), "lstm", id="LSTM"),
+])
+def test_converters_that_read_their_class_read_the_parent_of_such_a_subclass(parent, arguments, shape, op):
+    """Converters keyed by class (a rank, a padding mode, an op) look up the class they convert as."""
+    subclass = type(f"My{parent.__name__}", (parent,), {})
+    layer = subclass(*arguments, batch_first=True) if parent is nn.LSTM else subclass(*arguments)
+    graph = capture(nn.Sequential(layer), example_inputs=[shape])
+    assert graph.nodes[0].op == op
+
+
 @pytest.mark.parametrize("make, example, ops", [
     pytest.param(ScaledEmbedding, torch.tensor([[1, 4, 9]]), ["embedding", "mul"], id="scaled-embedding"),
     pytest.param(lambda: ProjectedLinear(5, 5), (1, 5), ["linear", "reduce_mean", "add"], id="functional-linear"),

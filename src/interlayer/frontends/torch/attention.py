@@ -18,15 +18,16 @@ from .algebra import constant
 from .context import Call, full_index, to_numpy
 
 
-def _sizes(ctx: Call) -> list:
-    """The sizes of an ``expand``/``repeat`` call, as written (fx size nodes kept)."""
-    sizes = list(ctx.node.args[1:]) or [ctx.arg(None, "size")]
+def call_sizes(ctx: Call, keyword: str = "size") -> list:
+    """The sizes (or counts) of an ``expand``/``repeat``/``tile`` call, as written, given one by one or as one
+    sequence (fx size nodes kept where they read the batch size)."""
+    sizes = list(ctx.node.args[1:]) or [ctx.arg(None, keyword)]
     if len(sizes) == 1 and isinstance(sizes[0], (list, tuple, torch.Size)):
         sizes = list(sizes[0])
     return sizes
 
 
-def _batch_source(sizes) -> object | None:
+def batch_source(sizes) -> object | None:
     """The tensor whose batch size a ``x.size(0)`` (or ``x.shape[0]``) among ``sizes`` reads."""
     for size in sizes:
         if hasattr(size, "op") and size.op == "call_method" and size.target == "size":
@@ -43,11 +44,18 @@ def batch_constant(ctx: Call, array, reference, trainable: bool = False, source:
     return ctx.add("batch_constant", [ctx.value(reference)], attrs, {"value": array}, sources={"value": source})
 
 
+def grown_over_batch(ctx: Call, fixed, array: np.ndarray, reference) -> str:
+    """``array``, the constant ``fixed`` grown along its other axes (expanded, tiled), repeated over the batch of
+    ``reference``: the model's trainable parameter, under its name, while the growing left it as it was."""
+    kept = array.shape == fixed.array.shape
+    return batch_constant(ctx, array, reference, fixed.trainable and kept, fixed.source if kept else None)
+
+
 @register("torch", "frontend", "expand", "expand_as")
 def expand(ctx: Call, target):
     source, result = ctx.node.args[0], ctx.shape()
     if ctx.is_constant(source):
-        reference = ctx.node.args[1] if target == "expand_as" else _batch_source(_sizes(ctx))
+        reference = ctx.node.args[1] if target == "expand_as" else batch_source(call_sizes(ctx))
         fixed = constant(ctx, source)
         array = fixed.array
         if reference is None or ctx.is_constant(reference):
@@ -56,9 +64,8 @@ def expand(ctx: Call, target):
         if array.ndim != len(result) or array.shape[0] != 1:
             return ctx.unsupported(f"only a constant with a leading axis of 1 can follow the batch. Expected rank "
                                    f"{len(result)} with size 1 first. Received: shape={array.shape}")
-        array = np.ascontiguousarray(np.broadcast_to(array, (1, *result[1:])))
-        return batch_constant(ctx, array, reference, fixed.trainable and array.shape == fixed.array.shape,
-                              fixed.source if array.shape == fixed.array.shape else None)
+        return grown_over_batch(ctx, fixed, np.ascontiguousarray(np.broadcast_to(array, (1, *result[1:]))),
+                                reference)
     shape = ctx.shape(source)
     if len(shape) != len(result) or shape[0] != result[0]:
         return ctx.unsupported(f"expand must keep the rank and the batch axis. Expected (batch, ...). Received: "
@@ -135,13 +142,8 @@ def _fixed(ctx: Call, arg) -> np.ndarray | None:
     if ctx.is_constant(arg):
         return constant(ctx, arg).array if arg.meta["tensor_meta"].dtype != torch.bool \
             else arg.meta["interlayer.value"].numpy()
-    if "interlayer.batch_of" not in getattr(arg, "meta", {}) or arg in ctx.capture.values:
-        return None
-    value, source = arg.meta["interlayer.value"], arg.meta["interlayer.batch_of"]
-    batch = source.meta["tensor_meta"].shape[0]
-    if value.dim() == 0 or value.shape[0] != batch or not bool((value == value[:1]).all()):
-        return None  # refused by ctx.value, which names what a tensor made from the batch size must be
-    return value[:1].numpy()
+    row = ctx.batch_row(arg)  # None for rows that differ: ctx.value refuses those, naming what they must be
+    return None if row is None else row.numpy()
 
 
 def _fixed_mask(ctx: Call, array: np.ndarray, reference, rank: int, additive: bool) -> str | None:

@@ -190,10 +190,10 @@ def _convert(model, traced, paths, table, output_names) -> Graph:
     import torch
 
     builder = GraphBuilder(type(model).__name__, "torch", torch.__version__)
-    state = Capture(builder, traced, paths)
+    state = Capture(builder, traced, paths, table)
     state.state_keys = set(model.state_dict())
-    state.convert_batch_only = lambda node: _batch_only(state, node, table)
-    time_major = layouts.graph_inputs(state, table)
+    state.convert_batch_only = lambda node: _batch_only(state, node)
+    time_major = layouts.graph_inputs(state)
     for node in traced.graph.nodes:
         if node.op == "placeholder":
             _input(state, node, node in time_major)
@@ -206,7 +206,7 @@ def _convert(model, traced, paths, table, output_names) -> Graph:
         elif "interlayer.batch_of" in node.meta:
             continue  # converted when a layer reads it (Call.value)
         elif "tensor_meta" in node.meta and not node.meta.get("interlayer.constant"):
-            _call(state, node, table)
+            _call(state, node)
     graph = builder.finish()
     if output_names is not None:
         graph.source["output_names"] = list(output_names)
@@ -240,7 +240,7 @@ def _input(state: Capture, node, time_major: bool) -> None:
         state.values[node] = state.builder.input(name, (BATCH, *shape[1:]), _dtype(meta.dtype))
 
 
-def _call(state: Capture, node, table) -> None:
+def _call(state: Capture, node) -> None:
     if node in state.values:  # converted with the call it reads (a recurrent layer's use of its final state)
         return
     if _picks_output(node):  # ``parts[i]`` of a call with several results (split, chunk) is the i-th IR value
@@ -254,11 +254,11 @@ def _call(state: Capture, node, table) -> None:
         return
     call = Call(state, node)
     target = call.module if call.module is not None else node.target
-    converter = call.converter(table)
+    converter = call.converter
     reader = later_reader(state.root, node, state.order) if is_inplace(state.root, node) else None
     held = None if converter is None else _layout(call, converter)
     if converter is None:
-        value = call.unsupported(_no_converter(call, table))
+        value = call.unsupported(_no_converter(call))
     elif held is not None:
         value = call.unsupported(held)
     elif reader is not None:
@@ -291,7 +291,7 @@ def _layout(call: Call, converter) -> str | None:
     return None
 
 
-def _batch_only(state: Capture, node, table) -> None:
+def _batch_only(state: Capture, node) -> None:
     """Convert a tensor made from the batch size alone (a mask or ids built for the batch in ``forward``), when a
     layer first reads it.
 
@@ -302,7 +302,7 @@ def _batch_only(state: Capture, node, table) -> None:
     """
     builder = state.builder
     problems, nodes, values = len(builder.problems), len(builder.nodes), set(state.values)
-    _call(state, node, table)
+    _call(state, node)
     if len(builder.problems) > problems:
         del builder.problems[problems:]
         del builder.nodes[nodes:]
@@ -322,16 +322,17 @@ def _picks_output(node) -> bool:
     return isinstance(meta, (list, tuple)) and not hasattr(meta, "shape")  # TensorMetadata is a tuple too
 
 
-def _no_converter(call: Call, table) -> str:
+def _no_converter(call: Call) -> str:
     if call.module is None:
         return (f"has no torch frontend converter. Expected a supported function or tensor method. "
                 f"Received: target={describe(call.node)}")
     cls = call.key
     qualified = f"{cls.__module__}.{cls.__qualname__}"
-    parents = [key.__name__ for key in table if isinstance(key, type) and key is not cls and issubclass(cls, key)]
+    parents = [key.__name__ for key in call.capture.table
+               if isinstance(key, type) and key is not cls and issubclass(cls, key)]
     if parents:
-        return (f"is a subclass of {parents[0]}, and converters match exact classes. Expected a converter "
-                f"registered for {cls.__name__} itself. Received: type={qualified}")
+        return (f"is a subclass of {parents[0]} that defines code of its own, so {parents[0]}'s converter does not "
+                f"convert it. Expected a converter registered for {cls.__name__} itself. Received: type={qualified}")
     return f"has no torch frontend converter. Expected a supported layer. Received: type={qualified}"
 
 

@@ -27,9 +27,11 @@ _PREFIXES = {"_operator": "operator", "torch._C._nn": "F", "torch.nn.functional"
 class Capture:
     """The state of one capture: the builder, the IR value of each fx node, and the source's names."""
 
-    def __init__(self, builder: GraphBuilder, root, paths: dict[str, tuple[str, str]]):
+    def __init__(self, builder: GraphBuilder, root, paths: dict[str, tuple[str, str]], table: dict):
         self.builder = builder
         self.root = root
+        self.table = table
+        """the converters in use: class, function or method -> converter"""
         self.values: dict[Any, str] = {}
         self.paths = paths
         """module path in the traced root -> (IR node name, state_dict prefix); only where they differ."""
@@ -67,12 +69,17 @@ class Call:
         """What the call's converter is registered under: the module's class, or the function or method."""
         return self.node.target if self.module is None else layer_class(self.module)
 
-    def converter(self, table: dict):
-        """The call's converter in ``table``, None when it has none (a module converts as the class
-        :func:`converted_class` names)."""
-        if self.module is None:
-            return table.get(self.node.target)
-        return table.get(converted_class(self.module, table))
+    @property
+    def layer_type(self) -> type | None:
+        """The class whose converter converts the call's module (:func:`converted_class`): its own, or the parent
+        a subclass that only sets arguments computes as; None for a function or method, or a module without one.
+        Converters that read settings from the class (its rank, its padding mode) read them from this one."""
+        return None if self.module is None else converted_class(self.module, self.capture.table)
+
+    @property
+    def converter(self):
+        """The call's converter, None when it has none."""
+        return self.capture.table.get(self.node.target if self.module is None else self.layer_type)
 
     # reading the call ------------------------------------------------------------------------------------
 
@@ -111,11 +118,21 @@ class Call:
             return f"<not a tensor: {arg}>"
         return self.capture.values[arg]
 
+    def batch_row(self, arg):
+        """The row a tensor made from the batch size alone repeats over the batch, as its recorded (1, ...) first
+        row; None for any other argument, or one whose rows differ (``Call.value`` refuses that one)."""
+        if not hasattr(arg, "meta") or "interlayer.batch_of" not in arg.meta or arg in self.capture.values:
+            return None
+        value, source = arg.meta["interlayer.value"], arg.meta["interlayer.batch_of"]
+        if value.dim() == 0 or value.shape[0] != source.meta["tensor_meta"].shape[0]:
+            return None
+        return value[:1] if bool((value == value[:1]).all()) else None
+
     def _batch_value(self, arg) -> str:
         value, source = arg.meta["interlayer.value"], arg.meta["interlayer.batch_of"]
-        batch = source.meta["tensor_meta"].shape[0]
         where = f"'{arg.name}' ({describe(arg)}), made from the batch size in forward,"
-        if value.dim() == 0 or value.shape[0] != batch or not bool((value == value[:1]).all()):
+        row = self.batch_row(arg)
+        if row is None:
             self.unsupported(f"{where} must hold one row repeated over the batch. Expected shape (batch, ...) with "
                              f"equal rows. Received: shape={tuple(value.shape)}")
             return f"<not a tensor: {arg}>"
@@ -124,7 +141,7 @@ class Call:
                              f"Expected a floating dtype. Received: dtype={value.dtype}")
             return f"<not a tensor: {arg}>"
         attrs = {"shape": list(value.shape[1:])}
-        array = to_numpy(value[:1].contiguous())
+        array = to_numpy(row.contiguous())
         made = self.capture.builder.add("batch_constant", [self.value(source)], attrs, {"value": array},
                                         name=f"{arg.name}_batch")
         self.capture.values[arg] = made

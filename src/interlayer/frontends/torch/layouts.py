@@ -161,7 +161,7 @@ def computed(ctx: Call) -> list:
     return found
 
 
-def graph_inputs(capture, table: dict) -> set:
+def graph_inputs(capture) -> set:
     """The placeholders that recurrent and attention layers read as time-major sequences or as states, directly
     or through ``RULES`` calls (walked backwards from those layers)."""
     required: dict = {}
@@ -172,7 +172,7 @@ def graph_inputs(capture, table: dict) -> set:
         for arg, swapped in expected(ctx).items():
             required.setdefault(arg, swapped)
         want = required.get(node)
-        converter = ctx.converter(table)
+        converter = ctx.converter
         if want is None or converter not in RULES:
             continue
         if converter in (algebra.permute, algebra.transpose):

@@ -20,7 +20,7 @@ _PLAIN = {torch.exp: "exp", "exp": "exp", torch.log: "log", "log": "log", torch.
 
 @register("torch", "frontend", *_PLAIN)
 def plain(ctx: Call, target):
-    return ctx.add(_PLAIN[type(target) if ctx.module is not None else target], [ctx.input])
+    return ctx.add(_PLAIN[ctx.layer_type if ctx.module is not None else target], [ctx.input])
 
 
 @register("torch", "frontend", torch.rsqrt, "rsqrt")

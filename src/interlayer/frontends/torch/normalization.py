@@ -87,8 +87,9 @@ def instance_norm(ctx: Call, target):
                  "center": False, "scale": False}
         return ctx.add("group_norm", [ctx.input], attrs)
     module = ctx.module
-    if len(shape) != _INSTANCE_RANKS[type(module)]:
-        return ctx.unsupported(f"the input must be batched. Expected a rank {_INSTANCE_RANKS[type(module)]} input "
+    rank = _INSTANCE_RANKS[ctx.layer_type]
+    if len(shape) != rank:
+        return ctx.unsupported(f"the input must be batched. Expected a rank {rank} input "
                                f"(N, C, *spatial). Received: shape={tuple(shape)}")
     if module.track_running_stats and module.running_mean is not None:
         attrs = {"num_features": shape[1], "epsilon": float(module.eps), "momentum": module.momentum,

@@ -19,7 +19,7 @@ def _window(ctx: Call, rank: int) -> dict:
 
 def _rank(ctx: Call, target) -> int | None:
     """The spatial rank of the layer (from its ``1d``/``2d`` name), None when the input is unbatched."""
-    name = type(target).__name__ if ctx.module is not None else target.__name__
+    name = ctx.layer_type.__name__ if ctx.module is not None else target.__name__
     rank = int(name[-2])
     if len(ctx.shape(ctx.node.args[0])) != rank + 2:
         ctx.unsupported(f"the input must be batched. Expected a rank {rank + 2} input (N, C, *spatial). "

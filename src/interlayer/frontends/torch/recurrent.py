@@ -13,7 +13,6 @@ from __future__ import annotations
 import operator
 
 import numpy as np
-import torch
 import torch.nn.functional as F
 from torch import nn
 
@@ -116,7 +115,7 @@ def recurrent(ctx: Call, module):
     """One IR node; its sequence output is held swapped for ``batch_first=False``, and its final states always
     (PyTorch's (layers*directions, N, H), the IR's (N, layers*directions, H)): ``layouts.py`` converts their
     uses (``h_n[-1]``, ``h_n.transpose(0, 1)``, returning them, handing them to another recurrent layer)."""
-    op = _OPS[type(module)]
+    op = _OPS[ctx.layer_type]
     problems = []
     if getattr(module, "proj_size", 0):
         problems.append(f"proj_size must be 0. Expected an LSTM without projections (Keras has none). "

@@ -9,7 +9,7 @@ from torch import nn
 from ...ir import ops
 from ...registry import register
 from .algebra import constant
-from .attention import _batch_source, batch_constant
+from .attention import batch_source, call_sizes, grown_over_batch
 from .context import Call
 
 
@@ -73,7 +73,7 @@ def tile(ctx: Call, target):
     batch's 1; tile with fewer dims than axes repeats the last axes (1s prepended, as numpy does). A constant
     repeated ``x.size(0)`` times (a class token) is a ``batch_constant``."""
     source = ctx.node.args[0]
-    counts = _repeat_counts(ctx, "repeats" if target == "repeat" else "dims")
+    counts = call_sizes(ctx, "repeats" if target == "repeat" else "dims")
     rank = len(ctx.shape(source))
     if target != "repeat" and len(counts) < rank:
         counts = [1] * (rank - len(counts)) + counts
@@ -92,14 +92,6 @@ def tile(ctx: Call, target):
     return ctx.add("tile", [ctx.input], {"repeats": repeats})
 
 
-def _repeat_counts(ctx: Call, keyword: str) -> list:
-    """The counts of a repeat/tile call as written: ints, and fx size nodes where they read the batch size."""
-    counts = list(ctx.node.args[1:]) or [ctx.arg(None, keyword)]
-    if len(counts) == 1 and isinstance(counts[0], (list, tuple, torch.Size)):
-        counts = list(counts[0])
-    return counts
-
-
 def _written(counts: list) -> str:
     """The counts as written, ``batch`` where one reads the batch size."""
     return "[" + ", ".join("batch" if hasattr(count, "meta") else str(count) for count in counts) + "]"
@@ -108,7 +100,7 @@ def _written(counts: list) -> str:
 def _constant_over_batch(ctx: Call, source, counts: list):
     """``constant.repeat(x.size(0), ...)``: the constant (its first axis 1), tiled along its other axes, repeated
     over the batch of x; trainable as the parameter was when the other counts are 1."""
-    reference = _batch_source(counts[:1])
+    reference = batch_source(counts[:1])
     fixed = constant(ctx, source)
     rest = [ctx.const(count) for count in counts[1:]]
     if reference is None or ctx.is_constant(reference) or any(hasattr(count, "meta") for count in counts[1:]):
@@ -118,9 +110,7 @@ def _constant_over_batch(ctx: Call, source, counts: list):
     if fixed.array.shape[0] != 1:
         return ctx.unsupported(f"only a constant with a leading axis of 1 can follow the batch. Expected size 1 "
                                f"first. Received: shape={fixed.array.shape}")
-    array = np.tile(fixed.array, [1, *rest])
-    kept = array.shape == fixed.array.shape
-    return batch_constant(ctx, array, reference, fixed.trainable and kept, fixed.source if kept else None)
+    return grown_over_batch(ctx, fixed, np.tile(fixed.array, [1, *rest]), reference)
 
 
 @register("torch", "frontend", nn.Dropout, F.dropout)
@@ -152,7 +142,7 @@ def pad(ctx: Call, target):
             return ctx.unsupported(f"mode must be one of {list(MODES)}. Received: mode={mode!r}")
         mode = MODES[mode]
     else:
-        padding, value, mode = ctx.module.padding, getattr(ctx.module, "value", 0.0), _MODULE_MODES[type(ctx.module)]
+        padding, value, mode = ctx.module.padding, getattr(ctx.module, "value", 0.0), _MODULE_MODES[ctx.layer_type]
     pads = ir_pads(list(padding), len(ctx.shape(ctx.node.args[0])))
     if pads is None:
         return ctx.unsupported(f"only spatial axes (2...) may be padded. Expected at most 2 pads per spatial axis. "

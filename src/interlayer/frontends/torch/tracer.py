@@ -459,9 +459,7 @@ class _Values:
 
 def _sized_method(tracer, name: str, original):
     def method(self, *args, **kwargs):
-        found = []
-        map_aggregate((args, kwargs), lambda item: found.append(True) if isinstance(item, fx.Proxy) else None)
-        if found and not tracer.paused and not isinstance(self, fx.Proxy):
+        if not tracer.paused and not isinstance(self, fx.Proxy) and _holds((args, kwargs), _is_proxy):
             return tracer.create_proxy("call_method", name, (self, *args), kwargs)
         return original(self, *args, **kwargs)
 
@@ -470,13 +468,22 @@ def _sized_method(tracer, name: str, original):
 
 def _sized_function(tracer, original):
     def function(*args, **kwargs):
-        found = []
-        map_aggregate((args, kwargs), lambda item: found.append(True) if isinstance(item, fx.Proxy) else None)
-        if found and not tracer.paused:
+        if not tracer.paused and _holds((args, kwargs), _is_proxy):
             return tracer.create_proxy("call_function", original, args, kwargs)
         return original(*args, **kwargs)
 
     return function
+
+
+def _holds(value, test: Callable[[Any], bool]) -> bool:
+    """Whether any item of ``value`` (nested tuples, lists, dicts) passes ``test``."""
+    found = []
+    map_aggregate(value, lambda item: found.append(True) if test(item) else None)
+    return bool(found)
+
+
+def _is_proxy(item) -> bool:
+    return isinstance(item, fx.Proxy)
 
 
 def _tensor_meta(item, found: list):
@@ -487,10 +494,7 @@ def _tensor_meta(item, found: list):
 
 
 def _has_mask(index) -> bool:
-    found = []
-    map_aggregate(index, lambda item: found.append(True) if isinstance(item, torch.Tensor)
-                  and item.dtype == torch.bool else None)
-    return bool(found)
+    return _holds(index, lambda item: isinstance(item, torch.Tensor) and item.dtype == torch.bool)
 
 
 def user_frame(frames) -> str:
