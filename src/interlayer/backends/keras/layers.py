@@ -10,7 +10,7 @@ import functools
 import keras
 import numpy as np
 
-from ...ir.ops.schema import spatial_out
+from ...ir.ops.schema import ceil_overflow, spatial_out
 
 
 @keras.saving.register_keras_serializable(package="interlayer")
@@ -427,8 +427,7 @@ class AveragePooling(keras.layers.Layer):
             return 0
         kernel, stride, (begin, end) = self.pool_size[axis], self.strides[axis], self.padding[axis]
         if isinstance(size, int):
-            out = spatial_out(size, kernel, stride, 1, begin, end, True)
-            return max((out - 1) * stride + kernel - (size + begin + end), 0)
+            return ceil_overflow(size, kernel, stride, 1, begin, end)
         out = (size + begin + end - kernel + stride - 1) // stride + 1
         out = keras.ops.where((out - 1) * stride >= size + begin, out - 1, out)  # the last window starts in bounds
         return keras.ops.maximum((out - 1) * stride + kernel - (size + begin + end), 0)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import keras
 
 from ...ir import layout
-from ...ir.ops.schema import spatial_out
+from ...ir.ops.schema import ceil_overflow
 from .build import BuildContext, Held
 from .layers import ConstantPadding, Padding
 
@@ -30,13 +30,8 @@ def ceil_extra(spatial, attrs, dilations) -> list[int] | None:
         return [0] * rank
     if any(not isinstance(size, int) for size in spatial):
         return None
-    extra = []
-    for i in range(rank):
-        k, s, d = attrs["kernel_size"][i], attrs["strides"][i], dilations[i]
-        begin, end = attrs["pads"][i], attrs["pads"][rank + i]
-        out = spatial_out(spatial[i], k, s, d, begin, end, True)
-        extra.append(max((out - 1) * s + (k - 1) * d + 1 - (spatial[i] + begin + end), 0))
-    return extra
+    return [ceil_overflow(spatial[i], attrs["kernel_size"][i], attrs["strides"][i], dilations[i], attrs["pads"][i],
+                          attrs["pads"][rank + i]) for i in range(rank)]
 
 
 def pad(ctx: BuildContext, x: Held, begin, end, value: float = 0.0, suffix: str | None = "pad",

@@ -6,6 +6,7 @@ from ...backends.keras.layers import (AveragePooling, BinaryOp, Clip, ConstantOp
                                       HardSigmoid, LocalResponseNormalization, Padding, Reduce, Resize, SizedReshape,
                                       Split, Stack, Tile)
 from ...backends.keras.math import Elementwise, LogSoftmax, Shrink, ThresholdedSoftplus
+from ...ir import layout
 from ...registry import register
 from .context import LayerContext, array, prefers
 
@@ -170,11 +171,8 @@ def sized_reshape(ctx: LayerContext, layer, inputs):
 @prefers("any")
 def tile(ctx: LayerContext, layer, inputs):
     """The layer's counts are in the order its input is held: each belongs to the IR axis held there."""
-    x = inputs[0]
-    repeats = [1] * x.rank
-    for position, axis in enumerate(x.perm[1:]):
-        repeats[axis] = int(layer.repeats[position])
-    return ctx.add("tile", [x], {"repeats": repeats}, perm=x.perm)
+    x, held = inputs[0], [1, *layer.repeats]
+    return ctx.add("tile", [x], {"repeats": [int(held[i]) for i in layout.invert(x.perm)]}, perm=x.perm)
 
 
 # the pool family's layer -----------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ import numpy as np
 from keras.src.ops import nn as nn_ops
 from keras.src.ops import numpy as numpy_ops
 
+from ...ir import layout
 from ...registry import register
 from . import activation
 from .context import Held, LayerContext, prefers
@@ -146,7 +147,4 @@ def tile(ctx: LayerContext, operation, inputs):
         ctx.unsupported(f"repeating the batch axis has no IR equivalent: the batch stays the batch. Expected 1 as "
                         f"the first repeat. Received: repeats={counts}")
         return None
-    ir_repeats = [1] * x.rank
-    for position, axis in enumerate(x.perm):
-        ir_repeats[axis] = counts[position]
-    return ctx.add("tile", [x], {"repeats": ir_repeats}, perm=x.perm)
+    return ctx.add("tile", [x], {"repeats": [counts[i] for i in layout.invert(x.perm)]}, perm=x.perm)

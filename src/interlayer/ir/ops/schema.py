@@ -145,6 +145,12 @@ def spatial_out(size, kernel: int, stride: int, dilation: int, pad_begin: int, p
     return out
 
 
+def ceil_overflow(size: int, kernel: int, stride: int, dilation: int, pad_begin: int, pad_end: int) -> int:
+    """Positions to add past the end padding so that a floor-mode window pass gives ceil_mode's output length."""
+    out = spatial_out(size, kernel, stride, dilation, pad_begin, pad_end, True)
+    return max((out - 1) * stride + dilation * (kernel - 1) + 1 - (size + pad_begin + pad_end), 0)
+
+
 def per_axis(value: int, count: int = 1):
     """A default of ``count`` times ``value`` per spatial axis (``len(kernel_size)`` axes)."""
 
