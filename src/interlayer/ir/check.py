@@ -1,7 +1,6 @@
 """Validation in one place: structure, attributes, weights and shapes. Every problem is reported at once."""
 from __future__ import annotations
 
-import networkx as nx
 import numpy as np
 
 from ..errors import ValidationError
@@ -90,18 +89,42 @@ def _structure_problems(graph: Graph, defined: set[str]) -> list[str]:
     for spec in graph.outputs:
         if spec.name not in defined:
             found.append(f"graph output '{spec.name}' is not defined by any node or graph input")
-    network = graph.to_networkx()
-    if not found and not nx.is_directed_acyclic_graph(network):
-        cycle = [edge[0] for edge in nx.find_cycle(network)]
-        found.append(f"the graph has a cycle through {cycle}")
-    elif not found:
-        position: dict[str, int] = {spec.name: -1 for spec in graph.inputs}
-        for index, node in enumerate(graph.nodes):
-            for value in node.inputs:
-                if position.get(value, -1) >= index:
-                    found.append(f"node '{node.name}': input '{value}' is produced later; nodes must be in topological order")
-            position.update({value: index for value in node.outputs})
+    if found:
+        return found
+    cycle = _cycle(graph)
+    if cycle:
+        return [f"the graph has a cycle through {cycle}"]
+    position: dict[str, int] = {spec.name: -1 for spec in graph.inputs}
+    for index, node in enumerate(graph.nodes):
+        for value in node.inputs:
+            if position.get(value, -1) >= index:
+                found.append(f"node '{node.name}': input '{value}' is produced later; nodes must be in topological order")
+        position.update({value: index for value in node.outputs})
     return found
+
+
+def _cycle(graph: Graph) -> list[str]:
+    """The node names of one cycle of the data flow, in order; empty when the graph has none."""
+    producers = {value: node.name for node in graph.nodes for value in node.outputs}
+    reads = {node.name: [producers[v] for v in node.inputs if v in producers] for node in graph.nodes}
+    state: dict[str, int] = {}  # 1: on the current path, 2: finished
+    for start in reads:
+        if start in state:
+            continue
+        path, stack = [start], [iter(reads[start])]
+        state[start] = 1
+        while stack:
+            following = next(stack[-1], None)
+            if following is None:
+                state[path.pop()] = 2
+                stack.pop()
+            elif state.get(following) == 1:
+                return path[path.index(following):]
+            elif following not in state:
+                state[following] = 1
+                path.append(following)
+                stack.append(iter(reads[following]))
+    return []
 
 
 def infer_shapes(graph: Graph) -> dict[str, Shape]:

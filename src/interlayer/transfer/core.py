@@ -3,17 +3,19 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ..ir.graph import Graph
 from .columns import Columns, canonical_columns
-from .match import Matching, match_graphs
 from .report import RTOL, TensorPair, TransferError, TransferReport, Verification
 from .sides import Source, destination_framework, graphs, open_source, predict_source
 from .state import transfer_state
 from .write import Writer
+
+if TYPE_CHECKING:
+    from .match import Matching
 
 
 def transfer(source: Any, destination: Any, *, hints: dict[str, str] | None = None, example_inputs: Any = None,
@@ -49,6 +51,8 @@ def _plan(side: Source, source_graph: Graph, writer: Writer, hints: dict[str, st
     """The report and the destination's new parameter values; every problem raised at once, nothing written."""
     canonical_source, _ = canonical_columns(source_graph)
     canonical_destination, columns = canonical_columns(writer.graph)
+    from .match import match_graphs  # networkx, imported when a transfer runs
+
     matching = match_graphs(canonical_source, canonical_destination, hints)
     writer.plan()
     problems = matching.problems + writer.problems
