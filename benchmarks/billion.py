@@ -34,7 +34,8 @@ def step(name: str, folder: Path) -> dict:
     from torch import nn
 
     import interlayer
-    from interlayer.execute import predict, relative_error
+    from interlayer.execute import predict
+    from interlayer.tolerance import relative_error
 
     archive = folder / "mlp.safetensors"
     start = time.perf_counter()

@@ -3,7 +3,6 @@
     python scripts/check_lock.py            # exit 1, naming each difference, unless installed == locked
     python scripts/check_lock.py --extra    # print the installed packages the lock does not name (to uninstall)
     python scripts/check_lock.py --freeze   # print this environment as a lock (what scripts/lock.sh writes)
-    python scripts/check_lock.py --tested   # print the main tested versions as a Markdown list (the README's)
 
 Names are compared in their normalised form (PEP 503), versions exactly, with a local label such as torch's
 ``+cpu`` ignored on both sides. interlayer itself and the installers (pip, setuptools, wheel) are not locked.
@@ -17,9 +16,6 @@ from pathlib import Path
 
 LOCK = Path(__file__).resolve().parent.parent / "requirements.lock"
 UNLOCKED = {"interlayer", "pip", "setuptools", "wheel"}
-TESTED = ("torch", "tensorflow-cpu", "keras", "onnx", "onnxruntime", "onnxscript", "transformers", "numpy",
-          "safetensors", "ml-dtypes", "dask")
-"""the packages the README names as tested, in this order"""
 
 
 def normalise(name: str) -> str:
@@ -71,19 +67,12 @@ def freeze(present: dict[str, str]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def tested(pins: dict[str, str]) -> str:
-    return ", ".join(f"{name} {public(pins[name])}" for name in TESTED if name in pins)
-
-
 def main(argv: list[str]) -> int:
     present = installed()
     if "--freeze" in argv:
         sys.stdout.write(freeze(present))
         return 0
     pins = locked()
-    if "--tested" in argv:
-        print(tested(pins))
-        return 0
     if "--extra" in argv:
         print("\n".join(sorted(set(present) - set(pins))))
         return 0

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from interlayer.execute import relative_error
+from interlayer.tolerance import relative_error
 from interlayer.ir import Graph, Node, TensorSpec
 from interlayer.ir import ops
 
@@ -15,6 +15,19 @@ def assert_equivalent(actual, expected, rtol: float = RTOL, what: str = "output"
     assert np.shape(actual) == np.shape(expected), f"{what}: shape {np.shape(actual)} != {np.shape(expected)}"
     error = relative_error(actual, expected)
     assert error <= rtol, f"{what}: relative error {error:.3e} > {rtol:.0e}"
+
+
+def assert_reproduces(actual, graph, inputs, what: str = "output") -> None:
+    """``actual`` (the outputs of a model built from ``graph``, or its source, on ``inputs``) within the bound
+    ``interlayer.tolerance`` sets for each output of this graph on these inputs, as ``convert`` checks it."""
+    from interlayer.tolerance import bounds
+
+    exact, allowed = bounds(graph, inputs)
+    assert len(actual) == len(graph.outputs), f"{what}: {len(actual)} outputs, the graph has {len(graph.outputs)}"
+    for spec, value in zip(graph.outputs, actual):
+        error = relative_error(value, exact[spec.name])
+        assert error <= allowed[spec.name].allowed, (
+            f"{what} '{spec.name}': relative error {error:.3e} > {allowed[spec.name].describe()}")
 
 
 def assert_varies(output_a, output_b, what: str = "output") -> None:

@@ -163,6 +163,9 @@ def _convert(args) -> int:
     result = convert_file(source, args.to, args.output, example_inputs=_example(args), weights=args.weights,
                           overwrite=args.force, verify=not args.no_verify, **options)
     graph = result.graph
+    if result.swept:
+        print(f"removed {len(result.swept)} partial output(s) of interrupted runs from {result.path.parent}: "
+              f"{', '.join(result.swept)}")
     print(f"{source} -> {result.path} ({args.to}): {len(graph.nodes)} nodes, "
           f"{graph.parameter_count():,} parameters")
     for check in result.checks:
@@ -195,6 +198,7 @@ def _inspect(args) -> int:
     from .api import export
     from .summary import summary
 
+    _check_written("inspect", args.graph, args.source, args.weights)
     graph = export(args.source, example_inputs=_example(args), weights=args.weights)
     print(summary(graph))
     if args.graph is not None:
@@ -211,6 +215,7 @@ def _diff(args) -> int:
     if args.weights is not None:
         raise InterlayerError("diff: --weights is not used here; pass models that carry their weights (convert a "
                               "factory with its weights to an archive first).")
+    _check_written("diff", args.json, args.a, args.b)
     report = diff(args.a, args.b, atol=args.atol, example_inputs=_example(args))
     print("\n".join(report.lines()))
     if args.json:
@@ -224,6 +229,7 @@ def _verify(args) -> int:
 
     if args.weights is not None:
         raise InterlayerError("verify: --weights is not used here; pass models that carry their weights.")
+    _check_written("verify", args.json, args.source, args.target, args.input)
     inputs = _read_inputs(args.input) if args.input else None
     report = verify(args.source, args.target, inputs, rtol=args.rtol, atol=args.atol,
                     example_inputs=_example(args))
@@ -232,6 +238,14 @@ def _verify(args) -> int:
         report.write_json(args.json)
         print(f"wrote {args.json}")
     return 0 if report.passed else 1
+
+
+def _check_written(where: str, output: Path | None, *sources) -> None:
+    """An optional output (--json, --graph): in a folder this user may write to, and none of the sources."""
+    if output is not None:
+        from .outputs import check_output
+
+        check_output(where, output, [source for source in sources if source is not None])
 
 
 def _transfer(args) -> int:
@@ -250,30 +264,62 @@ def _transfer(args) -> int:
 
 
 def _read_inputs(path: Path):
-    import numpy as np
+    from .input_files import read_inputs
 
-    if path.suffix == ".npz":
-        with np.load(path, allow_pickle=False) as data:
-            return {name: data[name] for name in data.files}
-    return [np.load(path, allow_pickle=False)]
+    return read_inputs(path)
 
 
 def _run(args) -> int:
-    import numpy as np
-
     from .api import load, run
 
+    if args.output:
+        _check_run_output(args)
     graph = load(args.archive)
     outputs = run(graph, _read_inputs(args.input))
     for name, value in outputs.items():
-        print(f"{name}: shape {list(value.shape)} {value.dtype}, min {value.min():.6g}, max {value.max():.6g}, "
-              f"mean {value.mean():.6g}")
+        print(f"{name}: {_describe(value)}")
     if args.output:
-        if args.output.exists() and not args.force:
-            raise InterlayerError(f"run: the output '{args.output}' exists. Pass --force to replace it.")
-        np.savez(args.output, **outputs)
+        _write_outputs(args.output, outputs, args.force)
         print(f"wrote {args.output}")
     return 0
+
+
+def _check_run_output(args) -> None:
+    from .outputs import check_output
+
+    if args.output.suffix != ".npz":
+        raise InterlayerError(f"run: the outputs are written as one .npz file. Expected a name ending in .npz. "
+                              f"Received: -o {args.output}.")
+    check_output("run", args.output, [args.archive, args.input])
+    if args.output.exists() and not args.force:
+        raise InterlayerError(f"run: the output '{args.output}' exists. Pass --force to replace it.")
+
+
+def _describe(value) -> str:
+    """Shape, dtype and, when it has any, the range and mean of an output."""
+    text = f"shape {list(value.shape)} {value.dtype}"
+    if value.size == 0:
+        return text + ", empty"
+    return text + f", min {value.min():.6g}, max {value.max():.6g}, mean {value.mean():.6g}"
+
+
+def _write_outputs(path: Path, outputs: dict, overwrite: bool) -> None:
+    """The outputs as one .npz (as numpy.savez writes it, whatever the output names: numpy.savez would take an
+    output named 'file' for its own argument), through a temporary name beside it: nothing left on failure."""
+    import zipfile
+
+    import numpy as np
+
+    from .files import atomic_file
+
+    def exists() -> InterlayerError:
+        return InterlayerError(f"run: the output '{path}' exists. Pass --force to replace it.")
+
+    with atomic_file(path, overwrite=overwrite, exists=exists) as temporary:
+        with zipfile.ZipFile(temporary, "w", zipfile.ZIP_STORED, allowZip64=True) as archive:
+            for name, value in outputs.items():
+                with archive.open(f"{name}.npy", "w", force_zip64=True) as member:
+                    np.lib.format.write_array(member, np.asanyarray(value), allow_pickle=False)
 
 
 def _demo(args) -> int:

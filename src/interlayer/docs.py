@@ -1,4 +1,5 @@
-"""Generate the tables of ``docs/ir.md`` and the README's support section from the registries.
+"""Generate the tables of ``docs/ir.md`` and the README's support section from the registries, and the README's
+list of tested versions from ``requirements.lock``.
 
 ``python -m interlayer.docs [--check] [ROOT]`` rewrites (or, with ``--check``, compares) every block between
 ``<!-- BEGIN GENERATED: name -->`` and ``<!-- END GENERATED: name -->`` in docs/ir.md and README.md.
@@ -94,12 +95,27 @@ def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
-GENERATORS = {"ops": op_table, "support": support_table}
+TESTED = ("torch", "tensorflow-cpu", "keras", "onnx", "onnxruntime", "onnxscript", "transformers", "numpy",
+          "safetensors", "ml-dtypes", "dask")
+"""the packages whose locked versions the README names"""
+
+
+def versions_table(root: Path) -> str:
+    """The locked versions of the main packages (``requirements.lock``, what ``make test`` installs and CI tests)."""
+    pins = {}
+    for line in (root / "requirements.lock").read_text().splitlines():
+        name, separator, version = line.split("#", 1)[0].strip().partition("==")
+        if separator:
+            pins[re.sub(r"[-_.]+", "-", name).lower()] = version
+    return ", ".join(f"{name} {pins[name]}" for name in TESTED if name in pins) + "\n"
+
+
+GENERATORS = {"ops": lambda root: op_table(), "support": lambda root: support_table(), "versions": versions_table}
 _BLOCK = re.compile(r"(<!-- BEGIN GENERATED: (\w+) -->\n)(.*?)(<!-- END GENERATED: \2 -->)", re.S)
 
 
-def render(text: str) -> str:
-    return _BLOCK.sub(lambda m: m.group(1) + GENERATORS[m.group(2)]() + m.group(4), text)
+def render(text: str, root: Path) -> str:
+    return _BLOCK.sub(lambda m: m.group(1) + GENERATORS[m.group(2)](root) + m.group(4), text)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -110,7 +126,7 @@ def main(argv: list[str] | None = None) -> int:
     stale = []
     for path in (root / "docs" / "ir.md", root / "README.md"):
         text = path.read_text()
-        fresh = render(text)
+        fresh = render(text, root)
         if fresh != text:
             stale.append(str(path))
             if not check:

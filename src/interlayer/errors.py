@@ -13,6 +13,14 @@ class ValidationError(InterlayerError):
     """A graph, node, attribute or weight breaks the IR's rules."""
 
 
+class LimitError(ValidationError):
+    """A tensor would be larger than interlayer allocates (``INTERLAYER_MAX_TENSOR_BYTES``, see ``ir/limits.py``)."""
+
+
+class ExecutionError(InterlayerError):
+    """A node failed while the reference interpreter ran it; the node's error is chained (``__cause__``)."""
+
+
 class ArchiveError(InterlayerError):
     """An archive cannot be written or read (missing, corrupt, newer format, bad checksum)."""
 
@@ -34,6 +42,10 @@ class UnsupportedLayerError(InterlayerError):
 
 class SourceError(InterlayerError):
     """A model source (file, factory, weights) cannot be opened or is not a model."""
+
+
+class OutputError(InterlayerError):
+    """An output cannot be written where asked: its folder is missing or not writable, or it is a source."""
 
 
 class ConversionError(InterlayerError):

@@ -62,7 +62,8 @@ def demo(outdir: str | Path, *, seed: int = 0, overwrite: bool = False) -> list[
     import torch
 
     import interlayer
-    from interlayer.execute import predict, relative_error
+    from interlayer.execute import predict
+    from interlayer.tolerance import relative_error
 
     outdir = Path(outdir)
     outdir.mkdir(parents=True, exist_ok=True)

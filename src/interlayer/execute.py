@@ -63,12 +63,3 @@ def _keras_predict(model: Any, inputs: list[np.ndarray], graph: Graph | None) ->
     held = [x if perm is None else x.transpose(perm) for x, perm in zip(inputs, perms["inputs"])]
     outputs = run_native(model, held)
     return [y if perm is None else y.transpose(invert(perm)) for y, perm in zip(outputs, perms["outputs"])]
-
-
-def relative_error(actual: np.ndarray, expected: np.ndarray) -> float:
-    """max |actual - expected| over the largest magnitude of ``expected`` (the project's equivalence measure)."""
-    actual, expected = np.asarray(actual, np.float64), np.asarray(expected, np.float64)
-    if actual.shape != expected.shape:
-        return float("inf")
-    scale = max(float(np.abs(expected).max(initial=0.0)), np.finfo(np.float64).tiny)
-    return float(np.abs(actual - expected).max(initial=0.0)) / scale

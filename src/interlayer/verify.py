@@ -29,8 +29,8 @@ import numpy as np
 
 from .errors import InterlayerError
 from .ir.graph import Graph
+from .tolerance import RTOL  # the floor: float32 rounding of a graph may raise it per value
 
-RTOL = 1e-5
 ATOL = 1e-7
 
 
@@ -244,7 +244,10 @@ def _canonical_inputs(graph: Graph, inputs: Any) -> list[np.ndarray]:
 
 def _compare(graph: Graph, source: Any, target: Any, inputs: Sequence[np.ndarray], rtol: float, atol: float,
              kind: str) -> Report:
+    """Each value is held to ``rtol`` or, where float32 rounding of the graph moves it further, to the bound
+    ``interlayer.tolerance`` measures for it on these inputs."""
     from .execute import predict
+    from .tolerance import bounds
 
     expected = predict(source, inputs, graph=graph)
     actual = predict(target, inputs, graph=graph)
@@ -252,17 +255,19 @@ def _compare(graph: Graph, source: Any, target: Any, inputs: Sequence[np.ndarray
         raise InterlayerError(f"verify: the models return {len(expected)} and {len(actual)} outputs. Expected the "
                               f"same network on both sides.")
     ops = {value: node.op for node in graph.nodes for value in node.outputs}
-    outputs = [_row(spec.name, ops.get(spec.name, "output"), a, e, rtol, atol)
+    _, allowed = bounds(graph, inputs, rtol, keep_all=True)
+    tolerance = {value: bound.allowed for value, bound in allowed.items()}
+    outputs = [_row(spec.name, ops.get(spec.name, "output"), a, e, tolerance.get(spec.name, rtol), atol)
                for spec, a, e in zip(graph.outputs, actual, expected)]
     left, right = activations(source, inputs, graph), activations(target, inputs, graph)
-    layers = [_row(value, ops[value], right[value], left[value], rtol, atol)
+    layers = [_row(value, ops[value], right[value], left[value], tolerance.get(value, rtol), atol)
               for node in graph.nodes for value in node.outputs if value in left and value in right]
     notes = [] if layers else ["no intermediate value is exposed by both models: outputs compared only"]
     return Report("", "", rtol, atol, kind, outputs, layers, notes=notes)
 
 
 def _row(name: str, op: str, actual: np.ndarray, expected: np.ndarray, rtol: float, atol: float) -> Row:
-    from .execute import relative_error
+    from .tolerance import relative_error
 
     actual, expected = np.asarray(actual), np.asarray(expected)
     if actual.shape != expected.shape:

@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable
 
 from ..errors import InterlayerError
+from ..outputs import check_folder
 from .files import fingerprint, output_bytes, output_exists
 from .plan import Job, assign_outputs, is_batch, plan_jobs
 from .progress import Progress, ProgressPrinter
@@ -67,6 +68,7 @@ def convert_many(sources: Iterable[str | os.PathLike], to: str, outdir: str | os
     if outdir.exists() and not outdir.is_dir():
         raise InterlayerError(f"batch: the output '{outdir}' is a file. Expected a folder for the converted models "
                               f"and the report. Received: -o {outdir}.")
+    check_folder("batch", outdir, create=True)
     planned = plan_jobs(sources, to, outdir, manifest=manifest, example_inputs=example_inputs, options=options,
                    verify=verify)
     outdir.mkdir(parents=True, exist_ok=True)

@@ -126,7 +126,7 @@ def _failed_check(exc: Exception) -> list[dict]:
                  "passed": check.passed}]
     import re
 
-    found = re.search(r"NOT equivalent: (.+?), max relative error (\S+) \(rtol (\S+),", str(exc))
+    found = re.search(r"NOT equivalent: (.+?), max relative error (\S+) \(allowed ([^:;]+)[:;]", str(exc))
     if found is None:
         return []
     error, rtol = float(found.group(2)), float(found.group(3))

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import mmap
 import os
 import struct
@@ -39,8 +40,9 @@ from typing import Any, Callable
 
 import numpy as np
 
-from ..errors import ArchiveError
+from ..errors import ArchiveError, ValidationError
 from ..files import atomic_file
+from . import json_types
 from .check import validate
 from .graph import FORMAT_VERSION, Graph
 
@@ -176,14 +178,11 @@ def load_checking(path: str | os.PathLike, *, background: bool = True) -> tuple[
         metadata, tensors = _read_sharded(path if path.name.endswith(INDEX_SUFFIX) else _index_path(path))
     else:
         header, tensors = read_safetensors(path)
-        metadata = header.get("__metadata__") or {}
+        metadata = header.get("__metadata__", {})
     if metadata.get("format") != "interlayer":
         raise ArchiveError(f"archive '{path}': a safetensors file, but not an interlayer archive (no 'format' "
                            f"metadata). Expected format='interlayer'. Received: format={metadata.get('format')!r}.")
-    version = metadata.get("interlayer.format", "")
-    if not version.isdigit() or int(version) > FORMAT_VERSION:
-        raise ArchiveError(f"archive '{path}': written in IR format {version!r}, newer than this interlayer reads. "
-                           f"Expected format <= {FORMAT_VERSION}. Upgrade interlayer to read it.")
+    _check_version(path, metadata.get("interlayer.format", ""))
     expected = metadata.get("interlayer.checksum")
 
     def compare(actual: str) -> None:
@@ -199,29 +198,64 @@ def load_checking(path: str | os.PathLike, *, background: bool = True) -> tuple[
     else:
         compare(checksum(tensors, drop_pages=True))
         confirm = lambda: None  # noqa: E731
-    try:
-        body = json.loads(metadata["interlayer.graph"])
-        body["source"] = {
-            key[len("source."):]: text if key[len("source."):] in _TEXT_SOURCE_KEYS else json.loads(text)
-            for key, text in metadata.items() if key.startswith("source.")
-        }
-        graph = Graph.from_json(body, tensors)
-    except (KeyError, ValueError, TypeError) as exc:
-        raise ArchiveError(f"archive '{path}': the graph metadata cannot be read ({exc}).") from exc
+    graph = _graph(path, metadata, tensors)
     return validate(graph), confirm
+
+
+def _check_version(path: Path, version: str) -> None:
+    if not (version.isascii() and version.isdigit()):
+        raise ArchiveError(f"archive '{path}': the IR format version is not a number. Expected "
+                           f"interlayer.format='{FORMAT_VERSION}' (or older). Received: interlayer.format={version!r}.")
+    if int(version) > FORMAT_VERSION:
+        raise ArchiveError(f"archive '{path}': written in IR format {version!r}, newer than this interlayer reads. "
+                           f"Expected format <= {FORMAT_VERSION}. Upgrade interlayer to read it.")
+
+
+def _graph(path: Path, metadata: dict[str, str], tensors: dict[str, np.ndarray]) -> Graph:
+    """The graph of the metadata over the file's tensors: every tensor a weight the graph names, every weight it
+    names a tensor of the file."""
+    if "interlayer.graph" not in metadata:
+        raise ArchiveError(f"archive '{path}': no graph. Expected the metadata key 'interlayer.graph'. Received: "
+                           f"keys {sorted(metadata)[:8]}. The file is damaged.")
+    body = _json(path, "interlayer.graph", metadata["interlayer.graph"])
+    if not isinstance(body, dict):
+        raise ArchiveError(f"archive '{path}': the graph is not a JSON object. Received: {json_types.short(body)}.")
+    body["source"] = {key[len("source."):]: text if key[len("source."):] in _TEXT_SOURCE_KEYS
+                      else _json(path, key, text) for key, text in metadata.items() if key.startswith("source.")}
+    try:
+        graph = Graph.from_json(body, tensors)
+    except (ValidationError, ArchiveError) as exc:  # the JSON's types, a weight the file lacks: name the file
+        raise ArchiveError(f"archive '{path}': {exc}") from exc
+    unused = sorted(set(tensors) - {name for name, _ in graph.tensors()})
+    if unused:
+        raise ArchiveError(f"archive '{path}': the file holds {len(unused)} tensor(s) that no node of the graph "
+                           f"names, e.g. {unused[:3]}. Expected every tensor to be a node's weight "
+                           f"('<node>.<weight>'). The file is damaged, or not written by interlayer.")
+    return graph
+
+
+def _json(path: Path, key: str, text: str) -> Any:
+    try:
+        return json.loads(text)
+    except (ValueError, RecursionError) as exc:
+        raise ArchiveError(f"archive '{path}': the metadata '{key}' is not valid JSON ({type(exc).__name__}: "
+                           f"{str(exc)[:200]}). The file is damaged.") from exc
 
 
 def _read_sharded(index: Path) -> tuple[dict[str, str], dict[str, np.ndarray]]:
     """The metadata and the tensors of a sharded archive, each shard checked against the index."""
     try:
         body = json.loads(index.read_text())
-        metadata, weight_map = body["metadata"], body["weight_map"]
-    except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError) as exc:
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError) as exc:
         raise ArchiveError(f"archive '{index}': not a readable shard index (expected JSON with 'metadata' and "
-                           f"'weight_map') ({exc}).") from exc
+                           f"'weight_map') ({type(exc).__name__}: {str(exc)[:200]}).") from exc
+    found = json_types.problems(body, json_types.SHARD_INDEX, "the shard index")
+    if found:
+        raise ArchiveError(f"archive '{index}': a malformed shard index: {json_types.summary(found)}.")
+    metadata, weight_map = body["metadata"], body["weight_map"]
     tensors: dict[str, np.ndarray] = {}
     for shard in sorted(set(weight_map.values())):
-        if Path(shard).name != shard:
+        if Path(shard).name != shard or shard in ("", ".", "..") or "\0" in shard:
             raise ArchiveError(f"archive '{index}': shard names must be files beside the index. Received: {shard!r}.")
         _, found = read_safetensors(index.with_name(shard))
         listed = {name for name, owner in weight_map.items() if owner == shard}
@@ -272,7 +306,13 @@ def release(array: np.ndarray) -> None:
 
 
 def read_safetensors(path: Path) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
-    """The header and the tensors of a safetensors file, with every structural fault reported."""
+    """The header and the tensors of a safetensors file, with every structural fault reported.
+
+    The header is checked against its schema (``json_types.TENSOR_ENTRY``; metadata values are strings), each
+    tensor's byte range against its dtype and shape, and the ranges, sorted, must tile the data section exactly:
+    no overlap, no gap, nothing after the last tensor (the safetensors specification's rule)."""
+    if path.is_dir():
+        raise ArchiveError(f"archive '{path}': a folder, not an archive. Expected a .safetensors file.")
     if not path.is_file():
         raise ArchiveError(f"archive '{path}': no such file.")
     size = path.stat().st_size
@@ -282,33 +322,101 @@ def read_safetensors(path: Path) -> tuple[dict[str, Any], dict[str, np.ndarray]]
         mapped = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
     (length,) = struct.unpack("<Q", mapped[:8])
     if length > min(size - 8, _MAX_HEADER):
-        raise ArchiveError(f"archive '{path}': not a safetensors file, or truncated (header of {length} bytes "
-                           f"in a file of {size}).")
-    try:
-        header = json.loads(mapped[8:8 + length])
-    except (UnicodeDecodeError, ValueError) as exc:
-        raise ArchiveError(f"archive '{path}': not a safetensors file: its header is not valid JSON "
-                           f"({exc}).") from exc
+        raise ArchiveError(_not_safetensors(path, mapped[:8], f"header of {length} bytes in a file of {size}"))
+    header = _parse_header(path, mapped[:8], mapped[8:8 + length])
     data_start, data_size = 8 + length, size - 8 - length
-    if not isinstance(header, dict):
-        raise ArchiveError(f"archive '{path}': the safetensors header is not a JSON object.")
+    entries = {name: entry for name, entry in header.items() if name != "__metadata__"}
+    ranges = {name: _byte_range(path, name, entry) for name, entry in entries.items()}
+    _check_tiling(path, ranges, data_size)
     tensors = {}
-    for name, entry in header.items():
-        if name == "__metadata__":
-            continue
-        try:
-            begin, end = entry["data_offsets"]
-            dtype = _numpy_dtype(entry["dtype"])
-            shape = tuple(entry["shape"])
-        except (KeyError, TypeError, ValueError) as exc:
-            raise ArchiveError(f"archive '{path}': tensor '{name}' has a malformed header entry ({exc}).") from exc
-        expected = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
-        if end > data_size or end - begin != expected or begin < 0:
-            raise ArchiveError(f"archive '{path}': tensor '{name}' lies outside the file or has the wrong size; the "
-                               f"file is truncated or damaged.")
-        tensors[name] = np.frombuffer(mapped, dtype=dtype, count=expected // dtype.itemsize,
-                                      offset=data_start + begin).reshape(shape)
+    for name, entry in entries.items():
+        begin, end = ranges[name]
+        dtype = _numpy_dtype(entry["dtype"])
+        tensors[name] = np.frombuffer(mapped, dtype=dtype, count=(end - begin) // dtype.itemsize,
+                                      offset=data_start + begin).reshape(entry["shape"])
     return header, tensors
+
+
+_MODEL_FILES = {".keras": "a Keras model file", ".h5": "a Keras model file (HDF5)", ".hdf5": "a Keras model file "
+                "(HDF5)", ".onnx": "an ONNX model file"}
+_SIGNATURES = ((b"PK\x03\x04", "a zip archive (a Keras .keras model?)"), (b"\x89HDF\r\n\x1a\n", "an HDF5 file"))
+
+
+def _not_safetensors(path: Path, head: bytes, detail: str) -> str:
+    """Why ``path`` is not read as an archive, naming the model file it is when its name or first bytes say so."""
+    kind = _MODEL_FILES.get(path.suffix.lower()) or next(
+        (kind for signature, kind in _SIGNATURES if head.startswith(signature)), None)
+    if kind is None:
+        return f"archive '{path}': not a safetensors file, or truncated ({detail})."
+    return (f"archive '{path}': {kind}, not an interlayer archive. Expected a .safetensors archive. Convert it to "
+            f"an archive first: interlayer convert {path} --to archive -o {path.with_suffix('.safetensors')}.")
+
+
+def _parse_header(path: Path, head: bytes, text: bytes) -> dict[str, Any]:
+    """The header as JSON, its types checked: a refusal names the first field that breaks the schema."""
+    try:
+        header = json.loads(text, object_pairs_hook=_unique_keys)
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        detail = f"its header is not valid JSON: {type(exc).__name__}: {str(exc)[:200]}"
+        raise ArchiveError(_not_safetensors(path, head, detail)) from exc
+    if not isinstance(header, dict):
+        raise ArchiveError(f"archive '{path}': the safetensors header is not a JSON object. Received: "
+                           f"{json_types.short(header)}.")
+    found = []
+    metadata = header.get("__metadata__", {})
+    if not json_types.METADATA.test(metadata):
+        found.append(f"'__metadata__' has the wrong type. Expected a JSON object of strings (safetensors metadata "
+                     f"is text). Received: __metadata__={json_types.short(metadata)}")
+    for name, entry in header.items():
+        if name != "__metadata__":
+            wrong = json_types.problems(entry, json_types.TENSOR_ENTRY, f"tensor '{name}'")
+            if not wrong and entry["dtype"] not in _DTYPES:
+                wrong.append(f"tensor '{name}': unknown dtype. Expected one of {sorted(_DTYPES)}. "
+                             f"Received: dtype={json_types.short(entry['dtype'])}")
+            found += wrong
+    if found:
+        raise ArchiveError(f"archive '{path}': a malformed safetensors header: {json_types.summary(found)}. The "
+                           f"file is damaged, or was not written by a safetensors writer.")
+    return header
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    keys = [key for key, _ in pairs]
+    if len(set(keys)) != len(keys):
+        raise ValueError(f"a key is given twice: {sorted({k for k in keys if keys.count(k) > 1})[:3]}")
+    return dict(pairs)
+
+
+def _byte_range(path: Path, name: str, entry: dict[str, Any]) -> tuple[int, int]:
+    """The tensor's ``[begin, end)`` in the data section, checked against its dtype and shape (exact integers:
+    a shape whose product overflows int64 is refused, not wrapped)."""
+    begin, end = entry["data_offsets"]
+    expected = math.prod(entry["shape"]) * _numpy_dtype(entry["dtype"]).itemsize
+    if end - begin != expected:
+        raise ArchiveError(f"archive '{path}': tensor '{name}' has the wrong size; the file is truncated or damaged. "
+                           f"Expected {expected} bytes for dtype {entry['dtype']} and shape {entry['shape']}. "
+                           f"Received: data_offsets={[begin, end]}.")
+    return begin, end
+
+
+def _check_tiling(path: Path, ranges: dict[str, tuple[int, int]], data_size: int) -> None:
+    """The byte ranges, sorted, must cover the data section exactly once: an overlap is named first, then a gap,
+    then a data section of another length."""
+    ordered = sorted(ranges.items(), key=lambda item: item[1])
+    pairs = list(zip([("", (0, 0))] + ordered, ordered))
+    overlaps = [(a, b) for (a, (_, end)), (b, (begin, _)) in pairs if begin < end]
+    gaps = [(b, begin - end) for (_, (_, end)), (b, (begin, _)) in pairs if begin > end]
+    if overlaps or gaps:
+        name = overlaps[0][1] if overlaps else gaps[0][0]
+        what = f"overlaps tensor '{overlaps[0][0]}'" if overlaps else f"leaves a gap of {gaps[0][1]} bytes before it"
+        raise ArchiveError(f"archive '{path}': tensor '{name}' {what}; the file is damaged. Expected tensors back "
+                           f"to back, without overlaps or gaps. Received: data_offsets={list(ranges[name])}.")
+    position = ordered[-1][1][1] if ordered else 0
+    if position != data_size:
+        problem = ("is truncated: its tensors end past the end of the file" if position > data_size
+                   else f"has {data_size - position} bytes after its last tensor")
+        raise ArchiveError(f"archive '{path}': the file {problem}; it is truncated or damaged. Expected a data "
+                           f"section of {position} bytes. Received: {data_size} bytes.")
 
 
 def write_safetensors(path: Path, tensors: dict[str, np.ndarray], metadata: dict[str, str], *,

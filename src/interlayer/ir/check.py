@@ -4,8 +4,8 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import ValidationError
-from . import ops
-from .graph import Graph, Shape
+from . import limits, ops
+from .graph import DTYPES, Graph, Shape
 
 
 def problems(graph: Graph) -> list[str]:
@@ -27,17 +27,52 @@ def problems(graph: Graph) -> list[str]:
             continue
         found += [f"{where}: {message}" for message in _node_problems(node)]
     found += _structure_problems(graph, defined)
+    found += _spec_problems(graph)
     if not found:
         try:
-            infer_shapes(graph)
+            _check_sizes(infer_shapes(graph))
         except ValidationError as exc:
             found.append(str(exc))
     return found
 
 
+def _spec_problems(graph: Graph) -> list[str]:
+    """Graph inputs and outputs: sizes, dtype names, and the perm as a permutation of the axes."""
+    found = []
+    for kind, specs in (("input", graph.inputs), ("output", graph.outputs)):
+        for spec in specs:
+            where = f"graph {kind} '{spec.name}'"
+            if not all(isinstance(d, str) or (isinstance(d, int) and not isinstance(d, bool) and d >= 0)
+                       for d in spec.shape):
+                found.append(f"{where}: shape takes sizes >= 0 and symbol names. Received: shape={list(spec.shape)}")
+            if spec.dtype not in DTYPES:
+                found.append(f"{where}: unknown dtype. Expected one of {list(DTYPES)}. Received: dtype={spec.dtype!r}")
+            if spec.perm is not None and not _permutes(spec.perm, spec.shape):
+                found.append(f"{where}: perm must permute the axes of its shape. Expected a permutation of "
+                             f"{len(spec.shape) or 'its'} axes. Received: perm={list(spec.perm)}, "
+                             f"shape={list(spec.shape)}")
+    return found
+
+
+def _permutes(perm, shape) -> bool:
+    """``perm`` is a permutation of the axes of ``shape`` (of its own length while the shape is not yet known,
+    as an output's before its shape is inferred)."""
+    rank = len(shape) or len(perm)
+    return all(isinstance(a, int) and not isinstance(a, bool) for a in perm) and sorted(perm) == list(range(rank))
+
+
+def _check_sizes(shapes: dict[str, Shape]) -> None:
+    """Every value fits the tensor size limit on one sample (each symbolic size counted as 1)."""
+    for value, shape in shapes.items():
+        limits.check_tensor(f"value '{value}' (one sample: each symbolic size counted as 1)", shape)
+
+
 def validate(graph: Graph) -> Graph:
-    """Raise one :class:`ValidationError` naming every problem; return the graph when it is valid."""
+    """Raise one :class:`ValidationError` naming every problem (on one line when there is one); return the graph
+    when it is valid."""
     found = problems(graph)
+    if len(found) == 1:
+        raise ValidationError(f"IR graph '{graph.name}': {found[0].rstrip('.')}.")
     if found:
         raise ValidationError(f"IR graph '{graph.name}': {len(found)} problem(s):\n" + "\n".join(f"  - {p}" for p in found))
     return graph
@@ -50,6 +85,8 @@ def _node_problems(node) -> list[str]:
     except ValidationError as exc:
         return [str(exc)]
     found = schema.problems(attrs)
+    if found:  # the output count and the weights' shapes below are read from the attributes
+        return found
     low, high = schema.inputs
     if len(node.inputs) < low or (high is not None and len(node.inputs) > high):
         found.append(f"takes {low} to {high or 'any number of'} inputs. Received: {len(node.inputs)}")
@@ -139,5 +176,17 @@ def infer_shapes(graph: Graph) -> dict[str, Shape]:
             raise ValidationError(f"node '{node.name}' ({node.op}): {exc}") from exc
         except KeyError as exc:
             raise ValidationError(f"node '{node.name}' ({node.op}): input {exc} is not defined") from exc
-        shapes.update(zip(node.outputs, (tuple(s) for s in outputs)))
+        outputs = [tuple(shape) for shape in outputs]
+        _check_inferred(node, outputs)
+        shapes.update(zip(node.outputs, outputs))
     return shapes
+
+
+def _check_inferred(node, outputs: list[tuple]) -> None:
+    """An op's sizes come out >= 0: a negative one (a window larger than its padded input, a crop past the
+    size) is the graph's error, not a shape to run."""
+    for shape in outputs:
+        if any(isinstance(d, int) and d < 0 for d in shape):
+            raise ValidationError(f"node '{node.name}' ({node.op}): its output would have a negative size. Expected "
+                                  f"sizes >= 0. Received: shape={list(shape)}; check its attributes against its "
+                                  f"input's shape")

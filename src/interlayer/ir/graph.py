@@ -11,10 +11,14 @@ from typing import Any, Iterator
 
 import numpy as np
 
-from ..errors import ValidationError
+from ..errors import ArchiveError, ValidationError
+from . import json_types
 
 FORMAT_VERSION = 1
 BATCH = "N"
+DTYPES = ("float64", "float32", "float16", "bfloat16", "int64", "int32", "int16", "int8", "uint64", "uint32",
+          "uint16", "uint8", "bool")
+"""The dtype names a graph input or output may have (those an archive stores)."""
 
 Dim = int | str
 Shape = tuple[Dim, ...]
@@ -40,7 +44,8 @@ class TensorSpec:
         return data
 
     @classmethod
-    def from_json(cls, data: dict[str, Any]) -> "TensorSpec":
+    def from_json(cls, data: dict[str, Any], where: str = "spec") -> "TensorSpec":
+        _require(json_types.problems(data, json_types.SPEC, where))
         perm = data.get("perm")
         return cls(data["name"], tuple(data["shape"]), data.get("dtype", "float32"), None if perm is None else tuple(perm))
 
@@ -68,9 +73,19 @@ class Node:
         }
 
     @classmethod
-    def from_json(cls, data: dict[str, Any], tensors: dict[str, np.ndarray] | None = None) -> "Node":
-        tensors = tensors or {}
-        weights = {w: tensors[f"{data['name']}.{w}"] for w in data.get("weights", []) if f"{data['name']}.{w}" in tensors}
+    def from_json(cls, data: dict[str, Any], tensors: dict[str, np.ndarray] | None = None,
+                  where: str = "node") -> "Node":
+        """The node of ``data``; with ``tensors`` (an archive's), its weights, each of which must be there."""
+        _require(json_types.problems(data, json_types.NODE, where))
+        weights = {}
+        if tensors is not None:
+            for weight in data.get("weights", []):
+                name = f"{data['name']}.{weight}"
+                if name not in tensors:
+                    raise ArchiveError(f"node '{data['name']}' ({data['op']}): weight '{weight}' is missing. Expected "
+                                       f"the file to hold tensor '{name}'. Received: no such tensor. The file is "
+                                       f"damaged, or its graph and tensors do not belong together.")
+                weights[weight] = tensors[name]
         return cls(data["name"], data["op"], list(data["inputs"]), list(data["outputs"]), dict(data["attrs"]), weights)
 
     def tensor_name(self, weight: str) -> str:
@@ -149,19 +164,28 @@ class Graph:
 
     @classmethod
     def from_json(cls, data: dict[str, Any], tensors: dict[str, np.ndarray] | None = None) -> "Graph":
-        version = data.get("format_version")
+        """The graph of ``data`` (its types checked first, ``json_types.GRAPH``); with ``tensors``, the weights."""
+        _require(json_types.problems(data, json_types.GRAPH, "graph"))
+        _require(json_types.problems(data.get("source", {}), json_types.SOURCE, "graph source"))
+        version = data["format_version"]
         if version != FORMAT_VERSION:
             raise ValidationError(
                 f"IR graph: unsupported format version. Expected format_version={FORMAT_VERSION}. "
                 f"Received: format_version={version!r}. Upgrade interlayer to read newer graphs."
             )
         return cls(
-            nodes=[Node.from_json(item, tensors) for item in data["nodes"]],
-            inputs=[TensorSpec.from_json(item) for item in data["inputs"]],
-            outputs=[TensorSpec.from_json(item) for item in data["outputs"]],
+            nodes=[Node.from_json(item, tensors, f"node {i}") for i, item in enumerate(data["nodes"])],
+            inputs=[TensorSpec.from_json(item, f"graph input {i}") for i, item in enumerate(data["inputs"])],
+            outputs=[TensorSpec.from_json(item, f"graph output {i}") for i, item in enumerate(data["outputs"])],
             name=data.get("name", "model"),
             source=dict(data.get("source", {})),
         )
+
+
+def _require(found: list[str]) -> None:
+    """Raise one :class:`ValidationError` for JSON that breaks its schema, naming the first problem."""
+    if found:
+        raise ValidationError(f"IR graph JSON: {json_types.summary(found)}.")
 
 
 def _jsonable(value: Any) -> Any:

@@ -1,12 +1,13 @@
-"""Run a graph with numpy alone. Float tensors are computed in float64 and returned in the declared dtype."""
+"""Run a graph with numpy alone. Float tensors are computed in float64 (or, to measure what float32 delivers for a
+graph, in float32: ``interlayer.tolerance``) and returned in the declared dtype."""
 from __future__ import annotations
 
 from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
-from ..errors import ValidationError
-from ..ir import ops
+from ..errors import ExecutionError, InterlayerError, ValidationError
+from ..ir import limits, ops
 from ..ir.check import validate
 from ..ir.graph import Graph
 
@@ -35,34 +36,52 @@ def load_kernels() -> None:
     from . import math  # noqa: F401
 
 
-def run(graph: Graph, inputs: Any, *, keep_all: bool = False) -> dict[str, np.ndarray]:
+def run(graph: Graph, inputs: Any, *, keep_all: bool = False, compute: str = "float64",
+        declared: bool = True) -> dict[str, np.ndarray]:
     """Execute ``graph`` on ``inputs`` (a dict by input name, a sequence in input order, or one array).
 
-    Returns the graph outputs by name, in order; with ``keep_all``, every intermediate value too.
+    Returns the graph outputs by name, in order; with ``keep_all``, every intermediate value too. Floats are
+    computed in ``compute`` ("float64", or "float32": weights, inputs and every node's float results rounded to
+    float32, the kernels' arithmetic in float32 where numpy keeps it there) and returned in the graph's declared
+    dtypes, or as computed when ``declared`` is False.
     """
+    precision = _precision(compute)
     load_kernels()
 
     validate(graph)
-    values = _bind_inputs(graph, inputs)
+    values = _bind_inputs(graph, inputs, precision)
     symbols = _symbols(graph, values)
-    for node in graph.nodes:
-        schema = ops.get(node.op)
-        attrs = _resolve(schema, schema.fill(node.attrs), symbols)
-        weights = {name: np.asarray(array, dtype=np.float64) for name, array in node.weights.items()}
-        try:
-            result = KERNELS[node.op](attrs, weights, *(values[v] for v in node.inputs))
-        except KeyError:
-            raise ValidationError(f"reference: op '{node.op}' of node '{node.name}' has no kernel.") from None
+    steps = _plan(graph, symbols, {name: array.shape for name, array in values.items()}, np.dtype(precision).itemsize)
+    for node, function, attrs in steps:
+        weights = {name: np.asarray(array, dtype=precision) for name, array in node.weights.items()}
+        result = _call(node, function, attrs, weights, [values[v] for v in node.inputs])
+        result = _rounded(result, precision) if precision is np.float32 else result
         if len(node.outputs) == 1:
             values[node.outputs[0]] = result
         else:
             values.update(zip(node.outputs, result))
     dtypes = {spec.name: spec.dtype for spec in graph.outputs}
     chosen = values if keep_all else {spec.name: values[spec.name] for spec in graph.outputs}
+    if not declared:
+        return dict(chosen)
     return {name: _cast(array, dtypes.get(name, "float32")) for name, array in chosen.items()}
 
 
-def _bind_inputs(graph: Graph, inputs: Any) -> dict[str, np.ndarray]:
+def _precision(compute: str) -> type:
+    if compute not in ("float64", "float32"):
+        raise ValidationError(f"reference: compute must be 'float64' or 'float32'. Received: compute={compute!r}.")
+    return np.float64 if compute == "float64" else np.float32
+
+
+def _rounded(result, precision: type):
+    """A kernel's float results in the compute precision (a float32 run rounds every node's values)."""
+    if isinstance(result, tuple):
+        return tuple(_rounded(item, precision) for item in result)
+    array = np.asarray(result)
+    return array.astype(precision, copy=False) if array.dtype.kind == "f" else array
+
+
+def _bind_inputs(graph: Graph, inputs: Any, precision: type = np.float64) -> dict[str, np.ndarray]:
     if isinstance(inputs, Mapping):
         missing = [spec.name for spec in graph.inputs if spec.name not in inputs]
         if missing:
@@ -81,7 +100,7 @@ def _bind_inputs(graph: Graph, inputs: Any) -> dict[str, np.ndarray]:
         if array.ndim != len(spec.shape) or any(array.shape[i] != d for i, d in static):
             raise ValidationError(f"reference: input '{spec.name}' must have shape {list(spec.shape)}. "
                                   f"Received: shape={list(array.shape)}.")
-        bound[spec.name] = array.astype(np.float64) if array.dtype.kind == "f" else array
+        bound[spec.name] = array.astype(precision) if array.dtype.kind == "f" else array
     return bound
 
 
@@ -91,10 +110,54 @@ def _symbols(graph: Graph, values: dict[str, np.ndarray]) -> dict[str, int]:
             if isinstance(d, str)}
 
 
-def _resolve(schema: ops.OpSchema, attrs: dict[str, Any], symbols: dict[str, int]) -> dict[str, Any]:
+def _plan(graph: Graph, symbols: dict[str, int], shapes: dict[str, tuple], itemsize: int) -> list[tuple]:
+    """``(node, kernel, attributes)`` for each node of this run, in order. Before anything runs, every node's
+    kernel is looked up and the size of each of its outputs and large temporaries (its op's ``scratch``) is
+    computed from this run's shapes and checked against the tensor size limit (``ir/limits.py``)."""
+    steps = []
+    for node in graph.nodes:
+        where = f"reference: node '{node.name}' ({node.op})"
+        function = KERNELS.get(node.op)
+        if function is None:
+            raise ValidationError(f"{where}: the op has no kernel. Expected one registered with @kernel('{node.op}') "
+                                  f"in interlayer.reference.")
+        schema = ops.get(node.op)
+        attrs = _resolve(schema, schema.fill(node.attrs), symbols, where)
+        received = [shapes[value] for value in node.inputs]
+        try:
+            outputs = [tuple(shape) for shape in schema.infer(attrs, received)]
+        except ValidationError as exc:
+            raise ValidationError(f"{where}: {exc}") from exc
+        temporaries = schema.scratch(attrs, received, outputs) if schema.scratch is not None else []
+        for shape in outputs + temporaries:
+            limits.check_tensor(where, shape, itemsize)
+        shapes.update(zip(node.outputs, outputs))
+        steps.append((node, function, attrs))
+    return steps
+
+
+def _call(node, function: Kernel, attrs: dict[str, Any], weights: dict[str, np.ndarray], inputs: list) -> Any:
+    """The kernel's result; an error of the kernel's own becomes an :class:`ExecutionError` naming the node."""
+    try:
+        return function(attrs, weights, *inputs)
+    except InterlayerError:
+        raise
+    except Exception as exc:  # a kernel is numpy code: whatever it raises, the node is what the user can act on
+        lines = str(exc).strip().splitlines()
+        raise ExecutionError(f"reference: node '{node.name}' ({node.op}) failed: {type(exc).__name__}: "
+                             f"{lines[0][:300] if lines else ''}. Expected its inputs "
+                             f"{[list(np.shape(x)) for x in inputs]} to suit its attributes; check the graph.") from exc
+
+
+def _resolve(schema: ops.OpSchema, attrs: dict[str, Any], symbols: dict[str, int], where: str) -> dict[str, Any]:
     """``dims`` attributes with their symbolic sizes replaced by this run's sizes."""
     for attr in schema.attrs:
         if attr.kind == "dims" and any(isinstance(d, str) for d in attrs[attr.name]):
+            unknown = [d for d in attrs[attr.name] if isinstance(d, str) and d not in symbols]
+            if unknown:
+                raise ValidationError(f"{where}: '{attr.name}' names a size no input gives. Expected symbolic "
+                                      f"sizes of the graph inputs, {sorted(symbols)}. Received: "
+                                      f"{attr.name}={attrs[attr.name]}.")
             attrs = {**attrs, attr.name: [symbols[d] if isinstance(d, str) else d for d in attrs[attr.name]]}
     return attrs
 

@@ -160,7 +160,8 @@ def _pairs(slots: list, matching: Matching, source: Graph) -> list[TensorPair]:
 
 def _verify(side: Source, source_graph: Graph, destination: Any, destination_graph: Graph) -> Verification:
     from ..conversion import random_inputs
-    from ..execute import predict, relative_error
+    from ..execute import predict
+    from ..tolerance import relative_error
 
     inputs = random_inputs(source_graph)
     expected = predict_source(side, source_graph, inputs)

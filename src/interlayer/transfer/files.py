@@ -7,6 +7,7 @@ from typing import Any
 
 from ..errors import InterlayerError
 from ..files import atomic_file
+from ..outputs import check_output
 from .core import transfer
 from .report import TransferError, TransferReport
 
@@ -29,6 +30,7 @@ def transfer_file(source_spec: Any, destination_spec: str | os.PathLike, output:
     from ..sources import load_model
 
     output = Path(output)
+    check_output("transfer", output, [source_spec, destination_spec, weights])
     _refuse_existing(output, overwrite)
     source = _source(source_spec, weights)
     destination = load_model(destination_spec)

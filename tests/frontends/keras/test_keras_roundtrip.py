@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 import interlayer
-from interlayer.execute import predict, relative_error
+from interlayer.execute import predict
+from interlayer.tolerance import relative_error
 from interlayer.frontends.keras import capture
 
 from keras_helpers import keras_outputs, native_inputs, randomize, reference_outputs

@@ -19,6 +19,7 @@ import onnx
 from onnx import helper, numpy_helper
 
 from ...errors import InterlayerError
+from ...files import staging_prefix
 
 PROTOBUF_LIMIT = 2**31 - 1
 """The largest message protobuf serialises: a model above it must keep its weights as external data."""
@@ -107,7 +108,7 @@ def write_model(model: onnx.ModelProto, path: str | os.PathLike, overwrite: bool
     if external and data_path.exists() and not overwrite:
         raise InterlayerError(f"{where}: the external data file '{data_path}' exists. Pass overwrite=True "
                               f"(--force) to replace it.")
-    staging = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent))
+    staging = Path(tempfile.mkdtemp(prefix=staging_prefix(path), suffix=".partial", dir=path.parent))
     try:
         written = staging / path.name
         if external:

@@ -15,6 +15,7 @@ from typing import Sequence
 import numpy as np
 
 from ...errors import ConversionError, InterlayerError
+from ...files import partial_name
 
 RTOL = 1e-5
 
@@ -36,7 +37,7 @@ def write_program(model, path: str | os.PathLike, example_inputs: Sequence[np.nd
     except Exception as exc:
         raise ConversionError(f"torch export: torch.export.export cannot export {type(model).__name__}. "
                               f"Received: {type(exc).__name__}: {exc}") from exc
-    temporary = path.with_name(f".{path.stem}.{os.getpid()}.partial{path.suffix}")
+    temporary = partial_name(path)
     try:
         torch.export.save(program, temporary)
         _verify(model, temporary, args, rtol)
@@ -61,7 +62,7 @@ def _verify(model, file: Path, args: tuple, rtol: float) -> None:
     """The saved program, loaded back, must compute what the model does, at the example batch size and at 1."""
     import torch
 
-    from ...execute import relative_error
+    from ...tolerance import relative_error
     from ...frontends.torch.outputs import flat_outputs
 
     loaded = torch.export.load(file).module()

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import zipfile
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +34,7 @@ def load_model(path: str | Path) -> Any:
     except Exception as exc:  # keras raises many kinds for a file it cannot read
         raise SourceError(f"source '{path}': {_explain(exc, saved, keras.__version__)} "
                           f"({type(exc).__name__}: {_first_line(exc)}).") from exc
-    perms = _layouts(path)
+    perms = _layouts(path, model)
     if perms is not None:
         object.__setattr__(model, "_interlayer_perms", perms)
     return model
@@ -48,13 +49,62 @@ def write_layouts(path: str | Path, perms: dict) -> None:
         archive.writestr(LAYOUTS, json.dumps({"perms": perms}))
 
 
-def _layouts(path: Path) -> dict | None:
+def _layouts(path: Path, model: Any) -> dict | None:
+    """The perms of ``interlayer.json``, checked against the loaded model: ``{"inputs": [...], "outputs":
+    [...]}``, one entry per model input and output, each null or a permutation of that tensor's axes."""
     if path.suffix.lower() != ".keras":
         return None
-    with zipfile.ZipFile(path) as archive:
-        if LAYOUTS not in archive.namelist():
-            return None
-        return json.loads(archive.read(LAYOUTS)).get("perms")
+    body = _zip_json(path, LAYOUTS)
+    if body is None:
+        return None
+    perms = body.get("perms") if isinstance(body, dict) else None
+    problem = _perms_problem(perms, model)
+    if problem:
+        raise SourceError(f"source '{path}': its {LAYOUTS}, which interlayer wrote, is damaged: {problem}. Convert "
+                          f"the model's source again, or delete {LAYOUTS} from the file to read it as Keras holds it.")
+    return perms
+
+
+def _perms_problem(perms: Any, model: Any) -> str | None:
+    if not isinstance(perms, dict):
+        return (f'\'perms\' is not an object. Expected {{"perms": {{"inputs": [...], "outputs": [...]}}}}. '
+                f"Received: perms={_short(perms)}")
+    for kind, tensors in (("inputs", model.inputs), ("outputs", model.outputs)):
+        entries = perms.get(kind)
+        if not isinstance(entries, list) or len(entries) != len(tensors):
+            return (f"'{kind}' does not fit the model. Expected a list of {len(tensors)} entries, one per model "
+                    f"{kind[:-1]}. Received: {kind}={_short(entries)}")
+        for entry, tensor in zip(entries, tensors):
+            rank = len(tensor.shape)
+            if entry is not None and not _is_permutation(entry, rank):
+                return (f"an entry of '{kind}' is not a layout. Expected null or a permutation of {rank} axes. "
+                        f"Received: {_short(entry)}")
+    return None
+
+
+def _is_permutation(entry: Any, rank: int) -> bool:
+    return (isinstance(entry, list) and all(isinstance(a, int) and not isinstance(a, bool) for a in entry)
+            and sorted(entry) == list(range(rank)))
+
+
+def _zip_json(path: Path, member: str) -> Any:
+    """The JSON of one member of a zip file (None when absent); a SourceError when unreadable."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            if member not in archive.namelist():
+                return None
+            text = archive.read(member)
+        return json.loads(text)
+    except (zipfile.BadZipFile, zlib.error, OSError, EOFError, UnicodeDecodeError, ValueError,
+            RecursionError) as exc:
+        raise SourceError(f"source '{path}': its {member} cannot be read ({type(exc).__name__}: "
+                          f"{_first_line(exc)}). Expected valid JSON in an intact .keras zip archive. The file is "
+                          f"damaged or truncated.") from exc
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
 
 
 def saved_version(path: Path) -> str | None:
@@ -63,18 +113,27 @@ def saved_version(path: Path) -> str | None:
     with open(path, "rb") as handle:
         head = handle.read(8)
     if path.suffix.lower() == ".keras":
+        if head.startswith(b"PK") and not zipfile.is_zipfile(path):
+            raise SourceError(f"source '{path}': a damaged .keras file: it starts as a zip archive but its table of "
+                              f"contents is missing. Expected a whole .keras file written by model.save('....keras'). "
+                              f"The file is truncated or damaged; save it again.")
         if not zipfile.is_zipfile(path):
             raise SourceError(f"source '{path}': not a Keras model file. Expected a .keras zip archive "
                               f"(config.json, metadata.json, model.weights.h5). Received: a file starting with "
                               f"{head!r}.")
-        with zipfile.ZipFile(path) as archive:
-            names = set(archive.namelist())
-            if "config.json" not in names:
-                raise SourceError(f"source '{path}': a zip archive without config.json is not a Keras model file. "
-                                  f"Expected a file written by model.save('....keras'). Received: "
-                                  f"{sorted(names)[:5]}.")
-            metadata = json.loads(archive.read("metadata.json")) if "metadata.json" in names else {}
-        return metadata.get("keras_version")
+        try:
+            with zipfile.ZipFile(path) as archive:
+                names = set(archive.namelist())
+        except (zipfile.BadZipFile, OSError) as exc:
+            raise SourceError(f"source '{path}': not a readable zip archive ({_first_line(exc)}). Expected a .keras "
+                              f"file written by model.save('....keras'). The file is damaged or truncated.") from exc
+        if "config.json" not in names:
+            raise SourceError(f"source '{path}': a zip archive without config.json is not a Keras model file. "
+                              f"Expected a file written by model.save('....keras'). Received: "
+                              f"{sorted(names)[:5]}.")
+        metadata = _zip_json(path, "metadata.json")
+        version = metadata.get("keras_version") if isinstance(metadata, dict) else None
+        return version if isinstance(version, str) else None
     if head != _HDF5_SIGNATURE:
         raise SourceError(f"source '{path}': not a Keras model file. Expected an HDF5 file (legacy .h5) written by "
                           f"model.save('....h5'). Received: a file starting with {head!r}.")
@@ -82,13 +141,19 @@ def saved_version(path: Path) -> str | None:
         import h5py
     except ImportError:
         return None
-    with h5py.File(path, "r") as handle:
-        if "model_config" not in handle.attrs:
-            raise SourceError(f"source '{path}': an HDF5 file without a model_config holds weights only. Expected "
-                              f"a whole model saved by model.save('....h5'). Pass the model as a factory and "
-                              f"this file as --weights.")
-        version = handle.attrs.get("keras_version")
-    return version.decode() if isinstance(version, bytes) else version
+    try:
+        with h5py.File(path, "r") as handle:
+            has_config = "model_config" in handle.attrs
+            version = handle.attrs.get("keras_version")
+    except (OSError, ValueError, KeyError, RuntimeError) as exc:  # h5py's errors for a damaged file
+        raise SourceError(f"source '{path}': not a readable HDF5 file ({_first_line(exc)}). Expected a whole model "
+                          f"saved by model.save('....h5'). The file is truncated or damaged.") from exc
+    if not has_config:
+        raise SourceError(f"source '{path}': an HDF5 file without a model_config holds weights only. Expected "
+                          f"a whole model saved by model.save('....h5'). Pass the model as a factory and "
+                          f"this file as --weights.")
+    version = version.decode(errors="replace") if isinstance(version, bytes) else version
+    return version if isinstance(version, str) else None
 
 
 def _explain(exc: Exception, saved: str | None, installed: str) -> str:

@@ -78,8 +78,11 @@ def frontend_table() -> dict:
 
 
 def example_tensors(example_inputs) -> list:
-    """Tensors from the accepted forms of ``example_inputs``."""
+    """Tensors from the accepted forms of ``example_inputs``; a shape is refused past the tensor size limit
+    (``ir/limits.py``, float32) before its random tensor is made."""
     import torch
+
+    from ...ir import limits
 
     if isinstance(example_inputs, (torch.Tensor, np.ndarray)):
         example_inputs = [example_inputs]
@@ -96,7 +99,12 @@ def example_tensors(example_inputs) -> list:
         elif isinstance(item, np.ndarray):
             tensors.append(torch.from_numpy(item))
         elif _is_shape(item):
-            tensors.append(torch.randn(tuple(int(d) for d in item), generator=generator))
+            shape = tuple(int(d) for d in item)
+            if any(d < 0 for d in shape):
+                raise SourceError(f"torch frontend: an input shape has a negative size. Expected sizes >= 0. "
+                                  f"Received: shape={list(shape)}.")
+            limits.check_tensor(f"torch frontend: example input of shape {list(shape)}", shape, 4)  # float32
+            tensors.append(torch.randn(shape, generator=generator))
         else:
             raise SourceError(f"torch frontend: each example input must be a tensor, an array or a shape. "
                               f"Received: {item!r}.")

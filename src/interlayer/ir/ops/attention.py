@@ -4,7 +4,8 @@ repeated over the batch (a class token, position ids), broadcasting (expand), ma
 from __future__ import annotations
 
 from ...errors import ValidationError
-from .schema import Attr, OpSchema, Weight, define
+from .algebra import broadcast
+from .schema import Attr, OpSchema, Weight, define, known_size
 
 
 def _batch_constant_shape(attrs, shapes):
@@ -67,7 +68,24 @@ def _sdpa_shape(attrs, shapes):
     if not len(query) == len(key) == len(value) or len(query) < 3:
         raise ValidationError(f"op 'scaled_dot_product_attention': query, key and value must have one rank >= 3. "
                               f"Received: shapes={[list(s) for s in shapes]}.")
+    pairs = (("query's and key's head size", query[-1], key[-1]), ("key's and value's length", key[-2], value[-2]))
+    for what, a, b in pairs:
+        if isinstance(a, int) and isinstance(b, int) and a != b:
+            raise ValidationError(f"op 'scaled_dot_product_attention': {what} differ. Expected equal sizes. "
+                                  f"Received: shapes={[list(s) for s in shapes]}.")
+    if isinstance(query[-1], int) and query[-1] < 1:
+        raise ValidationError(f"op 'scaled_dot_product_attention': the head size scales the scores by "
+                              f"1/sqrt(size). Expected a size >= 1. Received: query shape={list(query)}.")
+    batch = broadcast([query[:-2], key[:-2], value[:-2]], "scaled_dot_product_attention")
+    if len(shapes) == 4:  # the mask broadcasts against the scores
+        broadcast([(*batch, query[-2], key[-2]), shapes[3]], "scaled_dot_product_attention")
     return [(*query[:-1], value[-1])]
+
+
+def _sdpa_scratch(attrs, shapes, outputs):
+    """The scores, (*batch, query length, key length)."""
+    query, key = shapes[:2]
+    return [(*(max(known_size(a), known_size(b)) for a, b in zip(query[:-2], key[:-2])), query[-2], key[-2])]
 
 
 SDPA = define(OpSchema(
@@ -79,5 +97,5 @@ SDPA = define(OpSchema(
         Attr("scale", "float", None, nullable=True, doc="None: 1/sqrt(head size)"),
         Attr("causal", "bool", False),
     ),
-    inputs=(3, 4), infer=_sdpa_shape,
+    inputs=(3, 4), infer=_sdpa_shape, scratch=_sdpa_scratch,
 ))

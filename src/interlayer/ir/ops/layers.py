@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 from ...errors import ValidationError
-from .schema import Attr, OpSchema, Weight, define, groups_check, per_axis, window_check, window_shape
+from .schema import (Attr, OpSchema, Weight, define, groups_check, per_axis, window_check, window_scratch,
+                     window_shape)
 
 
 def _last_axis(expected: int, received, op: str) -> None:
@@ -71,6 +72,7 @@ CONV = define(OpSchema(
     ),
     infer=_conv_shape,
     check=_conv_check,
+    scratch=window_scratch,
 ))
 
 

@@ -7,7 +7,7 @@ have batch_norm's ``center``/``scale`` flags for which of ``offset``/``scale`` e
 from __future__ import annotations
 
 from ...errors import ValidationError
-from .schema import Attr, OpSchema, Weight, define
+from .schema import Attr, OpSchema, Weight, define, known_size
 
 _AFFINE = (
     Attr("center", "bool", True, doc="whether 'offset' exists (PyTorch: affine, or LayerNorm's bias)"),
@@ -121,6 +121,12 @@ def _lrn_shape(attrs, shapes):
     return [shape]
 
 
+def _lrn_scratch(attrs, shapes, outputs):
+    """The squares, padded on the channel axis by the window."""
+    shape = shapes[0]
+    return [(shape[0], known_size(shape[1]) + attrs["size"], *shape[2:])]
+
+
 LRN = define(OpSchema(
     name="lrn", family="normalization",
     doc="Local response normalisation across channels (axis 1): y[c] = x[c] / (bias + alpha / size * "
@@ -136,4 +142,5 @@ LRN = define(OpSchema(
     ),
     infer=_lrn_shape,
     check=_lrn_check,
+    scratch=_lrn_scratch,
 ))

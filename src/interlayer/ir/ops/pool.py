@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from ...errors import ValidationError
-from .schema import Attr, OpSchema, define, per_axis, window_check, window_shape
+from .schema import Attr, OpSchema, define, per_axis, window_check, window_scratch, window_shape
 
 
 def _pool_shape(attrs, shapes):
@@ -15,6 +15,8 @@ def _pool_shape(attrs, shapes):
 
 def _pool_check(attrs):
     found = window_check(attrs)
+    if found:  # the pads and windows below are read per axis: their lengths first
+        return found
     rank = len(attrs["kernel_size"])
     for i in range(rank):
         if max(attrs["pads"][i], attrs["pads"][rank + i]) * 2 > attrs["kernel_size"][i] * attrs.get("dilations", [1] * rank)[i]:
@@ -36,7 +38,7 @@ MAX_POOL = define(OpSchema(
     name="max_pool", family="pool",
     doc="Windowed maximum; padded positions never win (they act as -inf).",
     attrs=_WINDOW[:3] + (Attr("dilations", "ints", per_axis(1)),) + _WINDOW[3:],
-    infer=_pool_shape, check=_pool_check,
+    infer=_pool_shape, check=_pool_check, scratch=window_scratch,
 ))
 
 AVG_POOL = define(OpSchema(
@@ -45,7 +47,7 @@ AVG_POOL = define(OpSchema(
         "explicit padding when count_include_pad; positions past the padding (ceil_mode) never count.",
     attrs=_WINDOW + (Attr("count_include_pad", "bool", False,
                           doc="PyTorch default True; Keras 'same' and ONNX default behave as False"),),
-    infer=_pool_shape, check=_pool_check,
+    infer=_pool_shape, check=_pool_check, scratch=window_scratch,
 ))
 
 

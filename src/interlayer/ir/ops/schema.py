@@ -72,9 +72,21 @@ class OpSchema:
     infer: Callable[[dict[str, Any], list[tuple]], list[tuple]] = field(default=lambda attrs, shapes: [shapes[0]])
     check: Callable[[dict[str, Any]], list[str]] | None = None
     """Extra rules over the filled attributes; returns the broken rules as messages."""
+    scratch: Callable[[dict[str, Any], list[tuple], list[tuple]], list[tuple]] | None = None
+    """Shapes of the large temporaries the reference kernel makes besides its outputs (a padded input, the windows
+    of a convolution, attention scores), from the attributes, the input shapes and the output shapes. The
+    interpreter checks them, with the outputs, against the tensor size limit before it runs (``ir/limits.py``)."""
+    dtypes: Callable[[dict[str, Any], list[str]], list[str]] | None = None
+    """The dtype of each output from the attributes and the input dtypes; None: every output has the first
+    input's dtype (float32 for an op without inputs)."""
 
     def output_count(self, attrs: dict[str, Any]) -> int:
         return self.outputs(attrs) if callable(self.outputs) else self.outputs
+
+    def output_dtypes(self, attrs: dict[str, Any], dtypes: list[str]) -> list[str]:
+        if self.dtypes is not None:
+            return list(self.dtypes(attrs, dtypes))
+        return [dtypes[0] if dtypes else "float32"] * self.output_count(attrs)
 
     def fill(self, attrs: dict[str, Any]) -> dict[str, Any]:
         """The attributes with defaults filled in, in declaration order. Unknown or missing ones raise."""
@@ -91,8 +103,17 @@ class OpSchema:
             elif attr.default is REQUIRED:
                 raise ValidationError(f"op '{self.name}': attribute '{attr.name}' is required. Received: none.")
             else:
-                filled[attr.name] = attr.default(filled) if callable(attr.default) else attr.default
+                filled[attr.name] = self._default(attr, filled) if callable(attr.default) else attr.default
         return filled
+
+    def _default(self, attr: Attr, filled: dict[str, Any]) -> Any:
+        """A default derived from the attributes before it, which may be of the wrong kind (read from a file)."""
+        try:
+            return attr.default(filled)
+        except (TypeError, ValueError, KeyError, IndexError) as exc:
+            raise ValidationError(f"op '{self.name}': attribute '{attr.name}' is absent and its default "
+                                  f"({attr.describe_default()}) cannot be derived from the others. Expected them of "
+                                  f"their declared kinds. Received: {filled}.") from exc
 
     def problems(self, attrs: dict[str, Any]) -> list[str]:
         """Every rule the filled attributes break (type, choices, op-specific checks)."""
@@ -184,6 +205,27 @@ def groups_check(attrs: dict[str, Any]) -> list[str]:
     return []
 
 
+def known_size(d) -> int:
+    """A size as an int: a symbolic one (not yet known) counts as 1."""
+    return d if isinstance(d, int) else 1
+
+
+def padded_shape(shape: tuple, pads: list[int], extra: list[int] | None = None) -> tuple:
+    """``shape`` with its spatial axes (2...) grown by the positive ``pads`` (begins, then ends) and ``extra``."""
+    rank = len(shape) - 2
+    extra = extra or [0] * rank
+    return (*shape[:2], *(known_size(d) + max(pads[i], 0) + max(pads[rank + i], 0) + extra[i]
+                          for i, d in enumerate(shape[2:])))
+
+
+def window_scratch(attrs: dict[str, Any], shapes: list[tuple], outputs: list[tuple]) -> list[tuple]:
+    """A window op's temporaries: its input padded (a stride more per axis for ceil_mode), and every window of
+    it, (N, C, *out, *kernel), which a convolution's product may copy."""
+    shape = shapes[0]
+    padded = padded_shape(shape, attrs["pads"], list(attrs["strides"]))
+    return [padded, (*shape[:2], *outputs[0][2:], *attrs["kernel_size"])]
+
+
 def window_shape(attrs: dict[str, Any], shape: tuple, channels, ceil_mode: bool = False) -> tuple:
     rank = len(attrs["kernel_size"])
     dilations = attrs.get("dilations", [1] * rank)
@@ -192,4 +234,8 @@ def window_shape(attrs: dict[str, Any], shape: tuple, channels, ceil_mode: bool 
                     attrs["pads"][i], attrs["pads"][rank + i], ceil_mode)
         for i in range(rank)
     ]
+    if any(isinstance(n, int) and n < 1 for n in spatial):
+        raise ValidationError(f"the window is larger than the padded input. Expected kernel_size * dilations <= the "
+                              f"input's size plus pads on each spatial axis. Received: input shape={tuple(shape)}, "
+                              f"kernel_size={attrs['kernel_size']}, dilations={dilations}, pads={attrs['pads']}.")
     return (shape[0], channels, *spatial)

@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 from ...errors import ValidationError
-from .schema import Attr, OpSchema, Weight, define, groups_check, per_axis, window_check
+from .schema import (Attr, OpSchema, Weight, define, groups_check, known_size, padded_shape, per_axis,
+                     window_check)
 
 
 def _conv_transpose_length(size, kernel: int, stride: int, dilation: int, begin: int, end: int, extra: int):
@@ -40,6 +41,16 @@ def _conv_transpose_shape(attrs, shapes):
     return [(shape[0], attrs["out_channels"], *spatial)]
 
 
+def _conv_transpose_scratch(attrs, shapes, outputs):
+    """The zero-stuffed input, padded by the kernel's span for the full stride-1 conv, and its windows."""
+    shape, rank = shapes[0], len(attrs["kernel_size"])
+    stuffed = (*shape[:2], *((max(known_size(n), 1) - 1) * s + 1 for n, s in zip(shape[2:], attrs["strides"])))
+    spans = [d * (k - 1) for k, d in zip(attrs["kernel_size"], attrs["dilations"])]
+    full = [n + span for n, span in zip(stuffed[2:], spans)]
+    return [stuffed, padded_shape(stuffed, spans * 2), (*shape[:2], *full, *attrs["kernel_size"]),
+            (*outputs[0][:2], *(n + p for n, p in zip(full, attrs["output_padding"])))]
+
+
 CONV_TRANSPOSE = define(OpSchema(
     name="conv_transpose", family="spatial",
     doc="N-D transposed convolution (the gradient of conv) over channels-first input (N, C, *spatial). Each input "
@@ -66,6 +77,7 @@ CONV_TRANSPOSE = define(OpSchema(
     ),
     infer=_conv_transpose_shape,
     check=_conv_transpose_check,
+    scratch=_conv_transpose_scratch,
 ))
 
 

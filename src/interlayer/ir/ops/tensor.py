@@ -7,7 +7,7 @@ from __future__ import annotations
 import math
 
 from ...errors import ValidationError
-from .schema import Attr, OpSchema, define
+from .schema import Attr, OpSchema, define, padded_shape
 
 
 def _static(shape, op: str):
@@ -117,6 +117,11 @@ def _pad_check(attrs) -> list[str]:
     return found
 
 
+def _pad_scratch(attrs, shapes, outputs):
+    """The input grown by the positive pads, before negative ones crop it."""
+    return [padded_shape(shapes[0], attrs["pads"])] if len(attrs["pads"]) == 2 * (len(shapes[0]) - 2) else []
+
+
 PAD = define(OpSchema(
     name="pad", family="tensor",
     doc="Padding of the spatial axes (2...) of a channels-first tensor, numpy.pad's modes: 'constant' fills with "
@@ -132,6 +137,7 @@ PAD = define(OpSchema(
     ),
     infer=_pad_shape,
     check=_pad_check,
+    scratch=_pad_scratch,
 ))
 
 DROPOUT = define(OpSchema(
@@ -175,6 +181,11 @@ def _concat_shape(attrs, shapes):
     rank = len(shapes[0])
     if not 1 <= axis < rank or any(len(s) != rank for s in shapes):
         raise ValidationError(f"op 'concat': axis must be in [1, {rank}) for equal-rank inputs. Received: axis={axis}.")
+    for other in range(rank):
+        ints = {s[other] for s in shapes if not isinstance(s[other], str)}
+        if other != axis and len(ints) > 1:
+            raise ValidationError(f"op 'concat': the inputs differ on axis {other}. Expected equal sizes on every "
+                                  f"axis but axis={axis}. Received: shapes={[list(s) for s in shapes]}.")
     sizes = [s[axis] for s in shapes]
     total = "?" if any(isinstance(d, str) for d in sizes) else sum(sizes)
     return [tuple(total if i == axis else d for i, d in enumerate(shapes[0]))]
