@@ -218,3 +218,23 @@ def test_cli_inspect_writes_the_graph_and_refuses_to_overwrite(tmp_path, capsys)
     assert picture.read_text() == "old"
     assert main(["inspect", str(archive), "--graph", str(picture), "--force"]) == 0
     ET.parse(picture)
+
+
+HOSTILE = {"nul": "a\x00b", "controls": "\x01\x08\x0b\x0c\x1f", "markup": "<&>\"'", "cdata-end": "]]>",
+           "lone-surrogate": "x\ud800y", "non-characters": "\ufffe\uffff", "line-breaks": "x\ny\rz\t",
+           "empty": "", "non-ascii": "\u00e9t\u00e9 \u2603"}
+
+
+def test_svg_is_valid_xml_for_any_name(tmp_path):
+    """Names are data: XML 1.0 forbids most control characters even escaped, so they are drawn as U+FFFD."""
+    nodes, value = [], "in\x07put"
+    for index, name in enumerate(HOSTILE.values()):
+        nodes.append(Node(name, "relu", [value], [f"v{index}\x0b"]))
+        value = f"v{index}\x0b"
+    graph = Graph(nodes, [TensorSpec("in\x07put", ("N\x02", 4))], [TensorSpec(value, ("N\x02", 4))], name="g\x03<")
+    path = write_svg(graph, tmp_path / "graph.svg")
+    root = ET.parse(path).getroot()
+    names = [name for name, (kind, _) in boxes(root).items() if kind == "node"]
+    assert names == ["ab", "\ufffd" * 5, "<&>\"'", "]]>", "x\ufffdy", "\ufffd\ufffd", "x\ny\rz\t", "",
+                     "\u00e9t\u00e9 \u2603"]
+    assert boxes(root)["in\ufffdput"][0] == "input"

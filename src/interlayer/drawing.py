@@ -11,9 +11,10 @@ family (``interlayer.ir.ops.OPS[op].family``); graph inputs are white boxes, gra
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from xml.sax.saxutils import escape, quoteattr
+from xml.sax import saxutils
 
 from .errors import InterlayerError
 from .files import atomic_file
@@ -58,6 +59,21 @@ def draw_svg(graph: Graph, *, max_row: int = 4) -> str:
     rows = _order(boxes, routes)
     _place(boxes, rows, routes)
     return _render(graph, boxes, routes, len(edges))
+
+
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+"""Characters XML 1.0 cannot hold even escaped: C0 controls but tab, newline and carriage return; lone
+surrogates; U+FFFE and U+FFFF."""
+
+
+def escape(text: str) -> str:
+    """``text`` as XML character data: markup escaped, characters XML cannot hold shown as U+FFFD."""
+    return saxutils.escape(_NOT_XML.sub("\ufffd", text))
+
+
+def quoteattr(text: str) -> str:
+    """``text`` as a quoted XML attribute value, characters XML cannot hold shown as U+FFFD."""
+    return saxutils.quoteattr(_NOT_XML.sub("\ufffd", text))
 
 
 def _exists(path: Path) -> InterlayerError:

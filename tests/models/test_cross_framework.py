@@ -10,6 +10,7 @@ from torch import nn
 import interlayer
 from interlayer import examples
 from interlayer.execute import predict
+from package_check import assert_package_reproduces
 from support import assert_equivalent, assert_varies
 
 
@@ -58,7 +59,7 @@ def test_lenet5_pytorch_to_keras():
     assert_equivalent(target(x.transpose(0, 2, 3, 1)).numpy(), expected, what="native NHWC call")
 
 
-def test_lenet5_keras_twin_to_pytorch():
+def test_lenet5_keras_twin_to_pytorch(tmp_path):
     source = _randomise_keras(examples.lenet5_keras())
     x, other = _inputs((4, 28, 28, 1))
     graph = interlayer.export(source)
@@ -70,10 +71,11 @@ def test_lenet5_keras_twin_to_pytorch():
     with torch.no_grad():
         actual = target(torch.from_numpy(x.transpose(0, 3, 1, 2).copy())).numpy()
     assert_equivalent(actual, expected, what="PyTorch twin on NCHW input")
+    assert_package_reproduces(target, [x.transpose(0, 3, 1, 2)], tmp_path / "package")
 
 
 @pytest.mark.parametrize("direction", ["torch-to-keras", "keras-to-torch"])
-def test_flatten_of_a_real_spatial_map_before_dense(direction):
+def test_flatten_of_a_real_spatial_map_before_dense(direction, tmp_path):
     if direction == "torch-to-keras":
         source = _randomise_torch(examples.small_cnn())
         x, other = _inputs((3, 3, 12, 12))
@@ -90,11 +92,12 @@ def test_flatten_of_a_real_spatial_map_before_dense(direction):
         graph = interlayer.export(source)
         expected, target = predict(source, [x], graph)[0], interlayer.build(graph, "torch")
         assert_varies(expected, predict(source, [other], graph)[0])
+        assert_package_reproduces(target, [x], tmp_path / "package")
     assert graph.shapes()[next(n for n in graph.nodes if n.op == "flatten").inputs[0]][1:] == (16, 5, 5)
     assert_equivalent(predict(target, [x])[0], expected)
 
 
-def test_keras_same_padding_with_even_kernel_to_pytorch():
+def test_keras_same_padding_with_even_kernel_to_pytorch(tmp_path):
     source = _randomise_keras(keras.Sequential([keras.Input((5, 6, 3)), keras.layers.Conv2D(2, (3, 4), padding="same")]))
     x, other = _inputs((2, 3, 5, 6))
     graph = interlayer.export(source)
@@ -103,6 +106,7 @@ def test_keras_same_padding_with_even_kernel_to_pytorch():
     assert expected.shape == (2, 2, 5, 6)
     assert_varies(expected, predict(source, [other], graph)[0])
     assert_equivalent(predict(target, [x])[0], expected)
+    assert_package_reproduces(target, [x], tmp_path / "package")
 
 
 @pytest.mark.parametrize("target_name", ["keras", "torch"])
@@ -112,6 +116,8 @@ def test_pytorch_through_the_archive(target_name, tmp_path):
     path = interlayer.save(interlayer.export(source, example_inputs=(1, 3, 12, 12)), tmp_path / "m.safetensors")
     target = interlayer.build(interlayer.load(path), target_name)
     assert_equivalent(predict(target, [x])[0], predict(source, [x])[0])
+    if target_name == "torch":
+        assert_package_reproduces(target, [x], tmp_path / "package")
 
 
 def _state(model: nn.Module) -> dict[str, np.ndarray]:

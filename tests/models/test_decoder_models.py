@@ -12,6 +12,7 @@ import transformers
 
 import interlayer
 from interlayer.execute import predict
+from package_check import assert_package_reproduces
 from support import assert_equivalent, assert_varies
 from torch_models import archive_maker, randomise
 
@@ -51,13 +52,15 @@ def archives(tmp_path_factory):
 
 @pytest.mark.parametrize("target_name", ["torch", "keras", "onnx"])
 @pytest.mark.parametrize("name", sorted(MODELS))
-def test_decoder_through_the_archive(name, target_name, archives):
+def test_decoder_through_the_archive(name, target_name, archives, tmp_path):
     model, path = archives(name)
     target = interlayer.build(interlayer.load(path), target_name)
     x = _tokens(1, 3)  # another batch size than the capture's
     expected = predict(model, [x])[0]
     assert_varies(expected, predict(model, [_tokens(2, 3)])[0], what=f"{name} last_hidden_state")
     assert_equivalent(predict(target, [x])[0], expected, what=f"{name} -> {target_name}")
+    if target_name == "torch":
+        assert_package_reproduces(target, [x], tmp_path / "package")
 
 
 def test_llama_graph_has_no_batch_sized_constant_but_the_mask(archives):

@@ -9,6 +9,7 @@ from torch import nn
 
 import interlayer
 from interlayer.execute import predict
+from package_check import assert_package_reproduces
 from support import assert_equivalent, assert_varies
 from torch_models import randomise
 
@@ -46,12 +47,15 @@ def _images(seed: int) -> np.ndarray:
 
 
 @pytest.mark.parametrize("target_name", ["torch", "keras", "onnx"])
-def test_generator_in_every_framework(target_name, captured):
+def test_generator_in_every_framework(target_name, captured, tmp_path):
     model, graph = captured
     expected = predict(model, [_images(1)])[0]
     assert_varies(expected, predict(model, [_images(2)])[0], what="generated images")
-    actual = predict(interlayer.build(graph, target_name), [_images(1)])[0]
+    target = interlayer.build(graph, target_name)
+    actual = predict(target, [_images(1)])[0]
     assert_equivalent(actual, expected, what=f"generator -> {target_name}")
+    if target_name == "torch":
+        assert_package_reproduces(target, [_images(1)], tmp_path / "package")
 
 
 def test_generator_graph_pads_by_reflection_and_normalises_per_channel(captured):

@@ -18,7 +18,9 @@ import numpy as np
 import pytest
 
 import interlayer
-from interlayer.execute import predict, relative_error
+from interlayer.execute import predict
+from interlayer.tolerance import relative_error
+from package_check import assert_package_reproduces
 from support import assert_equivalent, assert_varies
 
 A = keras.applications
@@ -136,6 +138,7 @@ def _check(name: str, tmp_path):
     source, graph, loaded, x, expected = convert(name, tmp_path)
     torch_model = interlayer.build(loaded, "torch")
     assert_equivalent(predict(torch_model, [x])[0], expected, what=f"{name} PyTorch")
+    assert_package_reproduces(torch_model, [x], tmp_path / "package")
     keras_model = interlayer.build(loaded, "keras")
     back = predict(keras_model, [x])[0]
     assert relative_error(back, expected) <= KERAS_RTOL, f"{name} Keras: {relative_error(back, expected):.2e}"

@@ -10,6 +10,7 @@ import interlayer
 from interlayer.conversion import convert_file
 from interlayer.execute import predict
 from interlayer.errors import UnsupportedLayerError
+from package_check import assert_package_reproduces
 from support import assert_equivalent, assert_varies
 
 FEATURES = 32
@@ -71,7 +72,7 @@ def _inputs(model, length: int, seed: int) -> list[np.ndarray]:
 
 @pytest.mark.parametrize("target", ["torch", "keras"])
 @pytest.mark.parametrize("case", sorted(MODELS))
-def test_keras_attention_any_length(case, target):
+def test_keras_attention_any_length(case, target, tmp_path):
     model = _randomise(MODELS[case]())
     graph = interlayer.export(model)
     assert all(isinstance(spec.shape[1], str) for spec in graph.inputs), "sequence lengths must stay symbolic"
@@ -84,6 +85,8 @@ def test_keras_attention_any_length(case, target):
         assert_equivalent(actual, expected, what=f"{case} -> {target}, length {length}")
         outputs.append(actual)
     assert_varies(outputs[0], predict(converted, _inputs(model, 7, seed=99))[0])
+    if target == "torch":
+        assert_package_reproduces(converted, _inputs(model, 12, seed=12), tmp_path / "package")
 
 
 def test_attention_weights_keep_their_keras_names():

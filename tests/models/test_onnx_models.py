@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import importlib
 import io
+import tempfile
 import warnings
+from pathlib import Path
 
 import numpy as np
 import onnx
@@ -19,6 +21,7 @@ from torch import nn
 import interlayer
 from interlayer import examples
 from interlayer.execute import predict
+from package_check import assert_package_reproduces
 from support import assert_equivalent, assert_varies
 from torch_models import ResidualNet, randomise
 
@@ -82,6 +85,9 @@ def check_everywhere(proto: onnx.ModelProto, batch: int = 3) -> interlayer.Graph
         run = importlib.import_module("interlayer.backends.torch").predict if backend == "torch" else predict
         for index, (got, want) in enumerate(zip(run(built, arrays), expected)):
             assert_equivalent(got, want, what=f"{backend} output {index}")
+        if backend == "torch":
+            with tempfile.TemporaryDirectory() as folder:
+                assert_package_reproduces(built, arrays, Path(folder) / "package")
     for index, (got, want) in enumerate(zip(reference, expected)):
         assert_equivalent(got, want, what=f"reference output {index}")
     other = list(interlayer.run(graph, [_input(spec.shape, batch, seed=2) for spec in graph.inputs]).values())
@@ -192,7 +198,7 @@ def _hugging_face(name: str) -> tuple[nn.Module, torch.Tensor]:
 
 
 @pytest.mark.parametrize("name", ["bert", "vit"])
-def test_hugging_face_models_exported_by_torch_onnx(name):
+def test_hugging_face_models_exported_by_torch_onnx(name, tmp_path):
     """BertEmbeddings' gather of its token-type buffer is folded (onnx.reference cannot evaluate that
     GatherElements); attention's shape arithmetic folds into reshapes that keep the batch."""
     model, example = _hugging_face(name)
@@ -207,4 +213,7 @@ def test_hugging_face_models_exported_by_torch_onnx(name):
     with torch.no_grad():
         expected = model(torch.from_numpy(x)).numpy()
     for backend in BACKENDS:
-        assert_equivalent(predict(interlayer.build(graph, backend), [x])[0], expected, what=f"{name} {backend}")
+        built = interlayer.build(graph, backend)
+        assert_equivalent(predict(built, [x])[0], expected, what=f"{name} {backend}")
+        if backend == "torch":
+            assert_package_reproduces(built, [x], tmp_path / "package")

@@ -13,6 +13,7 @@ from interlayer.backends.keras import predict as keras_predict
 from interlayer.backends.torch import predict as torch_predict
 from interlayer.errors import UnsupportedLayerError
 from interlayer.execute import predict
+from package_check import assert_package_reproduces
 from support import assert_equivalent, assert_varies
 
 
@@ -59,7 +60,7 @@ KERAS_MODELS = {"embedding-lstm-gru": embedding_lstm_gru, "bidirectional-lstm": 
 
 
 @pytest.mark.parametrize("case", sorted(KERAS_MODELS))
-def test_keras_to_torch_any_length(case):
+def test_keras_to_torch_any_length(case, tmp_path):
     model = _randomise_keras(KERAS_MODELS[case]())
     graph = interlayer.export(model)
     assert isinstance(graph.inputs[0].shape[1], str), "the sequence length must stay symbolic"
@@ -72,6 +73,7 @@ def test_keras_to_torch_any_length(case):
         assert_equivalent(actual, expected, what=f"{case} length {length}")
         outputs.append(actual)
     assert_varies(outputs[0], torch_predict(converted, [_keras_inputs(model, 7, seed=3)])[0])
+    assert_package_reproduces(converted, [_keras_inputs(model, 11, seed=11)], tmp_path / "package")
 
 
 TORCH_MODELS = {
@@ -164,7 +166,7 @@ def test_torch_backend_refuses_gru_reset_before():
         interlayer.build(graph, "torch")
 
 
-def test_converted_lstm_weights_survive_round_trip():
+def test_converted_lstm_weights_survive_round_trip(tmp_path):
     """PyTorch -> IR -> Keras -> IR -> PyTorch: the Keras bias is the float32 sum of bias_ih and bias_hh, so
     the round trip is exact in the output (within 1e-5), the weight matrices bit for bit."""
     model = _randomise_torch(SequenceModel(nn.LSTM(4, 3, batch_first=True)))
@@ -172,6 +174,7 @@ def test_converted_lstm_weights_survive_round_trip():
     back = interlayer.convert(interlayer.convert(model, "keras", example_inputs=x), "torch")
     with torch.no_grad():
         assert_equivalent(torch_predict(back, [x.numpy()])[0], model(x).numpy())
+    assert_package_reproduces(back, [x.numpy()], tmp_path / "package")
     source = model.recurrent.weight_ih_l0.detach().numpy()
     again = interlayer.export(back, example_inputs=x)
     assert any(np.array_equal(w, source) for node in again.nodes for w in node.weights.values())
@@ -257,6 +260,8 @@ def test_time_major_torch_models_convert_batch_first(case, target_name, tmp_path
         assert len(actual) == len(expected)
         for index, (got, want) in enumerate(zip(actual, expected)):
             assert_equivalent(got, want, what=f"{case} -> {target_name} batch {batch} output {index}")
+    if target_name == "torch":
+        assert_package_reproduces(converted, canonical, tmp_path / "package")
     assert_varies(_source_outputs(model, inputs(2, 7))[0], _source_outputs(model, inputs(2, 8))[0])
 
 

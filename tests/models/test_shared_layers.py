@@ -10,6 +10,7 @@ from torch import nn
 import interlayer
 from interlayer.execute import predict
 from interlayer.ir.provenance import shared_nodes
+from package_check import assert_package_reproduces
 from support import assert_equivalent, assert_varies
 
 
@@ -61,6 +62,7 @@ def test_keras_shared_layers_stay_shared_in_the_target(target, tmp_path):
         assert built.count_params() == source.count_params()
     else:
         assert sum(p.numel() for p in built.parameters()) == source.count_params()
+        assert_package_reproduces(built, _inputs(1), tmp_path / "package")
 
 
 def test_torch_module_called_twice_stays_one_module(tmp_path):
@@ -77,6 +79,7 @@ def test_torch_module_called_twice_stays_one_module(tmp_path):
     torch_target = interlayer.build(graph, "torch")
     assert list(torch_target.state_dict()) == list(source.state_dict())
     assert sum(p.numel() for p in torch_target.parameters()) == sum(p.numel() for p in source.parameters())
+    assert_package_reproduces(torch_target, [x], tmp_path / "package")
 
 
 def test_different_weights_under_one_source_name_are_not_shared():

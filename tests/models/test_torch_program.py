@@ -14,6 +14,7 @@ from interlayer.cli import main
 from interlayer.conversion import convert_file
 from interlayer.errors import InterlayerError
 from interlayer.execute import predict
+from package_check import assert_package_reproduces
 from support import assert_equivalent, assert_varies
 from torch_models import UNet, randomise
 
@@ -79,6 +80,7 @@ def test_a_traced_model_with_skips_and_resizing_becomes_a_program(tmp_path):
     expected = predict(source, [x])[0]
     assert_varies(expected, predict(source, [other])[0])
     assert_equivalent(_run_program(tmp_path / "unet.pt2", x)[0], expected)
+    assert_package_reproduces(result.model, [x], tmp_path / "package")
 
 
 def test_write_program_refuses_another_suffix(tmp_path):

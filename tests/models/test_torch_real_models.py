@@ -15,6 +15,7 @@ import transformers
 import interlayer
 from interlayer.execute import predict
 from interlayer.ir import provenance
+from package_check import assert_package_reproduces
 from support import assert_equivalent, assert_varies
 from torch_models import ResidualNet, SENet, UNet, archive_maker, randomise, target_cases
 
@@ -90,7 +91,7 @@ def archives(tmp_path_factory):
                          lambda name: (randomise(MODELS[name][0]()), (1, 3, SIZE, SIZE)))
 
 
-def _check(name: str, target_name: str, archives):
+def _check(name: str, target_name: str, archives, folder):
     model, path = archives(name)
     graph = interlayer.load(path)
     assert graph.source.get("output_names") == MODELS[name][1]
@@ -107,12 +108,14 @@ def _check(name: str, target_name: str, archives):
     if target_name == "keras":
         assert target.inputs[0].shape == (None, SIZE, SIZE, 3), "an NHWC Keras model"
         assert _permutes(target) == 0, "layout tracking absorbs every transpose"
+    if target_name == "torch":
+        assert_package_reproduces(target, [x], folder / "package")
     return graph
 
 
 @pytest.mark.parametrize("name, target_name", target_cases(MODELS, SLOW))
-def test_model_through_the_archive(name, target_name, archives):
-    _check(name, target_name, archives)
+def test_model_through_the_archive(name, target_name, archives, tmp_path):
+    _check(name, target_name, archives, tmp_path)
 
 
 @pytest.mark.slow

@@ -13,6 +13,7 @@ import transformers
 
 import interlayer
 from interlayer.execute import predict
+from package_check import assert_package_reproduces
 from support import assert_equivalent, assert_varies
 from torch_models import archive_maker, randomise, target_cases
 
@@ -93,7 +94,7 @@ def archives(tmp_path_factory):
 
 
 @pytest.mark.parametrize("name, target_name", target_cases(MODELS, SLOW))
-def test_transformer_through_the_archive(name, target_name, archives):
+def test_transformer_through_the_archive(name, target_name, archives, tmp_path):
     model, path = archives(name)
     graph = interlayer.load(path)
     inputs = MODELS[name][1]
@@ -105,6 +106,8 @@ def test_transformer_through_the_archive(name, target_name, archives):
     assert len(actual) == len(expected)
     for index, (got, want) in enumerate(zip(actual, expected)):
         assert_equivalent(got, want, what=f"{name} -> {target_name}: output {index}")
+    if target_name == "torch":
+        assert_package_reproduces(target, [x], tmp_path / "package")
 
 
 def test_bert_embeddings_are_one_lookup_and_two_constant_adds(archives):
@@ -219,10 +222,13 @@ def test_attention_through_the_archive(name, target_name, tmp_path):
         result = model(*(torch.from_numpy(a) for a in x))
     expected = [item.numpy() for item in (result if isinstance(result, tuple) else (result,))]
     assert_varies(expected[0], predict(model, _attention_inputs(name, 2))[0], what=name)
-    actual = predict(interlayer.build(graph, target_name), x)
+    target = interlayer.build(graph, target_name)
+    actual = predict(target, x)
     assert len(actual) == len(expected)
     for index, (got, want) in enumerate(zip(actual, expected)):
         assert_equivalent(got, want, what=f"{name} -> {target_name}: output {index}")
+    if target_name == "torch":
+        assert_package_reproduces(target, x, tmp_path / "package")
 
 
 @pytest.mark.parametrize("target_name", ["keras", "torch"])
@@ -239,7 +245,10 @@ def test_time_major_attention_becomes_batch_first(target_name, tmp_path):
     x = np.random.default_rng(1).standard_normal((3, 6, 16)).astype(np.float32)
     with torch.no_grad():
         expected = model(torch.from_numpy(x.transpose(1, 0, 2).copy())).numpy().transpose(1, 0, 2)
-    assert_equivalent(predict(interlayer.build(graph, target_name), [x])[0], expected)
+    target = interlayer.build(graph, target_name)
+    assert_equivalent(predict(target, [x])[0], expected)
+    if target_name == "torch":
+        assert_package_reproduces(target, [x], tmp_path / "package")
 
 
 @pytest.mark.parametrize("name", ["bert-tiny", "gpt2-tiny", "vit-tiny"])

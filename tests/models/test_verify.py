@@ -15,6 +15,7 @@ from interlayer import examples
 from interlayer.cli import main
 from interlayer.conversion import convert_file
 from interlayer.verify import verify
+from package_check import assert_package_reproduces
 from torch_models import randomise
 
 
@@ -30,13 +31,16 @@ def lenet_graph(lenet):
 
 
 @pytest.mark.parametrize("target", ["keras", "torch", "graph"])
-def test_a_faithful_conversion_agrees_layer_by_layer(lenet, lenet_graph, target):
+def test_a_faithful_conversion_agrees_layer_by_layer(lenet, lenet_graph, target, tmp_path):
     model = lenet_graph if target == "graph" else interlayer.build(lenet_graph, target)
     report = verify(lenet, model)
     assert report.passed and report.first_divergence is None
     assert [row.name for row in report.layers] == [node.name for node in lenet_graph.nodes]
     assert all(row.relative <= 1e-5 for row in report.layers)
     assert "equivalent" in report.table()
+    if target == "torch":
+        images = np.random.default_rng(3).standard_normal((2, 1, 28, 28)).astype(np.float32)
+        assert_package_reproduces(model, [images], tmp_path / "package")
 
 
 def test_a_corrupted_weight_is_named_as_the_first_divergence(lenet, lenet_graph):
@@ -64,15 +68,18 @@ def test_keras_source_inputs_are_given_as_keras_takes_them():
     assert len(report.layers) >= 8  # Keras layers by name, brought to the canonical layout
 
 
-def test_keras_layers_with_a_fused_activation_are_compared_after_it():
+def test_keras_layers_with_a_fused_activation_are_compared_after_it(tmp_path):
     """A Dense(activation=...) is two IR nodes; the Keras layer's output is the activation's, not the linear's."""
     keras.utils.set_random_seed(0)
     inputs = keras.Input((8,))
     hidden = keras.layers.Dense(16, activation="tanh", name="hidden")(inputs)
     source = keras.Model(inputs, keras.layers.Dense(5, activation="softmax", name="scores")(hidden))
-    report = verify(source, interlayer.convert(source, "torch"))
+    target = interlayer.convert(source, "torch")
+    report = verify(source, target)
     assert [row.name for row in report.layers] == ["hidden_activation", "scores_activation"]
     assert report.passed and all(row.passed for row in report.layers)
+    assert_package_reproduces(target, [np.random.default_rng(3).standard_normal((2, 8)).astype(np.float32)],
+                              tmp_path / "package")
 
 
 class Squares(nn.Module):

@@ -3,8 +3,10 @@ from __future__ import annotations
 
 import ast
 import importlib.util
+import re
 import subprocess
 import sys
+from pathlib import Path
 
 import keras
 import numpy as np
@@ -14,8 +16,13 @@ from torch import nn
 
 import interlayer
 from interlayer import examples
-from interlayer.backends.torch import write_package
+from interlayer.backends.torch import package, predict, write_package
+from interlayer.backends.torch.package import load_package
 from interlayer.cli import main
+from interlayer.conversion import convert_file, random_inputs
+from interlayer.errors import ConversionError, InterlayerError
+from interlayer.ir import Graph, Node, TensorSpec
+from models.package_check import assert_package_reproduces
 from support import assert_equivalent, single_op_graph
 
 
@@ -124,3 +131,229 @@ def test_padding_modes_are_written_as_their_modules(mode, shape, pads, line, tmp
     x = np.random.default_rng(0).standard_normal(shape).astype(np.float32)
     with torch.no_grad():
         assert_equivalent(generated(torch.from_numpy(x)).numpy(), list(interlayer.run(graph, [x]).values())[0])
+
+
+# every layer class the torch backend builds ----------------------------------------------------------------------
+
+def _case(cls: str, op: str, attrs: dict, shape: tuple, dtype: str = "float32"):
+    return pytest.param(op, attrs, shape, dtype, cls, id=cls)
+
+
+def _ranks(stem: str, op: str, attrs) -> list:
+    """The 1-D, 2-D and 3-D class of ``op``; ``attrs(rank)`` its attributes for that many spatial axes."""
+    shapes = {1: (2, 3, 7), 2: (2, 3, 6, 5), 3: (2, 3, 5, 4, 4)}
+    return [_case(f"{stem}{rank}d", op, attrs(rank), shapes[rank]) for rank in (1, 2, 3)]
+
+
+_RECURRENT = {"input_size": 3, "hidden_size": 4}
+LAYER_CASES = [
+    _case("Identity", "identity", {}, (2, 5)),
+    _case("Sigmoid", "sigmoid", {}, (2, 5)),
+    _case("Tanh", "tanh", {}, (2, 5)),
+    _case("Softsign", "softsign", {}, (2, 5)),
+    _case("ReLU", "relu", {}, (2, 5)),
+    _case("ReLU6", "clip", {"min": 0.0, "max": 6.0}, (2, 5)),
+    _case("SiLU", "silu", {}, (2, 5)),
+    _case("Hardswish", "hard_swish", {}, (2, 5)),
+    _case("Mish", "mish", {}, (2, 5)),
+    _case("Hardsigmoid", "hard_sigmoid", {}, (2, 5)),
+    _case("SELU", "selu", {}, (2, 5)),
+    _case("Hardtanh", "clip", {"min": -0.5, "max": 0.7}, (2, 5)),
+    _case("LeakyReLU", "leaky_relu", {"alpha": 0.2}, (2, 5)),
+    _case("ELU", "elu", {"alpha": 0.7}, (2, 5)),
+    _case("GELU", "gelu", {"approximate": "tanh"}, (2, 5)),
+    _case("PReLU", "prelu", {"num_parameters": 3}, (2, 3, 5)),
+    _case("Softmax", "softmax", {"axis": 1}, (2, 5)),
+    _case("LogSoftmax", "log_softmax", {"axis": 1}, (2, 5)),
+    _case("Softplus", "softplus", {"threshold": 10.0}, (2, 5)),
+    _case("Hardshrink", "shrink", {"lambd": 0.4}, (2, 5)),
+    _case("Softshrink", "shrink", {"lambd": 0.4, "bias": 0.4}, (2, 5)),
+    _case("Linear", "linear", {"in_features": 5, "out_features": 3}, (2, 5)),
+    _case("Linear-no-bias", "linear", {"in_features": 5, "out_features": 3, "bias": False}, (2, 5)),
+    *_ranks("Conv", "conv", lambda r: {"in_channels": 3, "out_channels": 4, "kernel_size": [3] * r,
+                                       "pads": [1] * 2 * r, "strides": [2] * r}),
+    _case("Conv2d-groups-dilated", "conv", {"in_channels": 4, "out_channels": 6, "kernel_size": [3, 2],
+                                            "dilations": [2, 1], "groups": 2, "bias": False}, (2, 4, 7, 6)),
+    *_ranks("ConvTranspose", "conv_transpose", lambda r: {"in_channels": 3, "out_channels": 2, "kernel_size": [3] * r,
+                                                          "strides": [2] * r, "pads": [1] * 2 * r,
+                                                          "output_padding": [1] * r}),
+    *_ranks("BatchNorm", "batch_norm", lambda r: {"num_features": 3, "epsilon": 1e-3, "momentum": 0.01}),
+    _case("LayerNorm", "layer_norm", {"axes": [2], "normalized_shape": [5]}, (2, 3, 5)),
+    _case("LayerNorm-scale-only", "layer_norm", {"axes": [2], "normalized_shape": [5], "center": False},
+          (2, 3, 5)),
+    _case("GroupNorm", "group_norm", {"num_groups": 2, "num_channels": 4, "epsilon": 1e-3}, (2, 4, 5)),
+    _case("LocalResponseNorm", "lrn", {"size": 3, "alpha": 1e-3, "beta": 0.6, "bias": 2.0}, (2, 5, 4, 4)),
+    *_ranks("MaxPool", "max_pool", lambda r: {"kernel_size": [3] * r, "strides": [2] * r, "pads": [1] * 2 * r,
+                                              "ceil_mode": True}),
+    *_ranks("AvgPool", "avg_pool", lambda r: {"kernel_size": [2] * r, "strides": [1] * r, "pads": [1] * 2 * r,
+                                              "count_include_pad": True}),
+    *_ranks("ConstantPad", "pad", lambda r: {"pads": [1] * r + [2] * r, "value": 1.5}),
+    *_ranks("ZeroPad", "pad", lambda r: {"pads": [2] * r + [1] * r}),
+    *_ranks("ReflectionPad", "pad", lambda r: {"pads": [1] * r + [2] * r, "mode": "reflect"}),
+    *_ranks("ReplicationPad", "pad", lambda r: {"pads": [1] * r + [2] * r, "mode": "edge"}),
+    *_ranks("CircularPad", "pad", lambda r: {"pads": [1] * r + [2] * r, "mode": "wrap"}),
+    *_ranks("AdaptiveAvgPool", "global_avg_pool", lambda r: {"keepdims": True}),
+    *_ranks("AdaptiveMaxPool", "global_max_pool", lambda r: {"keepdims": True}),
+    _case("Upsample", "resize", {"sizes": [8, 10], "scales": [2.0, 2.0]}, (2, 3, 4, 5)),
+    _case("Flatten", "flatten", {}, (2, 3, 4)),
+    _case("Dropout", "dropout", {"rate": 0.3}, (2, 5)),
+    _case("Embedding", "embedding", {"num_embeddings": 11, "embedding_dim": 4, "padding_idx": 2}, (2, 6), "int64"),
+    _case("LSTM", "lstm", {**_RECURRENT, "num_layers": 2, "bidirectional": True}, (2, 6, 3)),
+    _case("GRU", "gru", {**_RECURRENT, "return_sequences": False}, (2, 6, 3)),
+    _case("RNN", "rnn", {**_RECURRENT, "activation": "relu", "bias": False}, (2, 6, 3)),
+    _case("MergedRecurrent", "gru", {**_RECURRENT, "num_layers": 2, "bidirectional": True, "merge_mode": "mul",
+                                     "return_sequences": False}, (2, 6, 3)),
+]
+
+
+def _layer_graph(op: str, attrs: dict, shape: tuple, dtype: str):
+    graph = single_op_graph(op, attrs, [shape])
+    graph.inputs[0].dtype = dtype
+    generator = np.random.default_rng(1)
+    for node in graph.nodes:  # nothing at a default: every bias, scale and statistic random
+        for name, array in node.weights.items():
+            values = generator.standard_normal(array.shape) * 0.5
+            node.weights[name] = (np.abs(values) + 0.5 if name == "variance" else values).astype(array.dtype)
+    return graph
+
+
+@pytest.mark.parametrize("op, attrs, shape, dtype, cls", LAYER_CASES)
+def test_every_layer_class_is_written(op, attrs, shape, dtype, cls, tmp_path):
+    graph = _layer_graph(op, attrs, shape, dtype)
+    built = interlayer.build(graph, "torch")
+    name = cls.split("-")[0]
+    assert name in {type(m).__name__ for m in built.modules()}
+    inputs = random_inputs(graph)
+    assert_package_reproduces(built, inputs, tmp_path / "pkg")
+    text = (tmp_path / "pkg" / "model.py").read_text()
+    assert f"{name}(" in text
+    assert_equivalent(predict(load_package(tmp_path / "pkg"), inputs)[0], interlayer.run(graph, inputs)[op])
+
+
+def test_every_layer_class_the_backend_makes_has_a_case():
+    """Each ``nn.<Class>`` the backend's converters name (and interlayer's own MergedRecurrent) has a case above."""
+    source = Path(interlayer.__file__).parent / "backends" / "torch"
+    named = {name for path in source.glob("*.py") if path.name not in ("package.py", "names.py", "context.py")
+             for name in re.findall(r"\bnn\.([A-Z]\w*)", path.read_text())
+             if isinstance(getattr(nn, name, None), type) and issubclass(getattr(nn, name), nn.Module)}
+    named -= {"Module", "ModuleList"}  # a level of nesting, and MergedRecurrent's list of layers
+    covered = {param.values[-1].split("-")[0] for param in LAYER_CASES}
+    assert named | {"MergedRecurrent"} == covered
+
+
+# names are data ------------------------------------------------------------------------------------------------
+
+HOSTILE_NAMES = {
+    "path-up": "../../etc/x", "dot-dot": "..", "self": "self", "forward": "forward", "init": "__init__",
+    "load_state_dict": "load_state_dict", "training": "training", "empty": "", "space": " ",
+    "whitespace": "\t\n ", "dotted": "a.b", "underscored": "a_b", "dashed": "a-b", "upper-case": "A_B",
+    "keyword": "class", "digits": "123", "nested-digits": "0.1", "non-ascii": "\u00e9t\u00e9", "mangled": "__x",
+    "dunder": "__x__", "nested-mangled": "a.__x", "module-dict-method": "a.values", "torch": "torch",
+    "inf": "inf", "builtin": "getattr", "nn": "nn", "Path": "Path", "load": "load", "helper": "_merge",
+    "control": "x\x00\x07y", "quotes": "a\"b'c\"\"\"",
+}
+
+
+def _named_graph(name: str) -> Graph:
+    """The input, a linear layer (a module with weights), a relu (a module without) and a trainable scale (a
+    tensor its holder keeps) named ``name``, ``name.act`` and ``name/scale``; the graph itself named ``name``."""
+    rng = np.random.default_rng(0)
+    weights = {"weight": rng.standard_normal((3, 4)).astype(np.float32),
+               "bias": rng.standard_normal(3).astype(np.float32)}
+    nodes = [Node(name, "linear", [name], ["linear"], {"in_features": 4, "out_features": 3}, weights),
+             Node(f"{name}.act", "relu", ["linear"], ["act"], {}),
+             Node(f"{name}/scale", "mul", ["act"], ["scaled"], {"constant": True, "constant_shape": [3],
+                                                               "trainable": True},
+                  {"other": rng.standard_normal(3).astype(np.float32)})]
+    return Graph(nodes, [TensorSpec(name, ("N", 4))], [TensorSpec("scaled", ("N", 3))], name=name)
+
+
+@pytest.mark.parametrize("name", list(HOSTILE_NAMES.values()), ids=list(HOSTILE_NAMES))
+def test_any_name_gives_a_module_and_a_package_that_run_and_match(name, tmp_path):
+    graph = _named_graph(name)
+    built = interlayer.build(graph, "torch")
+    inputs = random_inputs(graph)
+    assert_equivalent(predict(built, inputs)[0], interlayer.run(graph, inputs)["scaled"], what="built module")
+    assert_package_reproduces(built, inputs, tmp_path / "pkg")
+    ast.parse((tmp_path / "pkg" / "model.py").read_text())
+
+
+def test_names_alike_in_one_graph_stay_apart(tmp_path):
+    """Every name above in one graph, two inputs named alike: no two layers, values or arguments merge."""
+    rng = np.random.default_rng(0)
+    inputs = [TensorSpec("self", ("N", 4)), TensorSpec("self_", ("N", 4))]
+    nodes, value = [Node("inputs", "add", ["self", "self_"], ["v"], {})], "v"
+    for index, name in enumerate(HOSTILE_NAMES.values()):
+        if index % 2:
+            nodes.append(Node(name, "mul", [value], [f"v{index}"], {"constant": True, "constant_shape": [4],
+                                                                   "trainable": True},
+                              {"other": rng.standard_normal(4).astype(np.float32)}))
+        else:
+            nodes.append(Node(name, "linear", [value], [f"v{index}"], {"in_features": 4, "out_features": 4},
+                              {"weight": rng.standard_normal((4, 4)).astype(np.float32) / 2,
+                               "bias": rng.standard_normal(4).astype(np.float32)}))
+        value = f"v{index}"
+    graph = Graph(nodes, inputs, [TensorSpec(value, ("N", 4))], name="self")
+    built = interlayer.build(graph, "torch")
+    arrays = random_inputs(graph)
+    assert_equivalent(predict(built, arrays)[0], interlayer.run(graph, arrays)[value], what="built module")
+    assert_package_reproduces(built, arrays, tmp_path / "pkg")
+
+
+# the check runs the code that is written -------------------------------------------------------------------------
+
+def _rewritten_return(monkeypatch, change):
+    """Make the writer emit ``forward`` with its last line (the return) rewritten by ``change``."""
+    original = package._forward_lines
+
+    def forward_lines(model):
+        lines, helpers, aliases = original(model)
+        return [*lines[:-1], change(lines[-1])], helpers, aliases
+
+    monkeypatch.setattr(package, "_forward_lines", forward_lines)
+
+
+@pytest.mark.parametrize("change, message", [
+    pytest.param(lambda line: line + ".no_such_attribute", "does not run", id="code-that-fails"),
+    pytest.param(lambda line: line + " * 1.0001", "does not reproduce", id="code-that-differs"),
+])
+def test_a_package_whose_code_is_wrong_is_refused(change, message, monkeypatch, tmp_path):
+    graph = _named_graph("layer")
+    built = interlayer.build(graph, "torch")
+    _rewritten_return(monkeypatch, change)
+    with pytest.raises(ConversionError, match=message):
+        write_package(built, tmp_path / "pkg")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_convert_leaves_nothing_when_the_package_is_refused(monkeypatch, tmp_path):
+    interlayer.save(_named_graph("layer"), tmp_path / "model.safetensors")
+    _rewritten_return(monkeypatch, lambda line: line + ".no_such_attribute")
+    with pytest.raises(ConversionError, match="does not run"):
+        convert_file(tmp_path / "model.safetensors", "torch", tmp_path / "out")
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["model.safetensors"]
+
+
+def test_a_module_not_built_by_interlayer_is_refused(tmp_path):
+    with pytest.raises(InterlayerError, match="carries no graph"):
+        write_package(nn.Sequential(nn.Linear(2, 2)), tmp_path / "pkg")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_the_check_leaves_only_the_package_in_its_folder(monkeypatch, tmp_path):
+    """Importing model.py to check it writes no __pycache__ beside it, whatever Python's bytecode setting."""
+    monkeypatch.setattr(sys, "dont_write_bytecode", False)
+    write_package(interlayer.build(_named_graph("layer"), "torch"), tmp_path / "pkg")
+    assert sorted(path.name for path in (tmp_path / "pkg").iterdir()) == ["model.py", "model.safetensors"]
+
+
+def test_a_layer_named_as_a_copied_helper_keeps_both(tmp_path):
+    """A merged bidirectional GRU named ``_merge``: forward has a value of that name and calls interlayer's
+    ``_merge`` (copied into model.py), which it then reaches under fx's longer name."""
+    graph = _layer_graph("gru", {**_RECURRENT, "bidirectional": True, "merge_mode": "sum", "return_sequences": False},
+                         (2, 6, 3), "float32")
+    graph.nodes[0].name = "_merge"
+    built = interlayer.build(graph, "torch")
+    inputs = random_inputs(graph)
+    assert_package_reproduces(built, inputs, tmp_path / "pkg")
+    assert "interlayer_backends_torch_recurrent__merge = _merge" in (tmp_path / "pkg" / "model.py").read_text()

@@ -13,10 +13,10 @@ import numpy as np
 from ...errors import InterlayerError, UnsupportedLayerError
 from ...ir import layout
 from ...ir.check import validate
-from ...ir.graph import Graph
+from ...ir.graph import Graph, Node
 from ...ir.provenance import shared_nodes
 from ...registry import converters
-from .names import identifier
+from .names import identifier, mangled
 
 
 def build(graph: Graph, **options: Any):
@@ -29,7 +29,8 @@ def build(graph: Graph, **options: Any):
         raise InterlayerError(f"torch backend: unknown option(s). Expected none. Received: {sorted(options)}.")
     validate(graph)
     graph = layout.refold_flatten(graph, "channels_first")
-    emitter = Emitter(graph.shapes(), shared_nodes(graph))
+    shared = shared_nodes(graph)  # every node listed, so a node named "" is never taken for another's original
+    emitter = Emitter(graph.shapes(), {node.name: shared.get(node.name) for node in graph.nodes})
     table = converters("torch", "backend")
     taken: set[str] = set()
     for spec in graph.inputs:
@@ -55,12 +56,25 @@ def build(graph: Graph, **options: Any):
         raise UnsupportedLayerError("torch backend", emitter.problems)
     results = [emitter.values[spec.name] for spec in graph.outputs]
     emitter.graph.output(results[0] if len(results) == 1 else tuple(results))
+    _safe_names(emitter.graph)
     model = fx.GraphModule(emitter.root, emitter.graph, class_name=identifier(graph.name))
     # which fx node computes each IR value, for layer-by-layer verification (interlayer.verify)
     model.meta["interlayer.values"] = {value: node.name for value, node in emitter.values.items()
                                        if isinstance(node, fx.Node)}
     model.meta["interlayer.input_shapes"] = [tuple(spec.shape) for spec in graph.inputs]
+    # the graph without its weights (the module holds those): what seeded inputs for checks are made from
+    model.meta["interlayer.graph"] = Graph([Node(node.name, node.op, list(node.inputs), list(node.outputs),
+                                                 dict(node.attrs)) for node in graph.nodes],
+                                           list(graph.inputs), list(graph.outputs), graph.name, dict(graph.source))
     return model.eval()
+
+
+def _safe_names(graph) -> None:
+    """No fx value is named ``self`` (fx does not reserve it; ``forward``'s first argument would be lost) or as
+    Python mangles inside a class (``__x``: a package's ``forward`` is a method)."""
+    for node in graph.nodes:
+        if node.op != "placeholder" and (node.name == "self" or mangled(node.name)):
+            node._rename("_" + node.name.lstrip("_") if mangled(node.name) else node.name + "_")
 
 
 _INITIALISERS = ("uniform_", "normal_", "trunc_normal_", "constant_", "ones_", "zeros_", "eye_", "dirac_",
