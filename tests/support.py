@@ -80,8 +80,55 @@ def chain_graph(steps: list[tuple[str, dict]], input_shape: tuple, seed: int = 0
     return graph
 
 
-def random_inputs(graph: Graph, batch: int = 2, seed: int = 1, length: int = 5) -> list[np.ndarray]:
-    """Seeded float32 inputs: the batch is ``batch``, every other symbolic size (a sequence length) ``length``."""
+def random_inputs(graph: Graph, batch: int = 2, seed: int = 1, length: int = 5,
+                  sizes: dict | None = None) -> list[np.ndarray]:
+    """Seeded inputs of each graph input's dtype. Sizes: ``"N"`` is ``batch``, any other name ``length`` (or as
+    ``sizes`` binds it); an input size that is an expression is computed from them. Floats are standard normal,
+    bools mostly True, integers in ``graph.source["input_ranges"][input]`` ([low, high), default [0, 5))."""
+    from interlayer.ir import dims
+
     rng = np.random.default_rng(seed)
-    shapes = [(batch, *(length if isinstance(d, str) else d for d in spec.shape[1:])) for spec in graph.inputs]
-    return [rng.standard_normal(shape).astype(np.float32) for shape in shapes]
+    bound = {**{name: batch if name == "N" else length for spec in graph.inputs for name in _names(spec.shape)},
+             **(sizes or {})}
+    ranges = graph.source.get("input_ranges", {})
+    arrays = []
+    for spec in graph.inputs:
+        shape = tuple(dims.evaluate(d, bound) for d in spec.shape)
+        dtype = np.dtype(spec.dtype)
+        if dtype == np.bool_:
+            arrays.append(rng.random(shape) < 0.7)
+        elif dtype.kind in "iu":
+            low, high = ranges.get(spec.name, (0, 5))
+            arrays.append(rng.integers(low, high, shape).astype(dtype))
+        else:
+            arrays.append(rng.standard_normal(shape).astype(dtype))
+    return arrays
+
+
+def _names(shape) -> list[str]:
+    from interlayer.ir import dims
+
+    return sorted(set().union(*(dims.names(d) for d in shape))) if shape else []
+
+
+def typed_graph(inputs: list[tuple], steps: list, outputs: list, seed: int = 0, name: str = "g",
+                ranges: dict | None = None) -> Graph:
+    """A graph from inputs ``[(name, shape, dtype)]`` (shapes as written, symbols included) and steps
+    ``[(node, op, [inputs], attrs)]`` or ``(..., weights)`` replacing the seeded random ones; ``ranges`` bounds
+    integer inputs for :func:`random_inputs`."""
+    from interlayer.ir.builder import GraphBuilder
+
+    rng = np.random.default_rng(seed)
+    builder = GraphBuilder(name, "test", "0")
+    for value, shape, dtype in inputs:
+        builder.input(value, tuple(shape), dtype)
+    for node, op, sources, attrs, *fixed in steps:
+        schema = ops.get(op)
+        weights = random_weights(schema, schema.fill(attrs), rng)
+        weights.update(*fixed)
+        builder.add_node(op, sources, attrs, weights, name=node)
+    for value in outputs:
+        builder.output(value)
+    graph = builder.finish()
+    graph.source = {"input_ranges": dict(ranges)} if ranges else {}
+    return graph

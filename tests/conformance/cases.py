@@ -87,10 +87,10 @@ case("pad2d", lambda: single_op_graph("pad", {"pads": [1, 2, 0, 1]}, [(2, 3, 4, 
 case("pad1d", lambda: single_op_graph("pad", {"pads": [2, 1]}, [(2, 3, 5)]))
 case("flatten-output", lambda: single_op_graph("flatten", {}, [(2, 3, 4, 5)]))
 case("flatten-channels-last-output", lambda: single_op_graph("flatten", {"order": "channels_last"}, [(2, 3, 4, 5)]))
-case("reshape", lambda: single_op_graph("reshape", {"shape": [4, 3]}, [(2, 12)]))
+case("reshape", lambda: single_op_graph("reshape", {"shape": ["N", 4, 3]}, [(2, 12)]))
 case("reshape-symbolic-length", lambda: chain_graph([
-    ("reshape", {"shape": ["T", 4, 3]}), ("transpose", {"perm": [0, 2, 1, 3]}),
-    ("reshape", {"shape": [1, 4, "T", 3]}), ("reshape", {"shape": [4, -1, "T"]})], ("N", "T", 12)))
+    ("reshape", {"shape": ["N", "T", 4, 3]}), ("transpose", {"perm": [0, 2, 1, 3]}),
+    ("reshape", {"shape": ["N", 1, 4, "T", 3]}), ("reshape", {"shape": ["N", 4, -1, "T"]})], ("N", "T", 12)))
 case("add", lambda: single_op_graph("add", {}, [(2, 3, 4, 4), (2, 3, 4, 4)]))
 case("add-features", lambda: single_op_graph("add", {}, [(2, 5), (2, 5), (2, 5)]))
 case("concat-channels", lambda: single_op_graph("concat", {"axis": 1}, [(2, 3, 4, 4), (2, 2, 4, 4)]))
@@ -104,7 +104,7 @@ case("conv-flatten-channels-last-linear", lambda: chain_graph([
     ("conv", conv(2, 4, (3, 3))), ("flatten", {"order": "channels_last"}),
     ("linear", {"in_features": 4 * 5 * 4, "out_features": 6})], (2, 2, 7, 6)))
 case("linear-reshape-transpose-conv", lambda: chain_graph([
-    ("linear", {"in_features": 6, "out_features": 48}), ("reshape", {"shape": [4, 4, 3]}),
+    ("linear", {"in_features": 6, "out_features": 48}), ("reshape", {"shape": ["N", 4, 4, 3]}),
     ("transpose", {"perm": [0, 3, 1, 2]}), ("conv", conv(3, 2, (3, 3), pads=[1, 1, 1, 1])), ("tanh", {})],
     (2, 6)))
 case("conv-softmax-channels", lambda: chain_graph([
@@ -124,3 +124,4 @@ from . import cases_normalization  # noqa: E402,F401
 from . import cases_pool_padding  # noqa: E402,F401
 from . import cases_tile  # noqa: E402,F401
 from . import cases_padding  # noqa: E402,F401
+from . import cases_index  # noqa: E402,F401

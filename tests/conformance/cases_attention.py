@@ -20,8 +20,8 @@ def _masked_fill(value: float, condition_shape: tuple) -> Graph:
 case("batch_constant", lambda: single_op_graph("batch_constant", {"shape": [3, 4]}, [(2, 5)]))
 case("batch_constant-trainable", lambda: single_op_graph("batch_constant", {"shape": [1, 6], "trainable": True},
                                                          [(2, 3, 6)]))
-case("expand-middle", lambda: single_op_graph("expand", {"shape": [3, 4, 5]}, [(2, 3, 1, 5)]))
-case("expand-two-axes", lambda: single_op_graph("expand", {"shape": [2, 4, 6]}, [(2, 1, 4, 1)]))
+case("expand-middle", lambda: single_op_graph("expand", {"shape": ["N", 3, 4, 5]}, [(2, 3, 1, 5)]))
+case("expand-two-axes", lambda: single_op_graph("expand", {"shape": ["N", 2, 4, 6]}, [(2, 1, 4, 1)]))
 case("where-same-shape", lambda: _masked_fill(-3.5, (3, 4, 4)))
 case("where-broadcast-mask", lambda: _masked_fill(-1e9, (1, 1, 4)))
 _QKV = [(2, 4, 5, 8), (2, 4, 6, 8), (2, 4, 6, 3)]

@@ -17,11 +17,12 @@ from interlayer.errors import ArchiveError
 from interlayer.ir import archive
 from support import chain_graph
 
-GOLDEN = Path(__file__).resolve().parent.parent / "golden" / "archive_v1.safetensors"
+GOLDEN_V1 = Path(__file__).resolve().parent.parent / "golden" / "archive_v1.safetensors"
+GOLDEN = Path(__file__).resolve().parent.parent / "golden" / "archive_v2.safetensors"
 
 
 def golden_graph():
-    """The tiny model stored in the golden archive of format version 1."""
+    """The tiny model stored in the golden archives of format versions 1 and 2."""
     graph = chain_graph([
         ("conv", {"in_channels": 1, "out_channels": 2, "kernel_size": [3, 3], "pads": [1, 1, 1, 1]}),
         ("batch_norm", {"num_features": 2, "epsilon": 1e-3}),
@@ -79,7 +80,7 @@ def test_plain_safetensors_reads_the_weights_and_metadata(tmp_path):
         assert np.array_equal(plain[name], array)
     with safetensors.safe_open(str(path), framework="numpy") as handle:
         metadata = handle.metadata()
-    assert metadata["format"] == "interlayer" and metadata["interlayer.format"] == "1"
+    assert metadata["format"] == "interlayer" and metadata["interlayer.format"] == "2"
     assert metadata["source.framework"] == "torch" and metadata["source.version"] == "2.13.0"
     assert json.loads(metadata["source.name_map"]) == graph.source["name_map"]
     assert json.loads(metadata["interlayer.graph"])["nodes"][0]["name"] == "conv_0"
@@ -87,10 +88,29 @@ def test_plain_safetensors_reads_the_weights_and_metadata(tmp_path):
 
 
 def test_golden_archive_of_format_1_still_loads():
+    _same_graphs(interlayer.load(GOLDEN_V1), golden_graph())
+
+
+def test_golden_archive_of_format_2_loads():
     if os.environ.get("INTERLAYER_REGENERATE_GOLDEN"):
         GOLDEN.unlink(missing_ok=True)
         interlayer.save(golden_graph(), GOLDEN)
     _same_graphs(interlayer.load(GOLDEN), golden_graph())
+
+
+def test_a_format_1_graph_gives_every_axis_to_reshape_and_expand():
+    """Format 1 kept the batch "N" on axis 0 and wrote the sizes after it; format 2 writes every axis."""
+    graph = chain_graph([("reshape", {"shape": ["N", "T", 4, 3]}), ("expand", {"shape": ["N", "T", 4, 3]})],
+                        ("N", "T", 12))
+    data = graph.to_json()
+    data["format_version"] = 1
+    for node in data["nodes"]:
+        node["attrs"]["shape"] = node["attrs"]["shape"][1:]
+    data["outputs"][0]["shape"] = ["N", "?", 4, 3]
+    upgraded = interlayer.Graph.from_json(data, dict(graph.tensors()))
+    assert [node.attrs["shape"] for node in upgraded.nodes] == [["N", "T", 4, 3], ["N", "T", 4, 3]]
+    assert upgraded.outputs[0].shape == ("N", "T", 4, 3)
+    interlayer.ir.check.validate(upgraded)
 
 
 def test_saving_the_golden_graph_reproduces_the_golden_file(tmp_path):
@@ -131,7 +151,7 @@ def test_damaged_archives_are_refused(tmp_path, change, message):
 def test_newer_format_version_is_refused(tmp_path):
     path = tmp_path / "new.safetensors"
     header, tensors = archive.read_safetensors(interlayer.save(golden_graph(), tmp_path / "m.safetensors"))
-    metadata = {**header["__metadata__"], "interlayer.format": "2"}
+    metadata = {**header["__metadata__"], "interlayer.format": "3"}
     archive.write_safetensors(path, tensors, metadata)
     with pytest.raises(ArchiveError, match="newer than this interlayer reads"):
         interlayer.load(path)

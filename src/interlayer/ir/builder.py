@@ -144,7 +144,8 @@ class GraphBuilder:
                 and earlier.tobytes() == array.tobytes():
             self.shared[tensor] = first
 
-    def output(self, value: str, dtype: str = "float32", perm=None) -> None:
+    def output(self, value: str, dtype: str | None = None, perm=None) -> None:
+        """Declare a graph output; its dtype is inferred from the graph when not given."""
         self.outputs.append(TensorSpec(value, (), dtype, None if perm is None else tuple(perm)))
 
     def unsupported(self, where: str, message: str) -> None:
@@ -160,8 +161,25 @@ class GraphBuilder:
                       {"framework": self.framework, "version": self.version, "name_map": dict(self.name_map)})
         if self.shared:
             graph.source["shared"] = dict(self.shared)
+        _output_dtypes(graph)
         validate(graph)
         shapes = graph.shapes()
         for spec in graph.outputs:
             spec.shape = shapes[spec.name]
         return graph
+
+
+def _output_dtypes(graph: Graph) -> None:
+    """The dtype of each output declared without one, inferred through the ops (float32 where the graph is too
+    broken to infer: validation then names what is wrong)."""
+    if all(spec.dtype is not None for spec in graph.outputs):
+        return
+    from .check import infer_dtypes
+
+    try:
+        inferred = infer_dtypes(graph)
+    except Exception:  # noqa: BLE001  (validate() reports the graph's problem next)
+        inferred = {}
+    for spec in graph.outputs:
+        if spec.dtype is None:
+            spec.dtype = inferred.get(spec.name, "float32")

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import ValidationError
-from . import limits, ops
+from . import dims, limits, ops
 from .graph import DTYPES, Graph, Shape
 
 
@@ -29,6 +29,8 @@ def problems(graph: Graph) -> list[str]:
     found += _structure_problems(graph, defined)
     found += _spec_problems(graph)
     if not found:
+        found += _symbol_problems(graph)
+    if not found:
         try:
             _check_sizes(infer_shapes(graph))
         except ValidationError as exc:
@@ -51,6 +53,44 @@ def _spec_problems(graph: Graph) -> list[str]:
                 found.append(f"{where}: perm must permute the axes of its shape. Expected a permutation of "
                              f"{len(spec.shape) or 'its'} axes. Received: perm={list(spec.perm)}, "
                              f"shape={list(spec.shape)}")
+    return found
+
+
+def bound_names(graph: Graph) -> dict[str, tuple[int, int]]:
+    """Each size name a graph input binds: its first (input index, axis) whose size is exactly that name."""
+    found: dict[str, tuple[int, int]] = {}
+    for index, spec in enumerate(graph.inputs):
+        for axis, dim in enumerate(spec.shape):
+            if dims.is_name(dim):
+                found.setdefault(dim, (index, axis))
+    return found
+
+
+def _symbol_problems(graph: Graph) -> list[str]:
+    """Every size name a graph uses (in its inputs' shapes, in size attributes) is bound by a graph input, so that
+    each backend can compute it from what the model is given."""
+    bound, found = bound_names(graph), []
+    for spec in graph.inputs:
+        for dim in spec.shape:
+            try:
+                missing = dims.names(dims.normal(dim)) - set(bound)
+            except ValidationError as exc:
+                found.append(f"graph input '{spec.name}': {exc}")
+                continue
+            if missing:
+                found.append(f"graph input '{spec.name}': size '{dim}' reads {sorted(missing)}, which no input binds. "
+                             f"Expected every name in an expression to be the size of some input axis")
+    for node in graph.nodes:
+        schema = ops.get(node.op)
+        for attr in schema.attrs:
+            if attr.kind not in ("dim", "dims"):
+                continue
+            value = schema.fill(node.attrs)[attr.name]
+            missing = set().union(*(dims.names(d) for d in (value if attr.kind == "dims" else [value]))) - set(bound)
+            if missing:
+                found.append(f"node '{node.name}' ({node.op}): attribute '{attr.name}' reads the size(s) "
+                             f"{sorted(missing)}, which no graph input binds. Expected names of input sizes "
+                             f"{sorted(bound)}. Received: {attr.name}={value}")
     return found
 
 
@@ -112,9 +152,27 @@ def _node_problems(node) -> list[str]:
         elif tuple(array.shape) != expected:
             found.append(f"weight '{weight.name}' must have shape {expected} {weight.layout}. "
                          f"Received: shape={tuple(array.shape)}")
-        elif array.dtype.kind not in "fV" and array.dtype.name != "bfloat16":
-            found.append(f"weight '{weight.name}' must be floating point. Received: dtype={array.dtype}")
+        else:
+            found += _weight_dtype_problems(weight, attrs, array)
     return found
+
+
+def _weight_dtype_problems(weight, attrs: dict, array: np.ndarray) -> list[str]:
+    """A layer's weights are floating point; a constant's may be of any dtype a graph value has, and the one its
+    ``dtype`` attribute names when the weight says so (``Weight.dtypes``)."""
+    name = "bfloat16" if array.dtype.name == "bfloat16" else array.dtype.name
+    if weight.dtypes == "float":
+        if array.dtype.kind not in "fV" and name != "bfloat16":
+            return [f"weight '{weight.name}' must be floating point. Received: dtype={array.dtype}"]
+        return []
+    if name not in DTYPES:
+        return [f"weight '{weight.name}' has a dtype no graph value has. Expected one of {list(DTYPES)}. "
+                f"Received: dtype={array.dtype}"]
+    if weight.dtypes.startswith("match:") and name != attrs[weight.dtypes[len("match:"):]]:
+        attr = weight.dtypes[len("match:"):]
+        return [f"weight '{weight.name}' must have the dtype attribute '{attr}' names. Expected dtype={attrs[attr]}. "
+                f"Received: dtype={name}"]
+    return []
 
 
 def _structure_problems(graph: Graph, defined: set[str]) -> list[str]:
@@ -162,6 +220,16 @@ def _cycle(graph: Graph) -> list[str]:
                 path.append(following)
                 stack.append(iter(reads[following]))
     return []
+
+
+def infer_dtypes(graph: Graph) -> dict[str, str]:
+    """Every value's dtype, from the graph inputs' through each op's schema (``OpSchema.output_dtypes``)."""
+    types: dict[str, str] = {spec.name: spec.dtype for spec in graph.inputs}
+    for node in graph.nodes:
+        schema = ops.get(node.op)
+        attrs = schema.fill(node.attrs)
+        types.update(zip(node.outputs, schema.output_dtypes(attrs, [types[value] for value in node.inputs])))
+    return types
 
 
 def infer_shapes(graph: Graph) -> dict[str, Shape]:

@@ -223,8 +223,13 @@ def _divide(left: Poly, right: Poly, symbol: str) -> Poly:
         divisor = _value(right)
         if divisor == 1:
             return left if symbol == "//" else {}
-        if divisor > 0 and all(coefficient % divisor == 0 for coefficient in left.values()):
-            return {key: coefficient // divisor for key, coefficient in left.items()} if symbol == "//" else {}
+        if divisor > 0 and all(coefficient % divisor == 0 for key, coefficient in left.items() if key):
+            # (divisor * q + r) // divisor = q + r // divisor, and % gives r % divisor: exact for any integer q
+            quotient = {key: coefficient // divisor for key, coefficient in left.items() if key}
+            remainder = _value(left)
+            if symbol == "%":
+                return _const(remainder % divisor)
+            return _sum(quotient, _const(remainder // divisor))
     if left == right:
         return _const(1) if symbol == "//" else {}
     quotient = _exact(left, right)

@@ -14,7 +14,9 @@ import numpy as np
 from ..errors import ArchiveError, ValidationError
 from . import json_types
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+"""2: sizes are size expressions and no axis is special (a reshape or expand gives every axis); 1 is read and
+upgraded (``upgrade_v1``)."""
 BATCH = "N"
 DTYPES = ("float64", "float32", "float16", "bfloat16", "int64", "int32", "int16", "int8", "uint64", "uint32",
           "uint16", "uint8", "bool")
@@ -168,18 +170,50 @@ class Graph:
         _require(json_types.problems(data, json_types.GRAPH, "graph"))
         _require(json_types.problems(data.get("source", {}), json_types.SOURCE, "graph source"))
         version = data["format_version"]
-        if version != FORMAT_VERSION:
+        if version not in (1, FORMAT_VERSION):
             raise ValidationError(
-                f"IR graph: unsupported format version. Expected format_version={FORMAT_VERSION}. "
+                f"IR graph: unsupported format version. Expected format_version={FORMAT_VERSION} (or 1). "
                 f"Received: format_version={version!r}. Upgrade interlayer to read newer graphs."
             )
-        return cls(
+        graph = cls(
             nodes=[Node.from_json(item, tensors, f"node {i}") for i, item in enumerate(data["nodes"])],
             inputs=[TensorSpec.from_json(item, f"graph input {i}") for i, item in enumerate(data["inputs"])],
             outputs=[TensorSpec.from_json(item, f"graph output {i}") for i, item in enumerate(data["outputs"])],
             name=data.get("name", "model"),
             source=dict(data.get("source", {})),
         )
+        return upgrade_v1(graph) if version == 1 else graph
+
+
+def upgrade_v1(graph: Graph) -> Graph:
+    """A format 1 graph in format 2. Format 1 kept the batch, ``"N"``, on axis 0 of every value and wrote a
+    ``reshape``'s and an ``expand``'s sizes after it; format 2 writes every axis. Sizes format 1 could not name
+    (``"?"``, a symbolic size repeated or summed) are inferred again."""
+    for node in graph.nodes:
+        if node.op in ("reshape", "expand") and isinstance(node.attrs.get("shape"), list):
+            node.attrs = {**node.attrs, "shape": [BATCH, *node.attrs["shape"]]}
+    for spec in graph.outputs:
+        if any(isinstance(d, str) and not _is_expression(d) for d in spec.shape):
+            spec.shape = ()
+    try:
+        from .check import infer_shapes
+
+        shapes = infer_shapes(graph)
+    except (ValidationError, KeyError):
+        return graph  # validation names what is wrong
+    for spec in graph.outputs:
+        spec.shape = shapes.get(spec.name, spec.shape)
+    return graph
+
+
+def _is_expression(text: str) -> bool:
+    from . import dims
+
+    try:
+        dims.normal(text)
+    except ValidationError:
+        return False
+    return True
 
 
 def _require(found: list[str]) -> None:

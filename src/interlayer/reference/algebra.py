@@ -45,6 +45,18 @@ def power(attrs, weights, *xs):
     return left ** right
 
 
+@kernel("floor_div")
+def floor_div(attrs, weights, *xs):
+    left, right = _operands(attrs, weights, xs)
+    return np.floor_divide(left, right)
+
+
+@kernel("mod")
+def mod(attrs, weights, *xs):
+    left, right = _operands(attrs, weights, xs)
+    return np.mod(left, right)
+
+
 @kernel("matmul")
 def matmul(attrs, weights, *xs):
     left, right = _operands(attrs, weights, xs)
@@ -64,6 +76,11 @@ def reduce_sum(attrs, weights, x):
 @kernel("reduce_max")
 def reduce_max(attrs, weights, x):
     return x.max(axis=tuple(attrs["axes"]), keepdims=attrs["keepdims"])
+
+
+@kernel("reduce_min")
+def reduce_min(attrs, weights, x):
+    return x.min(axis=tuple(attrs["axes"]), keepdims=attrs["keepdims"])
 
 
 @kernel("stack")

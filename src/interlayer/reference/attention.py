@@ -16,7 +16,7 @@ def batch_constant(attrs, weights, x):
 
 @kernel("expand")
 def expand(attrs, weights, x):
-    return np.broadcast_to(x, (x.shape[0], *attrs["shape"])).copy()
+    return np.broadcast_to(x, tuple(attrs["shape"])).copy()
 
 
 @kernel("where")

@@ -7,7 +7,7 @@ from typing import Any, Callable, Mapping, Sequence
 import numpy as np
 
 from ..errors import ExecutionError, InterlayerError, ValidationError
-from ..ir import limits, ops
+from ..ir import dims, limits, ops
 from ..ir.check import validate
 from ..ir.graph import Graph
 
@@ -34,6 +34,7 @@ def load_kernels() -> None:
     from . import recurrent  # noqa: F401
     from . import attention  # noqa: F401
     from . import math  # noqa: F401
+    from . import compare, index  # noqa: F401
 
 
 def run(graph: Graph, inputs: Any, *, keep_all: bool = False, compute: str = "float64",
@@ -53,7 +54,7 @@ def run(graph: Graph, inputs: Any, *, keep_all: bool = False, compute: str = "fl
     symbols = _symbols(graph, values)
     steps = _plan(graph, symbols, {name: array.shape for name, array in values.items()}, np.dtype(precision).itemsize)
     for node, function, attrs in steps:
-        weights = {name: np.asarray(array, dtype=precision) for name, array in node.weights.items()}
+        weights = {name: _computed(array, precision) for name, array in node.weights.items()}
         result = _call(node, function, attrs, weights, [values[v] for v in node.inputs])
         result = _rounded(result, precision) if precision is np.float32 else result
         if len(node.outputs) == 1:
@@ -65,6 +66,12 @@ def run(graph: Graph, inputs: Any, *, keep_all: bool = False, compute: str = "fl
     if not declared:
         return dict(chosen)
     return {name: _cast(array, dtypes.get(name, "float32")) for name, array in chosen.items()}
+
+
+def _computed(array: np.ndarray, precision: type) -> np.ndarray:
+    """A weight as the kernels read it: floats in the compute precision, integers and bools as they are."""
+    kind = np.asarray(array).dtype.kind
+    return np.asarray(array, dtype=precision) if kind in "fV" else np.asarray(array)
 
 
 def _precision(compute: str) -> type:
@@ -105,9 +112,17 @@ def _bind_inputs(graph: Graph, inputs: Any, precision: type = np.float64) -> dic
 
 
 def _symbols(graph: Graph, values: dict[str, np.ndarray]) -> dict[str, int]:
-    """The size each symbolic dimension of the inputs has in this run."""
-    return {d: values[spec.name].shape[axis] for spec in graph.inputs for axis, d in enumerate(spec.shape)
-            if isinstance(d, str)}
+    """The size each name the inputs bind has in this run; an input size that is an expression of them must
+    come out as the array's size."""
+    symbols = {d: values[spec.name].shape[axis] for spec in graph.inputs for axis, d in enumerate(spec.shape)
+               if dims.is_name(d)}
+    for spec in graph.inputs:
+        for axis, d in enumerate(spec.shape):
+            if isinstance(d, str) and not dims.is_name(d) and dims.evaluate(d, symbols) != values[spec.name].shape[axis]:
+                raise ValidationError(f"reference: input '{spec.name}' must have size {d} on axis {axis}, "
+                                      f"{dims.evaluate(d, symbols)} in this run. Received: "
+                                      f"shape={list(values[spec.name].shape)}.")
+    return symbols
 
 
 def _plan(graph: Graph, symbols: dict[str, int], shapes: dict[str, tuple], itemsize: int) -> list[tuple]:
@@ -150,15 +165,20 @@ def _call(node, function: Kernel, attrs: dict[str, Any], weights: dict[str, np.n
 
 
 def _resolve(schema: ops.OpSchema, attrs: dict[str, Any], symbols: dict[str, int], where: str) -> dict[str, Any]:
-    """``dims`` attributes with their symbolic sizes replaced by this run's sizes."""
+    """Size attributes (``dim``, ``dims``) with their expressions computed for this run's sizes."""
     for attr in schema.attrs:
-        if attr.kind == "dims" and any(isinstance(d, str) for d in attrs[attr.name]):
-            unknown = [d for d in attrs[attr.name] if isinstance(d, str) and d not in symbols]
-            if unknown:
-                raise ValidationError(f"{where}: '{attr.name}' names a size no input gives. Expected symbolic "
-                                      f"sizes of the graph inputs, {sorted(symbols)}. Received: "
-                                      f"{attr.name}={attrs[attr.name]}.")
-            attrs = {**attrs, attr.name: [symbols[d] if isinstance(d, str) else d for d in attrs[attr.name]]}
+        if attr.kind not in ("dim", "dims"):
+            continue
+        value = attrs[attr.name]
+        try:
+            if attr.kind == "dim":
+                resolved = dims.evaluate(dims.normal(value), symbols)
+            else:
+                resolved = [dims.evaluate(dims.normal(d), symbols) for d in value]
+        except ValidationError as exc:
+            raise ValidationError(f"{where}: '{attr.name}' names a size no input gives. Expected sizes of the graph "
+                                  f"inputs, {sorted(symbols)}. Received: {attr.name}={value}. {exc}") from exc
+        attrs = {**attrs, attr.name: resolved}
     return attrs
 
 

@@ -195,7 +195,7 @@ def flatten(attrs, weights, x):
 
 @kernel("reshape")
 def reshape(attrs, weights, x):
-    return x.reshape(x.shape[0], *attrs["shape"])
+    return x.reshape(attrs["shape"])
 
 
 @kernel("transpose")
@@ -205,18 +205,19 @@ def transpose(attrs, weights, x):
 
 @kernel("pad")
 def pad(attrs, weights, x):
-    rank = x.ndim - 2
     pads = attrs["pads"]
+    rank = len(pads) // 2  # the last ``rank`` axes are padded
+    kept = [(0, 0)] * (x.ndim - rank)
     if attrs["mode"] != "constant":  # numpy's mode names are the IR's; the schema allows no negative pads here
         get("pad").infer(attrs, [x.shape])  # the reach rule on sizes that were symbolic (numpy would reflect twice)
-        widths = [(0, 0), (0, 0)] + [(pads[i], pads[rank + i]) for i in range(rank)]
+        widths = kept + [(pads[i], pads[rank + i]) for i in range(rank)]
         return np.pad(x, widths, mode=attrs["mode"])
-    grow = [max(p, 0) for p in pads]
-    y = _pad(x, grow, attrs["value"])
-    index = [slice(None), slice(None)]
+    y = np.pad(x, kept + [(max(pads[i], 0), max(pads[rank + i], 0)) for i in range(rank)],
+               constant_values=attrs["value"])
+    index = [slice(None)] * (x.ndim - rank)
     for i in range(rank):
         begin, end = -min(pads[i], 0), -min(pads[rank + i], 0)
-        index.append(slice(begin, y.shape[2 + i] - end))
+        index.append(slice(begin, y.shape[x.ndim - rank + i] - end))
     return y[tuple(index)]
 
 

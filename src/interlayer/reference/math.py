@@ -85,3 +85,13 @@ def shrink(attrs, weights, x):
 def log_softmax(attrs, weights, x):
     shifted = x - x.max(axis=attrs["axis"], keepdims=True)
     return shifted - np.log(np.exp(shifted).sum(axis=attrs["axis"], keepdims=True))
+
+
+@kernel("sin")
+def sin(attrs, weights, x):
+    return np.sin(x)
+
+
+@kernel("cos")
+def cos(attrs, weights, x):
+    return np.cos(x)

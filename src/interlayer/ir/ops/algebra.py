@@ -1,9 +1,8 @@
 """Element-wise arithmetic with broadcasting and constants, matmul, reductions, stack and split.
 
-A binary op (``add``, ``sub``, ``mul``, ``div``, ``pow``, ``matmul``) takes two inputs, or one input and a
-constant operand: the weight ``other`` (0-d for a scalar), kept bit for bit in the archive. Every value has its
-batch axis first, so two inputs have equal ranks, and a constant is never larger than its input's rank and is 1
-on the batch axis when it has the input's rank.
+A binary op (``add``, ``sub``, ``mul``, ``div``, ``pow``, ``floor_div``, ``mod``, ``matmul``, and the comparisons of
+``compare.py``) takes two inputs, or one input and a constant operand: the weight ``other`` (0-d for a scalar),
+kept bit for bit in the archive. Shapes broadcast as numpy's do, aligned at the right; no axis is special.
 """
 from __future__ import annotations
 
@@ -12,7 +11,8 @@ from .schema import Attr, OpSchema, Weight, define
 
 
 def broadcast(shapes, op: str) -> tuple:
-    """numpy broadcasting of shapes aligned at the right; a symbolic size meets 1 or itself, or gives way to an int."""
+    """numpy broadcasting of shapes aligned at the right; a symbolic size meets 1 or itself, or gives way to an
+    int (which it must then be when the graph runs)."""
     rank = max(len(shape) for shape in shapes)
     result = []
     for axis in range(rank):
@@ -42,7 +42,7 @@ def _constant_attrs(ordered: bool) -> tuple[Attr, ...]:
 
 
 _OTHER = Weight("other", "(*constant_shape), 0-d for a scalar", lambda a: tuple(a["constant_shape"]),
-                present_if="constant")
+                present_if="constant", dtypes="any")
 
 
 def _constant_check(attrs) -> list[str]:
@@ -54,30 +54,18 @@ def _constant_check(attrs) -> list[str]:
     return found
 
 
-def _constant_fits(op: str, shape, constant) -> None:
-    """A constant must not add axes in front of the batch axis, nor broadcast over the batch axis itself."""
-    if len(constant) > len(shape) or (constant and len(constant) == len(shape) and constant[0] != 1):
-        raise ValidationError(
-            f"op '{op}': the constant of shape {list(constant)} does not fit an input of shape {list(shape)}. "
-            f"Expected at most {len(shape)} axes, with size 1 on the batch axis when it has {len(shape)}.")
-
-
 def _arity(op: str, attrs, shapes, many: bool) -> None:
     if attrs["constant"] and len(shapes) != 1:
         raise ValidationError(f"op '{op}': with a constant operand it takes one input. Received: {len(shapes)} inputs.")
     if not attrs["constant"] and (len(shapes) < 2 or (len(shapes) > 2 and not many)):
         expected = "two or more" if many else "two"
         raise ValidationError(f"op '{op}': without a constant it takes {expected} inputs. Received: {len(shapes)}.")
-    if not attrs["constant"] and len({len(shape) for shape in shapes}) > 1:
-        raise ValidationError(f"op '{op}': inputs must have equal ranks (the batch axis first). "
-                              f"Received: shapes={[list(s) for s in shapes]}.")
 
 
 def _elementwise(op: str, many: bool):
     def infer(attrs, shapes):
         _arity(op, attrs, shapes, many)
         if attrs["constant"]:
-            _constant_fits(op, shapes[0], attrs["constant_shape"])
             return [broadcast([shapes[0], tuple(attrs["constant_shape"])], op)]
         return [broadcast(shapes, op)]
 
@@ -99,20 +87,20 @@ SUB = _binary("sub", "x - y")
 MUL = _binary("mul", "x * y", ordered=False)
 DIV = _binary("div", "x / y (true division)")
 POW = _binary("pow", "x ** y")
+FLOOR_DIV = _binary("floor_div", "floor(x / y) (Python's and numpy's //, PyTorch's floor_divide)")
+MOD = _binary("mod", "x - floor(x / y) * y, the sign of y (Python's and numpy's %, PyTorch's remainder)")
 
 
 def _matmul_shape(attrs, shapes):
     _arity("matmul", attrs, shapes, False)
     if attrs["constant"]:
         x, constant = shapes[0], tuple(attrs["constant_shape"])
-        _constant_fits("matmul", x[:-2], constant[:-2])  # the axes in front of the matrices
         left, right = (constant, x) if attrs["constant_first"] else (x, constant)
     else:
         left, right = shapes
-    needed = 2 if attrs["constant"] and not attrs["constant_first"] else 3  # else the batch axis is contracted
-    if len(left) < 2 or len(right) < 2 or len(shapes[0]) < needed:
-        raise ValidationError(f"op 'matmul': its operands must be matrices behind the batch axis. Expected input "
-                              f"ranks >= 3, or >= 2 for x @ constant. Received: shapes={[list(left), list(right)]}.")
+    if len(left) < 2 or len(right) < 2:
+        raise ValidationError(f"op 'matmul': its operands are matrices on their last two axes. Expected ranks >= 2. "
+                              f"Received: shapes={[list(left), list(right)]}.")
     inner = (left[-1], right[-2])
     if not any(isinstance(d, str) for d in inner) and inner[0] != inner[1]:
         raise ValidationError(f"op 'matmul': the inner sizes differ. Expected left[-1] == right[-2]. "
@@ -130,8 +118,8 @@ MATMUL = define(OpSchema(
 
 def _axes_check(attrs) -> list[str]:
     axes = list(attrs["axes"])
-    if not axes or axes != sorted(set(axes)) or axes[0] < 1:
-        return [f"'axes' must be non-empty, sorted, unique and >= 1 (never the batch axis). Received: axes={axes}"]
+    if not axes or axes != sorted(set(axes)) or axes[0] < 0:
+        return [f"'axes' must be non-empty, sorted, unique and >= 0. Received: axes={axes}"]
     return []
 
 
@@ -148,7 +136,7 @@ def _reduce_shape(attrs, shapes):
 def _reduce(name: str, doc: str) -> OpSchema:
     return define(OpSchema(
         name=name, family="algebra", doc=f"{doc} over 'axes' of the canonical tensor.",
-        attrs=(Attr("axes", "ints", doc="canonical axes, sorted, >= 1"),
+        attrs=(Attr("axes", "ints", doc="canonical axes, sorted, >= 0"),
                Attr("keepdims", "bool", False, doc="keep the reduced axes as size 1")),
         infer=_reduce_shape, check=_axes_check,
     ))
@@ -157,6 +145,7 @@ def _reduce(name: str, doc: str) -> OpSchema:
 REDUCE_MEAN = _reduce("reduce_mean", "Mean")
 REDUCE_SUM = _reduce("reduce_sum", "Sum")
 REDUCE_MAX = _reduce("reduce_max", "Maximum")
+REDUCE_MIN = _reduce("reduce_min", "Minimum")
 
 
 def _stack_shape(attrs, shapes):
@@ -164,15 +153,15 @@ def _stack_shape(attrs, shapes):
     for shape in shapes[1:]:
         if len(shape) != len(first) or any(a != b for a, b in zip(shape, first) if isinstance(a, int) and isinstance(b, int)):
             raise ValidationError(f"op 'stack': inputs must have equal shapes. Received: shapes={[list(s) for s in shapes]}.")
-    if not 1 <= axis <= len(first):
-        raise ValidationError(f"op 'stack': axis must be in [1, {len(first)}] for rank {len(first)} inputs. "
+    if not 0 <= axis <= len(first):
+        raise ValidationError(f"op 'stack': axis must be in [0, {len(first)}] for rank {len(first)} inputs. "
                               f"Received: axis={axis}.")
     return [(*first[:axis], len(shapes), *first[axis:])]
 
 
 STACK = define(OpSchema(
     name="stack", family="algebra", doc="Join equal-shaped inputs along a new axis.",
-    attrs=(Attr("axis", "int", doc="axis of the output that indexes the inputs, >= 1"),),
+    attrs=(Attr("axis", "int", doc="axis of the output that indexes the inputs"),),
     inputs=(1, None), infer=_stack_shape,
 ))
 
@@ -185,8 +174,8 @@ def _split_check(attrs) -> list[str]:
 
 def _split_shape(attrs, shapes):
     shape, axis, sizes = shapes[0], attrs["axis"], attrs["sizes"]
-    if not 1 <= axis < len(shape):
-        raise ValidationError(f"op 'split': axis must be in [1, {len(shape)}). Received: axis={axis}.")
+    if not 0 <= axis < len(shape):
+        raise ValidationError(f"op 'split': axis must be in [0, {len(shape)}). Received: axis={axis}.")
     if not isinstance(shape[axis], str) and sum(sizes) != shape[axis]:
         raise ValidationError(f"op 'split': the sizes must add up to the axis length {shape[axis]}. "
                               f"Received: sizes={list(sizes)}.")
@@ -195,6 +184,6 @@ def _split_shape(attrs, shapes):
 
 SPLIT = define(OpSchema(
     name="split", family="algebra", doc="Cut the input along one axis into consecutive parts; one output per part.",
-    attrs=(Attr("axis", "int", doc="canonical axis, >= 1"), Attr("sizes", "ints", doc="the length of each part")),
+    attrs=(Attr("axis", "int", doc="canonical axis"), Attr("sizes", "ints", doc="the length of each part")),
     outputs=lambda attrs: len(attrs["sizes"]), infer=_split_shape, check=_split_check,
 ))

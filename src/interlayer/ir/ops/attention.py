@@ -4,6 +4,7 @@ repeated over the batch (a class token, position ids), broadcasting (expand), ma
 from __future__ import annotations
 
 from ...errors import ValidationError
+from .. import dims
 from .algebra import broadcast
 from .schema import Attr, OpSchema, Weight, define, known_size
 
@@ -14,10 +15,10 @@ def _batch_constant_shape(attrs, shapes):
 
 BATCH_CONSTANT = define(OpSchema(
     name="batch_constant", family="attention",
-    doc="The weight 'value' repeated along the batch axis of the input x: out[n] = value[0]. Only x's batch size "
-        "is read (a class token expanded to the batch, a mask or ids made from the input's shape).",
+    doc="The weight 'value' repeated along axis 0 to the size of axis 0 of the input x: out[n] = value[0]. Only "
+        "that size of x is read (a class token expanded to the batch, a mask or ids made from the input's shape).",
     attrs=(
-        Attr("shape", "ints", doc="the sizes after the batch axis"),
+        Attr("shape", "ints", doc="the sizes after axis 0"),
         Attr("trainable", "bool", False, doc="whether 'value' is a trained parameter (a class token)"),
     ),
     weights=(Weight("value", "(1, *shape)", lambda a: (1, *a["shape"])),),
@@ -26,31 +27,26 @@ BATCH_CONSTANT = define(OpSchema(
 
 
 def _expand_shape(attrs, shapes):
-    shape, target = shapes[0], list(attrs["shape"])
-    if len(target) != len(shape) - 1:
-        raise ValidationError(f"op 'expand': 'shape' gives the sizes after the batch axis. Expected {len(shape) - 1} "
-                              f"sizes for a rank {len(shape)} input. Received: shape={target}.")
-    for have, want in zip(shape[1:], target):
-        if not isinstance(have, str) and have not in (1, want):
+    shape, target = shapes[0], [dims.normal(d) for d in attrs["shape"]]
+    if len(target) < len(shape):
+        raise ValidationError(f"op 'expand': 'shape' gives the sizes of every axis of the result, at least the "
+                              f"input's {len(shape)}. Received: shape={attrs['shape']}.")
+    for have, want in zip(shape, target[len(target) - len(shape):]):
+        if have != 1 and isinstance(have, int) and isinstance(want, int) and have != want:
             raise ValidationError(f"op 'expand': an axis of size {have} cannot grow to {want}. Expected sizes "
-                                  f"equal or 1. Received: input shape={list(shape)}, shape={target}.")
-    return [(shape[0], *target)]
+                                  f"equal or 1. Received: input shape={list(shape)}, shape={attrs['shape']}.")
+    return [tuple(target)]
 
 
 EXPAND = define(OpSchema(
     name="expand", family="attention",
-    doc="numpy.broadcast_to of the non-batch axes: axes of size 1 repeat to 'shape'; the batch axis is kept.",
-    attrs=(Attr("shape", "ints", doc="the sizes after the batch axis"),),
+    doc="numpy.broadcast_to(x, shape): axes of size 1 repeat to 'shape', new axes in front.",
+    attrs=(Attr("shape", "dims", doc="the sizes of every axis of the result: ints or size expressions"),),
     infer=_expand_shape,
 ))
 
 
 def _where_shape(attrs, shapes):
-    from .algebra import broadcast
-
-    if len({len(shape) for shape in shapes}) > 1:
-        raise ValidationError(f"op 'where': inputs must have equal ranks (the batch axis first). "
-                              f"Received: shapes={[list(s) for s in shapes]}.")
     return [broadcast(shapes, "where")]
 
 

@@ -1,5 +1,5 @@
-"""Element-wise math: exp, log, sqrt, abs, neg, softplus, selu, sign, softsign, shrink, erf, floor, ceil, and
-log_softmax along one axis."""
+"""Element-wise math: exp, log, sqrt, abs, neg, softplus, selu, sign, softsign, shrink, erf, floor, ceil, sin,
+cos, and log_softmax along one axis."""
 from __future__ import annotations
 
 from .schema import Attr, OpSchema, define
@@ -21,7 +21,7 @@ def _shrink_check(attrs):
 
 def _axis_check(attrs):
     axis = attrs["axis"]
-    return [] if axis >= 1 else [f"'axis' must be a non-batch axis (>= 1). Received: axis={axis}"]
+    return [] if axis >= 0 else [f"'axis' must be a non-negative axis. Received: axis={axis}"]
 
 
 EXP = _unary("exp", "exp(x)")
@@ -39,12 +39,13 @@ SOFTSIGN = _unary("softsign", "x / (1 + |x|)")
 ERF = _unary("erf", "the error function 2 / sqrt(pi) * integral from 0 to x of exp(-t^2) dt")
 FLOOR = _unary("floor", "the largest integer <= x, as a float")
 CEIL = _unary("ceil", "the smallest integer >= x, as a float")
+SIN = _unary("sin", "sin(x), x in radians (rotary position tables)")
+COS = _unary("cos", "cos(x), x in radians")
 SHRINK = _unary("shrink", "x - bias where x > lambd, x + bias where x < -lambd, else 0 (ONNX's Shrink). PyTorch's "
                           "Hardshrink(lambd) is bias=0, Softshrink(lambd) is bias=lambd",
                 Attr("lambd", "float", 0.5, doc="the threshold, >= 0"),
                 Attr("bias", "float", 0.0, doc="subtracted above lambd, added below -lambd"),
                 check=_shrink_check)
 LOG_SOFTMAX = _unary("log_softmax", "x - log(sum(exp(x))) along one axis, computed stably",
-                     Attr("axis", "int", doc="non-negative axis of the channels-first (canonical) tensor, never the "
-                                             "batch axis 0"),
+                     Attr("axis", "int", doc="non-negative axis of the channels-first (canonical) tensor"),
                      check=_axis_check)

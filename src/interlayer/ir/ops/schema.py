@@ -10,8 +10,22 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from ...errors import ValidationError
+from .. import dims
 
 REQUIRED = object()
+
+def _is_dim(value: Any) -> bool:
+    """An int, or the text of a size expression (``interlayer.ir.dims``)."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return True
+    if not isinstance(value, str):
+        return False
+    try:
+        dims.normal(value)
+    except ValidationError:
+        return False
+    return True
+
 
 _KINDS: dict[str, Callable[[Any], bool]] = {
     "int": lambda v: isinstance(v, int) and not isinstance(v, bool),
@@ -20,9 +34,11 @@ _KINDS: dict[str, Callable[[Any], bool]] = {
     "str": lambda v: isinstance(v, str),
     "ints": lambda v: isinstance(v, (list, tuple)) and all(_KINDS["int"](x) for x in v),
     "floats": lambda v: isinstance(v, (list, tuple)) and all(_KINDS["float"](x) for x in v),
-    "dims": lambda v: isinstance(v, (list, tuple)) and all(_KINDS["int"](x) or isinstance(x, str) for x in v),
+    "dim": _is_dim,
+    "dims": lambda v: isinstance(v, (list, tuple)) and all(_is_dim(x) for x in v),
 }
-"""``dims``: sizes of a shape, each an int or the name of a symbolic dimension (bound when the graph runs)."""
+"""``dim``: a size, an int or a size expression over the names the graph inputs bind (``ir/dims.py``), computed
+when the graph runs; ``dims``: a list of them."""
 
 
 @dataclass(frozen=True)
@@ -53,6 +69,9 @@ class Weight:
     shape: Callable[[dict[str, Any]], tuple[int, ...]]
     present_if: str | None = None
     """Name of a bool attribute that says whether the weight exists (e.g. ``bias``)."""
+    dtypes: str = "float"
+    """``"float"``: a floating dtype (every layer weight); ``"any"``: any dtype a graph value has (a constant
+    operand); ``"match:<attr>"``: the dtype the attribute ``<attr>`` names."""
 
     def present(self, attrs: dict[str, Any]) -> bool:
         return self.present_if is None or bool(attrs[self.present_if])
@@ -153,9 +172,14 @@ def get(op: str) -> OpSchema:
 
 
 def spatial_out(size, kernel: int, stride: int, dilation: int, pad_begin: int, pad_end: int, ceil_mode: bool = False):
-    """Output length of a sliding window (PyTorch's rule for ceil_mode: the last window starts in bounds)."""
+    """Output length of a sliding window (PyTorch's rule for ceil_mode: the last window starts in bounds); a size
+    expression for a symbolic ``size``."""
     if isinstance(size, str):
-        return "?"
+        span = dims.add(size, pad_begin + pad_end - dilation * (kernel - 1) - 1)
+        out = dims.add(dims.floordiv(span if not ceil_mode else dims.add(span, stride - 1), stride), 1)
+        # ceil_mode's last window starts inside the input or its begin padding: at most ceil((size + begin) / stride)
+        return out if not ceil_mode else dims.minimum(out, dims.floordiv(dims.add(size, pad_begin + stride - 1),
+                                                                           stride))
     span = size + pad_begin + pad_end - dilation * (kernel - 1) - 1
     if ceil_mode:
         out = math.ceil(span / stride) + 1
