@@ -51,13 +51,23 @@ class Result:
     """temporaries of interrupted runs removed from the output's folder (``files.sweep_stale``)"""
 
 
-def random_inputs(graph: Graph, batch: int = 2, seed: int = 0, length: int = 8) -> list[np.ndarray]:
-    """Seeded inputs shaped from the graph: the symbolic batch is ``batch``, every other symbolic size (a sequence
-    length) ``length``. Floats are standard normal, booleans (masks) mostly True, integers (token ids) small."""
+def random_inputs(graph: Graph, batch: int = 2, seed: int = 0, length: int = 8,
+                  sizes: dict[str, int] | None = None) -> list[np.ndarray]:
+    """Seeded inputs shaped from the graph: its sizes as ``sizes`` gives them, or chosen near ``batch`` for the
+    batch ``N`` and ``length`` for every other size name, within the graph's ranges and guards
+    (``ir/bindings.py``). Floats are standard normal, booleans (masks) mostly True, integers (token ids) small."""
+    from .ir import bindings, dims
+
     rng = np.random.default_rng(seed)
+    if sizes is None:
+        wanted = {name: batch if name == "N" else length for name in _bound(graph)}
+        sizes = bindings.choose(graph, wanted)
+        if sizes is None:
+            raise InterlayerError(f"graph '{graph.name}': no input sizes near {wanted} keep its guards "
+                                  f"{graph.guards}. Expected a model that runs at some size; pass inputs yourself.")
     arrays = []
     for spec in graph.inputs:
-        shape = [batch] + [length if isinstance(d, str) else d for d in spec.shape[1:]]
+        shape = [dims.evaluate(d, sizes) for d in spec.shape]
         dtype = np.dtype(spec.dtype) if spec.dtype != "bfloat16" else np.dtype(np.float32)
         if dtype == np.bool_:
             arrays.append(rng.random(shape) < 0.8)
@@ -66,6 +76,12 @@ def random_inputs(graph: Graph, batch: int = 2, seed: int = 0, length: int = 8) 
         else:
             arrays.append(rng.standard_normal(shape).astype(spec.dtype))
     return arrays
+
+
+def _bound(graph: Graph) -> list[str]:
+    from .ir.check import bound_names
+
+    return list(bound_names(graph))
 
 
 def _id_bound(graph: Graph) -> int:

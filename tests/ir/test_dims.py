@@ -27,6 +27,7 @@ CANONICAL = [
     ("-((H-1)//2)", "-((H - 1)//2)"),
     ("T%4", "T%4"),
     ("H//1", "H"),
+    ("(120*(H//4) - 720)*((W//4) - 6)", "120*(H//4)*(W//4) - 720*(H//4) - 720*(W//4) + 4320"),
     ("7", 7),
 ]
 
@@ -40,8 +41,8 @@ def test_canonical_form(text, expected):
 def test_canonical_text_reads_back_as_the_same_expression(text):
     """The canonical text is valid Python over the names, equal to the original at every size, and canonical."""
     canonical = dims.normal(text)
-    for n, t, h in itertools.product([1, 2, 7], [1, 4, 9], [1, 5, 8]):
-        bound = {"N": n, "T": t, "H": h}
+    for n, t, h in itertools.product([1, 2, 7], [1, 4, 9], [1, 5, 8, 30]):
+        bound = {"N": n, "T": t, "H": h, "W": t + h}
         assert dims.evaluate(canonical, bound) == dims.evaluate(text, bound)
         assert eval(str(canonical), {"max": max, "min": min}, bound) == dims.evaluate(text, bound)
     assert dims.normal(str(canonical)) == canonical

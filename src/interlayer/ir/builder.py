@@ -73,6 +73,10 @@ class GraphBuilder:
         self.shared: dict[str, str] = {}
         """IR tensor -> the IR tensor it copies: a source tensor met again (a layer called several times)"""
         self.problems: list[tuple[str, str]] = []
+        self.sizes: dict[str, dict] = {}
+        """size name -> its range (``Graph.sizes``)"""
+        self.guards: list[str] = []
+        """relations the input sizes must keep (``Graph.guards``)"""
         self._taken: set[str] = set()
         self._arranging: list[tuple[Future, int]] = []
 
@@ -151,6 +155,22 @@ class GraphBuilder:
     def unsupported(self, where: str, message: str) -> None:
         self.problems.append((where, message))
 
+    def prune(self) -> None:
+        """Drop the nodes no graph output depends on (helpers a converter wrote that a later one made unneeded,
+        such as zeros for an initial state that is no input at all), and their provenance."""
+        needed = {spec.name for spec in self.outputs}
+        kept = []
+        for node in reversed(self.nodes):
+            if any(value in needed for value in node.outputs):
+                kept.append(node)
+                needed.update(node.inputs)
+        dropped = {node.name for node in self.nodes} - {node.name for node in kept}
+        self.nodes = kept[::-1]
+        self.name_map = {source: tensor for source, tensor in self.name_map.items()
+                         if tensor.rpartition(".")[0] not in dropped}
+        self.shared = {tensor: first for tensor, first in self.shared.items()
+                       if tensor.rpartition(".")[0] not in dropped}
+
     def finish(self) -> Graph:
         """The validated graph; raises one error naming every unsupported layer met on the way."""
         for future, _ in self._arranging:
@@ -158,7 +178,8 @@ class GraphBuilder:
         if self.problems:
             raise UnsupportedLayerError(f"{self.framework} frontend", self.problems)
         graph = Graph(self.nodes, self.inputs, self.outputs, self.name,
-                      {"framework": self.framework, "version": self.version, "name_map": dict(self.name_map)})
+                      {"framework": self.framework, "version": self.version, "name_map": dict(self.name_map)},
+                      dict(self.sizes), list(self.guards))
         if self.shared:
             graph.source["shared"] = dict(self.shared)
         _output_dtypes(graph)

@@ -80,6 +80,20 @@ def _symbol_problems(graph: Graph) -> list[str]:
             if missing:
                 found.append(f"graph input '{spec.name}': size '{dim}' reads {sorted(missing)}, which no input binds. "
                              f"Expected every name in an expression to be the size of some input axis")
+    for name, limits in graph.sizes.items():
+        if name not in bound:
+            found.append(f"size range of '{name}': no graph input binds that size. Expected names of input sizes "
+                         f"{sorted(bound)}")
+        elif limits.get("max") is not None and limits.get("min", 0) > limits["max"]:
+            found.append(f"size range of '{name}': min > max. Received: {limits}")
+    for guard in graph.guards:
+        try:
+            missing = dims.relation_names(dims.relation(guard)) - set(bound)
+        except ValidationError as exc:
+            found.append(str(exc))
+            continue
+        if missing:
+            found.append(f"guard '{guard}' reads {sorted(missing)}, which no graph input binds")
     for node in graph.nodes:
         schema = ops.get(node.op)
         for attr in schema.attrs:

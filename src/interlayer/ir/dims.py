@@ -309,7 +309,9 @@ def _product(left: Poly, right: Poly) -> Poly:
 def _factor(atom: str, alone: bool) -> str:
     """An atom as a factor: a floor division or modulo in parentheses unless it stands alone in its term
     (``2*((H - 1)//2)``, but ``(H - 1)//2 + 1``), so the text reads back as the same expression in Python."""
-    return atom if alone or not atom.startswith("(") else f"({atom})"
+    if alone or atom.startswith(("max(", "min(")) or ("//" not in atom and "%" not in atom):
+        return atom
+    return f"({atom})"
 
 
 def _text(poly: Poly) -> Dim:
@@ -328,3 +330,30 @@ def _text(poly: Poly) -> Dim:
         else:
             text += (" - " if coefficient < 0 else " + ") + body
     return text
+
+
+# relations between sizes: the guards a source derives (a flattened map is 1x1, a length is even) -------------
+
+_RELATIONS = {"==": operator.eq, "!=": operator.ne, "<=": operator.le, ">=": operator.ge, "<": operator.lt,
+              ">": operator.gt}
+_RELATION = re.compile(r"^(.*?)(==|!=|<=|>=|<|>)(.*)$")
+
+
+def relation(text: str) -> str:
+    """The canonical text of a relation between two sizes, ``"<size> <op> <size>"`` (op one of == != <= >= < >)."""
+    match = _RELATION.match(text) if isinstance(text, str) else None
+    if match is None or not match[1].strip() or not match[3].strip():
+        raise ValidationError(f"guard {text!r}: not a relation of sizes. Expected '<size> <op> <size>' with op one of "
+                              f"{list(_RELATIONS)}.")
+    return f"{normal(match[1])} {match[2]} {normal(match[3])}"
+
+
+def relation_names(text: str) -> set[str]:
+    match = _RELATION.match(text)
+    return names(normal(match[1])) | names(normal(match[3]))
+
+
+def holds(text: str, bindings: Mapping[str, int]) -> bool:
+    """Whether a relation holds for the sizes ``bindings`` gives."""
+    match = _RELATION.match(text)
+    return _RELATIONS[match[2]](evaluate(normal(match[1]), bindings), evaluate(normal(match[3]), bindings))

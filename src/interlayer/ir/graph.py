@@ -104,6 +104,11 @@ class Graph:
     name: str = "model"
     source: dict[str, Any] = field(default_factory=dict)
     """Provenance: ``framework``, ``version`` and ``name_map`` (source parameter name -> IR tensor name)."""
+    sizes: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """The range each size name may take: ``{"T": {"min": 2, "max": 512}}`` (``max`` None: unbounded)."""
+    guards: list[str] = field(default_factory=list)
+    """Relations the input sizes must keep for the model to run (``"((H - 2)//2 - 5)//2 - 3 == 1"``, a
+    flattened map that must be 1x1): what the source derived, checked where the graph runs."""
 
     def node(self, name: str) -> Node:
         for node in self.nodes:
@@ -159,6 +164,8 @@ class Graph:
             "outputs": [spec.to_json() for spec in self.outputs],
             "nodes": [node.to_json() for node in self.nodes],
             "source": _jsonable(self.source),
+            **({"sizes": _jsonable(self.sizes)} if self.sizes else {}),
+            **({"guards": list(self.guards)} if self.guards else {}),
         }
 
     def dumps(self) -> str:
@@ -181,6 +188,8 @@ class Graph:
             outputs=[TensorSpec.from_json(item, f"graph output {i}") for i, item in enumerate(data["outputs"])],
             name=data.get("name", "model"),
             source=dict(data.get("source", {})),
+            sizes={name: dict(limits) for name, limits in data.get("sizes", {}).items()},
+            guards=list(data.get("guards", [])),
         )
         return upgrade_v1(graph) if version == 1 else graph
 

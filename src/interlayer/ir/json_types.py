@@ -67,6 +67,10 @@ NODE: Fields = {
 GRAPH: Fields = {  # its specs and nodes are checked one by one, against SPEC and NODE
     "format_version": (INTEGER, True), "name": (TEXT, False), "inputs": (LIST, True), "outputs": (LIST, True),
     "nodes": (LIST, True), "source": (OBJECT, False),
+    "sizes": (map_of(Rule("a JSON object with 'min' and 'max'", lambda v: isinstance(v, dict) and all(
+        (k == "min" and _is_int(x)) or (k == "max" and (x is None or _is_int(x))) for k, x in v.items())),
+        "size ranges"), False),
+    "guards": (TEXTS, False),
 }
 SOURCE: Fields = {
     "framework": (TEXT, False), "version": (TEXT, False), "name_map": (map_of(TEXT, "tensor names"), False),

@@ -122,7 +122,25 @@ def _symbols(graph: Graph, values: dict[str, np.ndarray]) -> dict[str, int]:
                 raise ValidationError(f"reference: input '{spec.name}' must have size {d} on axis {axis}, "
                                       f"{dims.evaluate(d, symbols)} in this run. Received: "
                                       f"shape={list(values[spec.name].shape)}.")
+    check_sizes(graph, symbols, "reference")
     return symbols
+
+
+def check_sizes(graph: Graph, symbols: dict[str, int], where: str) -> None:
+    """The input sizes of a run are in their ranges and keep the graph's guards; else one error naming them."""
+    found = []
+    for name, limits in graph.sizes.items():
+        size, low, high = symbols.get(name), limits.get("min"), limits.get("max")
+        if size is not None and ((low is not None and size < low) or (high is not None and size > high)):
+            found.append(f"{name}={size} is outside [{low}, {'inf' if high is None else high}]")
+    for guard in graph.guards:
+        if not dims.holds(guard, symbols):
+            values = ", ".join(f"{name}={symbols[name]}" for name in sorted(dims.relation_names(guard)))
+            found.append(f"'{guard}' does not hold for {values}")
+    if found:
+        raise ValidationError(f"{where}: the inputs' sizes are not ones the model accepts: {'; '.join(found)}. "
+                              f"Expected sizes in the graph's ranges and guards (graph.sizes, graph.guards), which "
+                              f"the source model requires.")
 
 
 def _plan(graph: Graph, symbols: dict[str, int], shapes: dict[str, tuple], itemsize: int) -> list[tuple]:

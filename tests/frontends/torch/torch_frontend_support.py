@@ -6,7 +6,6 @@ import torch
 from torch import nn
 
 import interlayer
-from interlayer.ir.layout import invert
 from interlayer.frontends.torch import capture
 from interlayer.frontends.torch.outputs import flat_outputs
 from support import assert_equivalent, assert_varies
@@ -50,35 +49,58 @@ def randomise(model: nn.Module, seed: int = 0) -> nn.Module:
     return model.eval()
 
 
-def inputs_for(graph, seed: int = 1, batch: int = BATCH) -> list[np.ndarray]:
-    rng = np.random.default_rng(seed)
-    return [rng.standard_normal((batch, *spec.shape[1:])).astype(np.float32) for spec in graph.inputs]
+def example_sizes(graph, example_inputs, batch: int = BATCH) -> dict:
+    """The sizes of the example (as the test gave its shapes or tensors), the batch ``batch``, kept within the
+    graph's ranges and guards."""
+    from interlayer.ir import bindings, dims
+
+    examples = example_inputs if isinstance(example_inputs, (list, tuple)) and example_inputs and \
+        not isinstance(example_inputs[0], int) else [example_inputs]
+    wanted = {}
+    for spec, example in zip(graph.inputs, examples):
+        shape = tuple(example.shape) if hasattr(example, "shape") else tuple(example)
+        for axis, dim in enumerate(spec.shape):
+            if dims.is_name(dim) and axis < len(shape):
+                wanted.setdefault(dim, batch if dim == "N" else int(shape[axis]))
+    chosen = bindings.choose(graph, wanted)
+    assert chosen is not None, f"no sizes near {wanted} keep the guards {graph.guards}"
+    return chosen
+
+
+def inputs_for(graph, seed: int = 1, batch: int = BATCH, sizes: dict | None = None) -> list[np.ndarray]:
+    """Seeded inputs of the graph's dtypes at ``sizes`` (every size name bound), else near the batch ``batch``."""
+    from interlayer.conversion import random_inputs
+
+    return random_inputs(graph, batch=batch, seed=seed, sizes=sizes)
 
 
 def torch_outputs(model: nn.Module, arrays: list[np.ndarray], graph=None) -> list[np.ndarray]:
-    """The model's outputs on IR-layout ``arrays``: held as the graph's input ``perm`` says (a time-major
-    sequence), and returned in the IR's layout as its output ``perm`` says."""
-    specs = graph.inputs if graph is not None else [None] * len(arrays)
-    held = [a if spec is None or spec.perm is None else np.ascontiguousarray(a.transpose(spec.perm))
-            for a, spec in zip(arrays, specs)]
+    """The model's outputs on ``arrays``, given to its forward by the graph's input names."""
     with torch.no_grad():
-        result = model(*(torch.from_numpy(a) for a in held))
-    outputs = [item.numpy() for _, item in flat_outputs(result)]
-    if graph is None:
-        return outputs
-    return [y if spec.perm is None else y.transpose(invert(spec.perm)) for y, spec in zip(outputs, graph.outputs)]
+        if graph is None:
+            result = model(*(torch.from_numpy(a) for a in arrays))
+        else:
+            result = model(**{spec.name: torch.from_numpy(a) for spec, a in zip(graph.inputs, arrays)})
+    return [item.numpy() for _, item in flat_outputs(result)]
 
 
 def check_capture(model: nn.Module, example_inputs, seed: int = 0):
-    """Capture the randomised model and compare the reference interpreter with torch on a new batch size."""
+    """Capture the randomised model, then compare the reference interpreter with torch at the example's sizes
+    (a new batch size) and at other sizes the graph keeps generic."""
+    from interlayer.ir import bindings
+
     randomise(model, seed)
     graph = capture(model, example_inputs=example_inputs)
-    arrays = inputs_for(graph)
-    expected = torch_outputs(model, arrays, graph)
-    actual = list(interlayer.run(graph, arrays).values())
-    assert len(actual) == len(expected)
-    for index, (got, want) in enumerate(zip(actual, expected)):
-        assert_equivalent(got, want, what=f"output {index}")
-    other = list(interlayer.run(graph, inputs_for(graph, seed=2)).values())
-    assert_varies(other[0], actual[0])
+    base = example_sizes(graph, example_inputs)
+    first = None
+    for sizes in [base, *bindings.alternatives(graph, base, count=1)]:
+        arrays = inputs_for(graph, sizes=sizes)
+        expected = torch_outputs(model, arrays, graph)
+        actual = list(interlayer.run(graph, arrays).values())
+        assert len(actual) == len(expected)
+        for index, (got, want) in enumerate(zip(actual, expected)):
+            assert_equivalent(got, want, what=f"output {index} at {sizes}")
+        first = actual if first is None else first
+    other = list(interlayer.run(graph, inputs_for(graph, seed=2, sizes=base)).values())
+    assert_varies(other[0], first[0])
     return graph

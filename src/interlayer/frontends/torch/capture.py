@@ -1,396 +1,408 @@
-"""PyTorch -> IR: trace the model on its example inputs with concrete shapes (``tracer.py``), convert each call.
+"""PyTorch -> IR: export the model with ``torch.export`` keeping its sizes generic, then convert each ATen call.
 
-Leaf modules (``torch.nn`` layers and every class with a registered converter) become ``call_module`` nodes and
-are converted by class, exactly: a subclass never borrows its parent's converter. Functions and tensor methods
-are converted by their function object or method name. Size arithmetic (``x.size(0)``) produces no IR: its
-values are recorded and read by the converters that need them; results that do not depend on the inputs are
-constants that converters read with ``ctx.constant``. Python code that depends on tensor values is refused with
-one error naming every place.
+``torch.export`` runs the model's forward on example inputs with symbolic sizes and records a graph of ATen
+calls that holds for any size the model allows (``inputs.py`` says which sizes stay generic). Its default
+(training) form keeps layers whole (``aten.linear``, ``aten.conv2d``, ``aten.layer_norm``,
+``aten.scaled_dot_product_attention``, ``aten.lstm``...), names every parameter and buffer by its ``state_dict``
+key, and records for each call the module whose forward made it (``nn_module_stack``), which names the IR node:
 
-The forward is called with the example inputs bound to its first positional parameters and every other
-parameter left at its default. Its result (tensors, tuples, lists, dicts, Hugging Face ``ModelOutput``) is
-flattened as ``outputs.flat_outputs`` says; the names (``last_hidden_state``...) are kept in
-``graph.source["output_names"]`` unless the forward returns a single tensor.
+* a call of a leaf module (``nn.Conv2d``, ``nn.ReLU``: a module without children) that yields the module's result
+  takes the module's path (``features.0``); its other calls ``<path>_<op>`` (``conv_pad``);
+* any other call inside a module is ``<path>.<op>`` (``layers.0.self_attn.transpose``), and at the model's own
+  level ``<op>``; repeats are numbered (``_1``).
+
+Sizes are ``SymInt``s; their arithmetic produces no IR (``sizes.py`` turns each into a size expression that the
+converters write into attributes). Calls whose tensor arguments are all constants (parameters, buffers, results
+of constants) and whose sizes are fixed are computed here, once, with torch, and become constants: a slice of
+``in_proj_weight``, a rotary table's inverse frequencies. A program with in-place calls (``relu_``, ``add_``) is
+made functional first, so that every alias a mutation reaches reads the new value.
+
+The forward gets the examples by parameter name and ``use_cache=False`` where it takes that parameter (a
+key/value cache is generation-time state). Its result (tensors, tuples, dicts, Hugging Face ``ModelOutput``) is
+flattened in pytree order; the names (``last_hidden_state``...) are kept in ``graph.source["output_names"]``
+unless the forward returns a single tensor.
 """
 from __future__ import annotations
 
-import sys
+import operator
+import re
 from typing import Any
 
-import numpy as np
-
 from ...errors import InterlayerError, SourceError
+from ...ir import dims
 from ...ir.builder import GraphBuilder
-from ...ir.graph import BATCH, Graph
+from ...ir.graph import Graph
 from ...registry import converters
-from . import layouts
-from .context import Call, Capture, describe
-from .inplace import is_inplace, later_reader
+from . import inputs as example_inputs_module
+from . import leaves
+from .context import Call, Capture, Const, LeafCall, ir_dtype
+from .sizes import SizeNames, role_name
 
-_SEED = 0
+_SIZE_FUNCTIONS = {operator.add, operator.sub, operator.mul, operator.floordiv, operator.mod, operator.neg,
+                   operator.truediv, operator.pow}
+_SKIPPED = ("_assert_tensor_metadata", "_assert_scalar", "sym_constrain_range", "sym_constrain_range_for_size",
+            "_assert_async", "_print")
 
 
-def capture(model, example_inputs=None, **options: Any) -> Graph:
-    """The IR graph of ``model`` (an ``nn.Module``), traced on ``example_inputs``.
-
-    ``example_inputs``: a tensor, a tuple or list of tensors, one input shape such as ``(1, 1, 28, 28)``, or a
-    list of shapes (seeded random float32 inputs are made). Dimension 0 is the batch and becomes ``"N"``.
-    """
+def capture(model, example_inputs=None, *, dynamic_shapes=None, **options: Any) -> Graph:
+    """The IR graph of ``model`` (an ``nn.Module``), exported on ``example_inputs`` (see ``inputs.py`` for the
+    accepted forms) with every size the model allows kept generic. ``dynamic_shapes`` (torch.export's own form,
+    by parameter name) replaces the generic-size rules when given."""
     import torch
 
     if options:
-        raise InterlayerError(f"torch frontend: unknown option(s). Expected none. Received: {sorted(options)}.")
+        raise InterlayerError(f"torch frontend: unknown option(s). Expected dynamic_shapes. Received: {sorted(options)}.")
     if not isinstance(model, torch.nn.Module):
         raise SourceError(f"torch frontend: not a torch model. Expected a torch.nn.Module. "
                           f"Received: type={type(model).__module__}.{type(model).__name__}.")
     if example_inputs is None:
         raise SourceError(
-            f"torch frontend: {type(model).__name__} needs example inputs to record its shapes. Expected "
-            f"example_inputs= a tensor, a tuple of tensors, or input shapes such as (1, 3, 224, 224). "
-            f"Received: example_inputs=None. Pass them, e.g. interlayer.export(model, example_inputs=(1, 3, 224, 224))."
-        )
-    tensors = example_tensors(example_inputs)
+            f"torch frontend: {type(model).__name__} needs example inputs to be exported. Expected "
+            f"example_inputs= tensors, shapes such as (1, 3, 224, 224), or input specs such as "
+            f"'input_ids:int64[batch,seq]'. Received: example_inputs=None.")
+    examples = example_inputs_module.examples(model, example_inputs)
     modes = {module: module.training for module in model.modules()}
     model.eval()
     try:
-        table = frontend_table()
-        with torch.no_grad():
-            traced, paths, output_names = _trace(model, tensors, table)
-        return _convert(model, traced, paths, table, output_names)
+        program, leaf_modules = _export(model, examples, dynamic_shapes)
+        return _convert(model, program, examples, leaf_modules)
     finally:
         for module, mode in modes.items():
             module.training = mode
 
 
 def frontend_table() -> dict:
-    """The torch frontend converters: the registry's, over those of libraries the process has imported.
-
-    The converters of Hugging Face layers (``transformers_layers``) are looked up only when ``transformers`` is
-    already imported, and never enter the registry, so what the registry lists does not depend on imports; a
-    converter registered with ``interlayer.register`` for the same class takes precedence.
-    """
-    table = dict(converters("torch", "frontend"))
-    if "transformers" in sys.modules:
-        from .transformers_layers import CONVERTERS
-
-        table = {**CONVERTERS, **table}
-    return table
+    """The torch frontend converters, by ATen operator (``OpOverloadPacket``)."""
+    return dict(converters("torch", "frontend"))
 
 
-def example_tensors(example_inputs) -> list:
-    """Tensors from the accepted forms of ``example_inputs``; a shape is refused past the tensor size limit
-    (``ir/limits.py``, float32) before its random tensor is made."""
+def _export(model, examples: list, dynamic_shapes):
     import torch
 
-    from ...ir import limits
-
-    if isinstance(example_inputs, (torch.Tensor, np.ndarray)):
-        example_inputs = [example_inputs]
-    elif _is_shape(example_inputs):
-        example_inputs = [tuple(example_inputs)]
-    if not isinstance(example_inputs, (list, tuple)):
-        raise SourceError(f"torch frontend: example_inputs must be a tensor, a tuple of tensors or input shapes. "
-                          f"Received: type={type(example_inputs).__name__}.")
-    generator = torch.Generator().manual_seed(_SEED)
-    tensors = []
-    for item in example_inputs:
-        if isinstance(item, torch.Tensor):
-            tensors.append(item)
-        elif isinstance(item, np.ndarray):
-            tensors.append(torch.from_numpy(item))
-        elif _is_shape(item):
-            shape = tuple(int(d) for d in item)
-            if any(d < 0 for d in shape):
-                raise SourceError(f"torch frontend: an input shape has a negative size. Expected sizes >= 0. "
-                                  f"Received: shape={list(shape)}.")
-            limits.check_tensor(f"torch frontend: example input of shape {list(shape)}", shape, 4)  # float32
-            tensors.append(torch.randn(shape, generator=generator))
-        else:
-            raise SourceError(f"torch frontend: each example input must be a tensor, an array or a shape. "
-                              f"Received: {item!r}.")
-    return tensors
-
-
-def _is_shape(value) -> bool:
-    return (isinstance(value, (list, tuple)) and len(value) > 0
-            and all(isinstance(d, int) and not isinstance(d, bool) for d in value))
-
-
-def _trace(model, tensors: list, table: dict):
-    """The traced fx GraphModule, the names to use for a bare layer traced inside a wrapper, the output names."""
-    import torch
-    from torch import fx
-
-    from . import tracer as concrete
-
-    leaves = tuple(key for key in table if isinstance(key, type) and issubclass(key, torch.nn.Module))
-    root, paths, name = model, {}, type(model).__name__
-    if isinstance(model, leaves):
-        layer = name.lower()
-        root, paths = _single(layer, model), {layer: (layer, "")}
-    tracer = concrete.tracer_class(leaves)(tensors, name)
+    kwargs = {example.name: example_inputs_module.grown(example) for example in examples}
+    shapes = dict(dynamic_shapes) if dynamic_shapes is not None else example_inputs_module.dynamic_shapes(examples)
+    if "use_cache" in example_inputs_module.forward_parameters(model) and "use_cache" not in kwargs:
+        kwargs["use_cache"] = False
+        shapes["use_cache"] = None
     try:
-        graph = tracer.trace(root)
-    except concrete.RunFailed as failure:
-        raise _run_failed(name, tensors, failure.where, failure.cause) from failure.cause
+        with torch.no_grad(), leaves.opaque(model, frontend_table(), kwargs) as leaf_modules:
+            program = torch.export.export(model, (), kwargs=kwargs, dynamic_shapes=shapes)
+            return (program.run_decompositions({}) if _mutates(program) else program), leaf_modules
     except SourceError:
         raise
-    except Exception as exc:  # the root's own forward cannot be traced: is it fx, or the model itself?
-        _check_runs(root, tensors, name)
-        tracer.problems.append(concrete.Problem(f"{name}.forward{concrete.user_frame(_frames(exc))}",
-                                                f"fx cannot trace its code: {type(exc).__name__}: {exc}", exc))
-    if tracer.problems:
-        raise _untraceable(name, tracer.problems)
-    concrete.erase_dead_queries(graph)
-    owned = {node.target: _owned(root, tracer, node) for node in graph.nodes if node.op in ("call_module", "get_attr")}
-    return fx.GraphModule(owned, graph, name), paths, tracer.output_names
+    except Exception as exc:  # torch.export's errors are many types; its message says where and why
+        lines = [line for line in str(exc).strip().splitlines() if line.strip()]
+        summary = "\n  ".join(lines[:12]) + ("\n  ..." if len(lines) > 12 else "")
+        raise SourceError(
+            f"torch frontend: torch.export cannot export {type(model).__name__} on inputs "
+            f"{ {name: tuple(t.shape) for name, t in kwargs.items() if hasattr(t, 'shape')} }. Expected a forward "
+            f"that torch.export captures (no Python control flow on tensor values, sizes the model allows to vary). "
+            f"Received: {type(exc).__name__}:\n  {summary}") from exc
 
 
-def _owned(root, tracer, node):
-    """The module, parameter, buffer or constant an fx node refers to."""
-    if node.op == "call_module":
-        return root.get_submodule(node.target)
-    return tracer.values[node]
+def _mutates(program) -> bool:
+    """Whether the program has in-place calls (``relu_``, ``add_``): they are made functional first (through
+    every alias a mutation reaches) by ``run_decompositions`` with no decompositions, which costs another trace,
+    so only programs that need it pay for it."""
+    for node in program.graph.nodes:
+        schema = getattr(node.target, "_schema", None)
+        if node.op == "call_function" and schema is not None and schema.is_mutable:
+            return True
+    return False
 
 
-def _frames(exc: BaseException):
-    import traceback
-
-    return traceback.extract_tb(exc.__traceback__)
-
-
-def _check_runs(root, tensors: list, name: str) -> None:
-    """Raise the error of running the model on the example inputs, if it fails outside tracing too."""
+def _convert(model, program, examples: list, leaf_modules: dict) -> Graph:
     import torch
 
-    try:
-        with torch.no_grad():
-            root(*tensors)
-    except Exception as exc:
-        raise _run_failed(name, tensors, f"{name}.forward", exc) from exc
-
-
-def _run_failed(name: str, tensors: list, where: str, cause: BaseException) -> SourceError:
-    shapes = [tuple(t.shape) for t in tensors]
-    return SourceError(f"torch frontend: running {name} on the example inputs failed. Expected example_inputs that "
-                       f"its forward accepts. Received: shapes={shapes}. In {where}: {type(cause).__name__}: {cause}")
-
-
-def _untraceable(name: str, problems: list) -> SourceError:
-    """One error naming every place where the forward cannot become a graph."""
-    lines = [f"torch frontend: cannot trace {name}: {len(problems)} place(s) in its forward code cannot become a "
-             f"graph (Python control flow and sizes must follow from input shapes, not tensor values):"]
-    lines += [f"  - {problem.where}: {problem.what}" for problem in problems]
-    lines.append("Expected code whose control flow does not depend on input values. Make those places static, or "
-                 "register a converter for the module that holds each with interlayer.register('torch', "
-                 "'frontend', ModuleClass): it is then captured as one layer and its forward is not traced.")
-    error = SourceError("\n".join(lines))
-    cause = next((problem.cause for problem in problems if problem.cause is not None), None)
-    if cause is None:
-        from torch.fx.proxy import TraceError
-
-        cause = TraceError(f"{problems[0].where}: {problems[0].what}")
-    error.__cause__ = cause
-    return error
-
-
-def _convert(model, traced, paths, table, output_names) -> Graph:
-    import torch
-
+    names = SizeNames()
     builder = GraphBuilder(type(model).__name__, "torch", torch.__version__)
-    state = Capture(builder, traced, paths, table)
-    state.state_keys = set(model.state_dict())
-    state.convert_batch_only = lambda node: _batch_only(state, node)
-    time_major = layouts.graph_inputs(state)
-    for node in traced.graph.nodes:
-        if node.op == "placeholder":
-            _input(state, node, node in time_major)
-        elif node.op == "output":
-            _outputs(state, node)
-        elif "interlayer.batch_of" in node.meta and node.meta["interlayer.batch_of"] in state.swapped:
-            # the tracer took axis 0 of a time-major tensor for its batch: that size is the sequence length
-            del node.meta["interlayer.batch_of"]
-            node.meta["interlayer.constant"] = True
-        elif "interlayer.batch_of" in node.meta:
-            continue  # converted when a layer reads it (Call.value)
-        elif "tensor_meta" in node.meta and not node.meta.get("interlayer.constant"):
-            _call(state, node)
-    graph = builder.finish()
-    if output_names is not None:
-        graph.source["output_names"] = list(output_names)
-    second = sorted(_held_second(state))
-    if second:  # IR values whose PyTorch tensor holds the batch on axis 1 (verify reads the source's through it)
-        graph.source["batch_second"] = second
-    return graph
+    state = Capture(builder, model, frontend_table(), names)
+    state.leaf_modules = leaf_modules
+    graph = program.graph_module.graph
+    _bind_inputs(state, program, examples)
+    infos = _module_infos(model, graph)
+    for node in graph.nodes:
+        if node.op == "call_function" and node.target is not operator.getitem and node not in state.values:
+            _call(state, node, infos)
+        elif node.op == "call_function":
+            parts = state.values.get(node.args[0])
+            state.values[node] = parts[node.args[1]] if isinstance(parts, (list, tuple)) else None
+    output_names = _outputs(state, program)
+    _sizes_and_guards(state, program)
+    builder.prune()
+    result = builder.finish()
+    result.source["output_names"] = output_names if output_names != [""] else None
+    if result.source["output_names"] is None:
+        del result.source["output_names"]
+    return result
 
 
-def _held_second(state: Capture) -> set[str]:
-    found = set()
-    for node in state.swapped:  # a split's result is a list of values, each held as the split's input
-        value = state.values.get(node)
-        found |= set(value) if isinstance(value, list) else {value}
-    for node, flags in state.parts.items():
-        found |= {value for value, _, swapped in _parts(state.values.get(node), None, flags) if swapped}
-    return {value for value in found if isinstance(value, str) and not value.startswith("<")}
+def _sizes_and_guards(state: Capture, program) -> None:
+    """The range torch.export allows each named size and the relations it requires of them, as the graph's
+    ``sizes`` and ``guards``.
 
-
-def _input(state: Capture, node, time_major: bool) -> None:
-    """A graph input; one that a time-major layer reads, (T, N, ...) in the source, is the IR input (N, T, ...)."""
-    meta = node.meta.get("tensor_meta")
-    if meta is None or not hasattr(meta, "shape"):
-        return  # an argument left at a non-tensor default
-    shape, name = tuple(meta.shape), node.target.lstrip("*")
-    if time_major:
-        state.swapped.add(node)
-        state.values[node] = state.builder.input(name, (BATCH, shape[0], *shape[2:]), _dtype(meta.dtype),
-                                                 perm=layouts.perm(len(shape)))
-    else:
-        state.values[node] = state.builder.input(name, (BATCH, *shape[1:]), _dtype(meta.dtype))
-
-
-def _call(state: Capture, node) -> None:
-    if node in state.values:  # converted with the call it reads (a recurrent layer's use of its final state)
-        return
-    if _picks_output(node):  # ``parts[i]`` of a call with several results (split, chunk) is the i-th IR value
-        parts = state.values.get(node.args[0])
-        state.values[node] = parts[node.args[1]] if isinstance(parts, list) else _missing_value(node.name)
-        held = state.parts[node.args[0]][node.args[1]] if node.args[0] in state.parts else node.args[0] in state.swapped
-        if isinstance(held, list):
-            state.parts[node] = held
-        elif held:
-            state.swapped.add(node)
-        return
-    call = Call(state, node)
-    target = call.module if call.module is not None else node.target
-    converter = call.converter
-    reader = later_reader(state.root, node, state.order) if is_inplace(state.root, node) else None
-    held = None if converter is None else _layout(call, converter)
-    if converter is None:
-        value = call.unsupported(_no_converter(call))
-    elif held is not None:
-        value = call.unsupported(held)
-    elif reader is not None:
-        value = call.unsupported(
-            f"it works in place and '{reader.name}' reads the tensor it overwrote afterwards; the IR has no "
-            f"mutation. Expected inplace=False, or no later use of its input. Received: inplace=True")
-    else:
-        value = converter(call, target)
-    state.values[node] = value if value is not None else _missing_value(call.name)
-
-
-def _layout(call: Call, converter) -> str | None:
-    """Decide how the call reads and writes tensors held swapped (``layouts.py``); why it cannot, or None."""
-    reads = layouts.computed(call)
-    swapped = {arg: call.is_swapped(arg) for arg in reads}
-    rule = layouts.RULES.get(converter)
-    if rule is None:
-        wanted = layouts.expected(call)
-        wrong = [arg for arg in reads if swapped[arg] != wanted.get(arg, False)]
-        return layouts.mismatch(call, wrong[0], swapped[wrong[0]]) if wrong else None
-    if len(set(swapped.values())) > 1:
-        return (f"it reads tensors with the batch on axis 0 and on axis 1 together. Expected one layout. Received: "
-                f"{', '.join(f'{layouts.named(arg)} (batch on axis {int(held)})' for arg, held in swapped.items())}")
-    call.batch = int(any(swapped.values()))
-    after = rule(call, call.batch)
-    if isinstance(after, str):
-        return after if call.batch else None  # a batch-first call: its converter says what is wrong
-    if after == 1:
-        call.capture.swapped.add(call.node)
-    return None
-
-
-def _batch_only(state: Capture, node) -> None:
-    """Convert a tensor made from the batch size alone (a mask or ids built for the batch in ``forward``), when a
-    layer first reads it.
-
-    Its converter is tried (``cls_token.expand(x.size(0), -1, -1)`` stays a trainable ``batch_constant``); when
-    the call has no IR form, the attempt leaves nothing behind and ``Call.value`` repeats the tensor's recorded
-    value over the batch instead, so the arithmetic that built it (``arange`` of the batch, comparisons,
-    indexing) never enters the IR. Tensors nothing reads are never converted.
-    """
-    builder = state.builder
-    problems, nodes, values = len(builder.problems), len(builder.nodes), set(state.values)
-    _call(state, node)
-    if len(builder.problems) > problems:
-        del builder.problems[problems:]
-        del builder.nodes[nodes:]
-        for made in set(state.values) - values:
-            del state.values[made]
-
-
-def _picks_output(node) -> bool:
-    """Whether the node is ``results[i]`` of a call with several results (split, chunk): its converter returned
-    a list of IR values, or nothing when it failed."""
-    import operator
-
-    if node.target is not operator.getitem or not isinstance(node.args[1], int):
-        return False
-    source = node.args[0]
-    meta = source.meta.get("tensor_meta") if hasattr(source, "meta") else None
-    return isinstance(meta, (list, tuple)) and not hasattr(meta, "shape")  # TensorMetadata is a tuple too
-
-
-def _no_converter(call: Call) -> str:
-    if call.module is None:
-        return (f"has no torch frontend converter. Expected a supported function or tensor method. "
-                f"Received: target={describe(call.node)}")
-    cls = call.key
-    qualified = f"{cls.__module__}.{cls.__qualname__}"
-    parents = [key.__name__ for key in call.capture.table
-               if isinstance(key, type) and key is not cls and issubclass(cls, key)]
-    if parents:
-        return (f"is a subclass of {parents[0]} that defines code of its own, so {parents[0]}'s converter does not "
-                f"convert it. Expected a converter registered for {cls.__name__} itself. Received: type={qualified}")
-    return f"has no torch frontend converter. Expected a supported layer. Received: type={qualified}"
-
-
-def _outputs(state: Capture, node) -> None:
-    for index, item in enumerate(_flat(node.args[0])):
-        value = state.values.get(item) if hasattr(item, "meta") else None
-        if value is None:
-            state.builder.unsupported(f"graph output {index}", (
-                f"is not a tensor computed by the model. Expected tensors, or a tuple or list of them. "
-                f"Received: output={item!r}."))
+    A lower bound of 2 is torch.export's way of not tracing sizes of 1 (it takes a size of 1 for a constant): the
+    model runs at 1 all the same, so the range starts at 1. Guards are read from the exported program's input
+    checks (``_guards_code``, the Python conditions its module checks on each call): equalities and bounds
+    between sizes (a flattened map that must be 1x1, a length at most the position table's) are kept; the
+    conditions that only say a size is not 0 or 1 (how torch.export specialises) are not requirements of the
+    model and are left out."""
+    for symbol, bounds in program.range_constraints.items():
+        name = state.names.names.get(str(symbol))
+        if name is None:
             continue
-        held = state.parts.get(item, item in state.swapped)
-        for part, meta, swapped in _parts(value, item.meta.get("tensor_meta"), held):  # a split returned whole
-            perm = layouts.perm(len(meta.shape)) if swapped else None
-            state.builder.output(part, _dtype(meta.dtype) if hasattr(meta, "dtype") else "float32", perm)
+        lower, upper = int(bounds.lower), bounds.upper
+        state.builder.sizes[name] = {"min": 1 if lower == 2 else lower,
+                                     "max": int(upper) if upper.is_Integer else None}
+    for guard in _guards(state, program):
+        if guard not in state.builder.guards:
+            state.builder.guards.append(guard)
 
 
-def _parts(value, meta, held):
-    """(IR value, tensor meta, held swapped) of each tensor of a result, nested results (an LSTM's) flattened."""
-    if not isinstance(value, list):
-        yield value, meta, held
+_GUARD_SIZE = re.compile(r"L\['(?P<input>[^']+)'\]\.size\(\)\[(?P<axis>\d+)\]")
+_SPECIALISATION = re.compile(r"^.*(!= [01]|>= [012])$")
+
+
+def _guards(state: Capture, program) -> list[str]:
+    found = []
+    shapes = {spec.name: spec.shape for spec in state.builder.inputs}
+    for code in getattr(program, "_guards_code", None) or []:
+        for part in code.split(" and "):
+            text = _GUARD_SIZE.sub(lambda m: f"({shapes.get(m['input'], ())[int(m['axis'])]})"
+                                   if int(m["axis"]) < len(shapes.get(m["input"], ())) else "?", part.strip())
+            if "L[" in text or "?" in text:
+                continue
+            try:
+                guard = dims.relation(text.strip())
+            except Exception:  # noqa: BLE001  (a condition that is not a relation of sizes: torch checks it)
+                continue
+            if _SPECIALISATION.match(guard) or _always(guard):
+                continue
+            found.append(guard)
+    return found
+
+
+def _always(guard: str) -> bool:
+    """A relation of ints alone (torch folds some): nothing to check."""
+    return not dims.relation_names(guard)
+
+
+def _bind_inputs(state: Capture, program, examples: list) -> None:
+    """Graph inputs (named after ``forward``'s parameters, their sizes named), and constants for parameters,
+    buffers and tensors the program holds."""
+    from torch.export.graph_signature import InputKind
+
+    kinds = {example.name: example.axes for example in examples}
+    placeholders = {node.name: node for node in program.graph.nodes if node.op == "placeholder"}
+    for spec in program.graph_signature.input_specs:
+        node = placeholders.get(spec.arg.name)
+        if node is None:
+            continue
+        if spec.kind == InputKind.USER_INPUT:
+            value = node.meta.get("val")
+            if hasattr(value, "shape"):
+                _name_sizes(state, spec.arg.name, value, kinds.get(spec.arg.name, []))
+                shape = state.names.shape(value.shape)
+                state.values[node] = state.builder.input(spec.arg.name, shape, ir_dtype(value.dtype))
+            else:
+                state.values[node] = value
+            continue
+        tensor = (program.state_dict.get(spec.target) if spec.target in program.state_dict
+                  else program.constants.get(spec.target))
+        state.values[node] = Const(tensor, spec.target if spec.kind != InputKind.CONSTANT_TENSOR else None,
+                                   spec.kind == InputKind.PARAMETER)
+
+
+def _name_sizes(state: Capture, name: str, value, kinds: list) -> None:
+    for axis, size in enumerate(value.shape):
+        expression = getattr(getattr(size, "node", None), "expr", None)
+        if expression is None or not expression.is_Symbol:
+            continue
+        kind = kinds[axis] if axis < len(kinds) else None
+        wanted = kind if isinstance(kind, str) else role_name(axis, value.dim(), not value.is_floating_point())
+        name = state.names.bind(str(expression), wanted)
+        lowest = _lowest(size)
+        if lowest is not None:
+            state.names.lowest[name] = lowest
+
+
+def _lowest(size) -> int | None:
+    """The smallest value torch.export allows a symbolic size (its range constraint), if it knows one."""
+    try:
+        bound = size.node.shape_env.var_to_range[size.node.expr].lower
+        return int(bound)
+    except (AttributeError, KeyError, TypeError, ValueError):
+        return None
+
+
+def _module_infos(model, graph) -> dict:
+    """fx node -> (module path, module or None, whether the module is a leaf)."""
+    found = {}
+    for node in graph.nodes:
+        stack = node.meta.get("nn_module_stack") or {}
+        path = ""
+        for entry in reversed(list(stack.values())):
+            if isinstance(entry, tuple) and isinstance(entry[0], str) and not entry[0].startswith("_empty"):
+                path = entry[0]
+                break
+        module = None
+        if path:
+            try:
+                module = model.get_submodule(path)
+            except AttributeError:
+                module = None
+        leaf = module is not None and not any(True for _ in module.children())
+        found[node] = (path, module, leaf)
+    return found
+
+
+def _node_name(node, infos: dict) -> str:
+    path, module, leaf = infos[node]
+    op = getattr(node.target, "__name__", str(node.target)).split(".")[0].rstrip("_") or "op"
+    if not path:
+        return op
+    if leaf:
+        yields = any(infos.get(user, ("",))[0] != path for user in node.users) or not node.users
+        return path if yields else f"{path}_{op}"
+    return f"{path}.{op}"
+
+
+def _call(state: Capture, node, infos: dict) -> None:
+    target = node.target
+    name = getattr(target, "__name__", "")
+    if name.split(".")[0] in _SKIPPED:
         return
-    for index, part in enumerate(value):
-        yield from _parts(part, None if meta is None else meta[index], held[index] if isinstance(held, list) else held)
+    if target in _SIZE_FUNCTIONS or _is_size_call(node):
+        state.values[node] = node.meta.get("val")
+        return
+    if leaves.is_leaf_call(node):
+        state.values[node] = _leaf(state, node)
+        return
+    if _foldable(state, node):
+        state.values[node] = _folded(state, node)
+        return
+    path, module, _ = infos[node]
+    ctx = Call(state, node, _node_name(node, infos), path, module)
+    converter = _converter(state, target)
+    if converter is None:
+        state.values[node] = ctx.unsupported(
+            f"has no torch frontend converter. Expected one of the ATen operators interlayer reads "
+            f"(docs: the support table). Received: {target}")
+        return
+    state.values[node] = converter(ctx)
 
 
-def _flat(value):
-    if isinstance(value, (list, tuple)):
-        for item in value:
-            yield from _flat(item)
-    else:
-        yield value
+def _leaf(state: Capture, node):
+    """A module captured whole, converted by its class's converter (``leaves.py``)."""
+    path, module = state.leaf_modules[node.args[1]]
+    ctx = LeafCall(state, node, path or type(module).__name__.lower(), path, module)
+    return state.table[type(module)](ctx, module)
 
 
-def _dtype(dtype) -> str:
-    return str(dtype).rsplit(".", 1)[-1]
-
-
-def _missing_value(name: str) -> str:
-    return f"<unconverted {name}>"
-
-
-def _single(name: str, layer):
-    """A one-child container so that a bare layer (``capture(nn.Linear(3, 4), ...)``) traces as a leaf."""
+def _converter(state: Capture, target):
+    """The converter of an ATen overload: its packet's, or the functional packet's for an in-place one."""
     import torch
 
-    class Single(torch.nn.Module):
-        def forward(self, input):
-            return getattr(self, name)(input)
+    packet = getattr(target, "overloadpacket", target)
+    found = state.table.get(packet)
+    if found is None and getattr(packet, "__name__", "").endswith("_"):
+        functional = getattr(torch.ops.aten, packet.__name__.rstrip("_"), None)
+        found = state.table.get(functional)
+    return found
 
-    root = Single()
-    root.add_module(name, layer)
-    return root
+
+def _is_size_call(node) -> bool:
+    """A call computing a size or a number from sizes (``sym_size``, ``sym_numel``, ``sym_float``, ``sym_max``):
+    a SymInt, SymFloat or Python number result, which converters read through the shapes it gives."""
+    import torch
+
+    value = node.meta.get("val")
+    return isinstance(value, (torch.SymInt, torch.SymFloat, torch.SymBool, int, float)) and not hasattr(value, "shape")
+
+
+def _foldable(state: Capture, node) -> bool:
+    """Whether every tensor argument is a constant and every size fixed (the call's result is a constant)."""
+    import torch
+
+    flat = []
+
+    def visit(item):
+        if isinstance(item, (list, tuple)):
+            for part in item:
+                visit(part)
+        elif isinstance(item, dict):
+            for part in item.values():
+                visit(part)
+        else:
+            flat.append(item)
+
+    visit(list(node.args) + list(node.kwargs.values()))
+    for item in flat:
+        if hasattr(item, "op") and hasattr(item, "meta"):
+            value = state.values.get(item)
+            if isinstance(value, Const):
+                continue
+            if isinstance(value, int) and not isinstance(value, bool):
+                continue
+            return False
+        if isinstance(item, torch.SymInt):
+            return False
+    return True
+
+
+def _folded(state: Capture, node):
+    """The call computed with torch on the constants: a :class:`Const` (a list of them for several results)."""
+    import torch
+
+    def real(item):
+        if isinstance(item, (list, tuple)):
+            return type(item)(real(part) for part in item)
+        if hasattr(item, "op") and hasattr(item, "meta"):
+            value = state.values.get(item)
+            return value.tensor if isinstance(value, Const) else value
+        return item
+
+    with torch.no_grad():
+        result = node.target(*real(node.args), **{k: real(v) for k, v in node.kwargs.items()})
+    if isinstance(result, (list, tuple)):
+        return [Const(item) if isinstance(item, torch.Tensor) else item for item in result]
+    return Const(result) if isinstance(result, torch.Tensor) else result
+
+
+def _outputs(state: Capture, program) -> list[str]:
+    """Declare the graph outputs (the program's user outputs, in pytree order); their names."""
+    import torch.utils._pytree as pytree
+    from torch.export.graph_signature import OutputKind
+
+    output = next(node for node in program.graph.nodes if node.op == "output")
+    results = list(output.args[0])
+    user = [results[i] for i, spec in enumerate(program.graph_signature.output_specs)
+            if spec.kind == OutputKind.USER_OUTPUT]
+    spec = program.module_call_graph[0].signature.out_spec
+    paths = [_path(path) for path, _ in pytree.tree_flatten_with_path(
+        pytree.tree_unflatten(list(range(spec.num_leaves)), spec))[0]]
+    names = []
+    for index, item in enumerate(user):
+        value = state.values.get(item) if hasattr(item, "op") else item
+        if isinstance(value, Const):
+            value = Call(state, item, f"output_{index}", "", None).materialise(value)
+        if not isinstance(value, str):
+            if value is not None or not hasattr(item, "op"):
+                state.builder.unsupported(f"graph output {index}", (
+                    f"is not a tensor computed by the model. Expected tensors, or structures of them. "
+                    f"Received: {value!r}."))
+            continue
+        state.builder.output(value, ir_dtype(item.meta["val"].dtype))
+        names.append(paths[index] if index < len(paths) else str(index))
+    return names
+
+
+def _path(keys) -> str:
+    parts = []
+    for key in keys:
+        for attribute in ("key", "idx", "name"):
+            if hasattr(key, attribute):
+                parts.append(str(getattr(key, attribute)))
+                break
+    return ".".join(parts)
+

@@ -1,80 +1,225 @@
-"""Layers with weights: Linear, Conv1d/2d/3d, BatchNorm1d/2d/3d."""
+"""Layers with weights: linear (and GPT-2's ``addmm`` with its (in, out) weight), convolutions and transposed
+convolutions of 1 to 3 spatial axes, embeddings, PReLU; and matrix products, which are ``linear`` when one
+operand is a constant matrix.
+
+A weight that is a computed tensor (not a constant) makes the call a ``matmul`` of two inputs; a convolution over
+a computed kernel has no IR form and is refused.
+"""
 from __future__ import annotations
 
-import torch.nn.functional as F
-from torch import nn
+import numpy as np
+import torch
 
-from ...ir import layout
 from ...registry import register
-from .algebra import constant
-from .context import Call, ntuple, to_numpy
-from .tensor import MODES, add_pad
+from .context import Call, to_numpy
+from .operands import binary
+
+aten = torch.ops.aten
 
 
-@register("torch", "frontend", nn.Linear)
-def linear(ctx: Call, module: nn.Linear):
-    return ctx.add(
-        "linear", [ctx.input],
-        {"in_features": module.in_features, "out_features": module.out_features, "bias": module.bias is not None},
-        {"weight": to_numpy(module.weight), "bias": None if module.bias is None else to_numpy(module.bias)},
-        sources={"weight": "weight", "bias": "bias"},
-    )
+def _weight(ctx: Call, arg):
+    """(array, state_dict key) of a constant weight argument; None when the weight is computed."""
+    found = ctx.const(arg)
+    return None if found is None else (to_numpy(found.tensor), found.source)
 
 
-@register("torch", "frontend", F.linear)
-def functional_linear(ctx: Call, target):
-    """``F.linear(x, weight, bias)`` with the model's own parameters (a subclass's forward, ``x @ w.T + b`` written
-    as a call): an IR linear, the parameters' state_dict names kept."""
-    weight = constant(ctx, ctx.arg(1, "weight"))
-    bias_arg = ctx.arg(2, "bias", None)
-    bias = None if bias_arg is None else constant(ctx, bias_arg)
-    if weight is None or weight.array.ndim != 2 or (bias_arg is not None and (bias is None or bias.array.ndim != 1)):
-        return ctx.unsupported("weight and bias must be parameters or buffers of the model. Expected a constant "
-                               "(out_features, in_features) weight and a constant (out_features,) bias or None")
-    out_features, in_features = weight.array.shape
-    attrs = {"in_features": in_features, "out_features": out_features, "bias": bias is not None}
-    return ctx.add("linear", [ctx.input], attrs, {"weight": weight.array, "bias": None if bias is None else bias.array},
-                   sources={"weight": weight.source, "bias": None if bias is None else bias.source})
+@register("torch", "frontend", aten.linear)
+def linear(ctx: Call):
+    x, weight_arg, bias_arg = ctx.arg(0, "input"), ctx.arg(1, "weight"), ctx.arg(2, "bias", None)
+    weight = _weight(ctx, weight_arg)
+    if weight is None:
+        product = ctx.add("matmul", [ctx.tensor(x), _transposed(ctx, weight_arg)],
+                          role=None if bias_arg is None else "matmul")
+        return product if bias_arg is None else _plus_bias(ctx, product, bias_arg)
+    return _linear(ctx, ctx.tensor(x), weight, bias_arg)
 
 
-@register("torch", "frontend", nn.Conv1d, nn.Conv2d, nn.Conv3d)
-def conv(ctx: Call, module: nn.Conv2d):
-    """A conv; with padding_mode 'reflect', 'replicate' or 'circular' a ``pad`` node of that mode named
-    ``<conv>_pad`` first, as PyTorch computes it, and the conv without padding."""
-    rank = len(module.kernel_size)
-    if len(ctx.shape(ctx.node.args[0])) != rank + 2:
-        return ctx.unsupported(f"the input must be batched. Expected a rank {rank + 2} input (N, C, *spatial). "
-                               f"Received: shape={ctx.shape(ctx.node.args[0])}")
-    kernel, strides, dilations = list(module.kernel_size), list(module.stride), list(module.dilation)
-    if module.padding == "same":
-        # PyTorch pads d*(k-1) per axis, the odd one at the end: TensorFlow's rule at stride 1
-        pads = layout.same_pads_all(ctx.shape(ctx.node.args[0])[2:], kernel, strides, dilations)
-    elif module.padding == "valid":
-        pads = [0] * (2 * rank)
+def _linear(ctx: Call, x: str, weight, bias_arg, transposed: bool = False) -> str:
+    array, source = weight
+    if transposed:
+        array = np.ascontiguousarray(array.T)
+    bias = _weight(ctx, bias_arg) if bias_arg is not None else None
+    if bias_arg is not None and bias is None:
+        return _plus_bias(ctx, _linear(ctx, x, weight, None, transposed), bias_arg)
+    attrs = {"in_features": int(array.shape[1]), "out_features": int(array.shape[0]), "bias": bias is not None}
+    weights = {"weight": array, **({"bias": bias[0]} if bias is not None else {})}
+    sources = {"weight": None if transposed else source, "bias": bias[1] if bias is not None else None}
+    return ctx.add("linear", [x], attrs, weights, sources)
+
+
+def _plus_bias(ctx: Call, value: str, bias_arg) -> str:
+    bias = ctx.const(bias_arg)
+    if bias is not None:
+        array = to_numpy(bias.tensor)
+        return ctx.add("add", [value], {"constant": True, "constant_shape": list(array.shape),
+                                        "trainable": bias.trainable}, {"other": array},
+                       sources={"other": bias.source})
+    return ctx.add("add", [value, ctx.tensor(bias_arg)])
+
+
+def _transposed(ctx: Call, arg) -> str:
+    rank = ctx.rank(arg)
+    perm = list(range(rank - 2)) + [rank - 1, rank - 2]
+    return ctx.add("transpose", [ctx.tensor(arg)], {"perm": perm}, role="weight_t")
+
+
+@register("torch", "frontend", aten.addmm)
+def addmm(ctx: Call):
+    """``beta * input + alpha * (mat1 @ mat2)``; GPT-2's ``Conv1D`` is bias + x @ W with W (in, out)."""
+    bias_arg, x, weight_arg = ctx.arg(0, "self"), ctx.arg(1, "mat1"), ctx.arg(2, "mat2")
+    beta, alpha = ctx.literal(ctx.arg(None, "beta", 1)), ctx.literal(ctx.arg(None, "alpha", 1))
+    weight = _weight(ctx, weight_arg)
+    if weight is not None and beta == 1 and alpha == 1:
+        return _linear(ctx, ctx.tensor(x), weight, bias_arg, transposed=True)
+    product = _matmul(ctx, x, weight_arg, role="product")
+    if alpha != 1:
+        product = ctx.add("mul", [product], {"constant": True}, {"other": np.asarray(alpha, np.float32)},
+                          role="alpha")
+    scaled = ctx.tensor(bias_arg) if beta == 1 else ctx.add(
+        "mul", [ctx.tensor(bias_arg)], {"constant": True}, {"other": np.asarray(beta, np.float32)}, role="beta")
+    return ctx.add("add", [product, scaled])
+
+
+def _matmul(ctx: Call, left, right, role: str | None = None) -> str:
+    """``left @ right``: a ``linear`` without bias for a constant 2-D right operand, else a matmul."""
+    weight = _weight(ctx, right)
+    if weight is not None and weight[0].ndim == 2 and ctx.is_tensor(left) and not ctx.is_const(left):
+        return _linear(ctx, ctx.tensor(left), weight, None, transposed=True) if role is None else ctx.add(
+            "linear", [ctx.tensor(left)], {"in_features": int(weight[0].shape[0]),
+                                           "out_features": int(weight[0].shape[1]), "bias": False},
+            {"weight": np.ascontiguousarray(weight[0].T)}, role=role)
+    return binary(ctx, "matmul", left, right, role=role)
+
+
+@register("torch", "frontend", aten.matmul, aten.mm, aten.bmm)
+def matmul(ctx: Call):
+    left, right = ctx.arg(0, "self"), ctx.arg(1, "mat2" if ctx.op != "matmul" else "other")
+    if ctx.rank(left) < 2 or ctx.rank(right) < 2:
+        return ctx.unsupported(f"a matrix product of a vector. Expected operands of rank >= 2. Received: ranks "
+                               f"{ctx.rank(left)} and {ctx.rank(right)}")
+    return _matmul(ctx, left, right)
+
+
+@register("torch", "frontend", aten.baddbmm)
+def baddbmm(ctx: Call):
+    """``beta * input + alpha * (batch1 @ batch2)`` (BLOOM's attention scores with its ALiBi bias)."""
+    bias_arg, left, right = ctx.arg(0, "self"), ctx.arg(1, "batch1"), ctx.arg(2, "batch2")
+    beta, alpha = ctx.literal(ctx.arg(None, "beta", 1)), ctx.literal(ctx.arg(None, "alpha", 1))
+    product = _matmul(ctx, left, right, role="product")
+    if alpha != 1:
+        product = ctx.add("mul", [product], {"constant": True}, {"other": np.asarray(alpha, np.float32)},
+                          role="alpha")
+    if beta == 0:
+        return ctx.add("identity", [product])
+    bias = ctx.tensor(bias_arg)
+    if beta != 1:
+        bias = ctx.add("mul", [bias], {"constant": True}, {"other": np.asarray(beta, np.float32)}, role="beta")
+    return ctx.add("add", [product, bias])
+
+
+@register("torch", "frontend", aten.conv1d, aten.conv2d, aten.conv3d, aten.convolution)
+def conv(ctx: Call):
+    x, weight_arg, bias_arg = ctx.arg(0, "input"), ctx.arg(1, "weight"), ctx.arg(2, "bias", None)
+    weight = _weight(ctx, weight_arg)
+    if weight is None:
+        return ctx.unsupported("its kernel is computed from the inputs. Expected a constant kernel (a parameter)")
+    array, source = weight
+    rank = array.ndim - 2
+    if ctx.op == "convolution":
+        stride, padding, dilation, transposed, output_padding, groups = (ctx.literal(ctx.arg(i)) for i in range(3, 9))
+        if transposed:
+            return _transposed_conv(ctx, x, weight, bias_arg, stride, padding, output_padding, groups, dilation)
     else:
-        pads = ntuple(module.padding, rank) * 2
-    x = ctx.input
-    if module.padding_mode != "zeros" and any(pads):
-        x = add_pad(ctx, x, pads, MODES[module.padding_mode], role="pad")
-        if x is None:
-            return None
-        pads = [0] * (2 * rank)
-    attrs = {"in_channels": module.in_channels, "out_channels": module.out_channels, "kernel_size": kernel,
-             "strides": strides, "dilations": dilations, "pads": pads, "groups": module.groups,
-             "bias": module.bias is not None}
-    weights = {"weight": to_numpy(module.weight), "bias": None if module.bias is None else to_numpy(module.bias)}
-    return ctx.add("conv", [x], attrs, weights, sources={"weight": "weight", "bias": "bias"})
+        stride, padding, dilation, groups = (ctx.literal(ctx.arg(i, name, default)) for i, name, default in (
+            (3, "stride", 1), (4, "padding", 0), (5, "dilation", 1), (6, "groups", 1)))
+    stride, dilation = _per_axis(stride, rank), _per_axis(dilation, rank)
+    kernel = [int(k) for k in array.shape[2:]]
+    pads = _pads(ctx, padding, kernel, dilation, rank)
+    if pads is None:
+        return None
+    bias = _weight(ctx, bias_arg) if bias_arg is not None else None
+    attrs = {"in_channels": int(array.shape[1]) * int(groups), "out_channels": int(array.shape[0]),
+             "kernel_size": kernel, "strides": stride, "dilations": dilation, "pads": pads, "groups": int(groups),
+             "bias": bias is not None}
+    weights = {"weight": array, **({"bias": bias[0]} if bias is not None else {})}
+    value = ctx.add("conv", [ctx.tensor(x)], attrs, weights,
+                    {"weight": source, "bias": bias[1] if bias is not None else None})
+    if bias_arg is not None and bias is None:
+        return _plus_channel_bias(ctx, value, bias_arg, rank)
+    return value
 
 
-@register("torch", "frontend", nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d)
-def batch_norm(ctx: Call, module: nn.BatchNorm2d):
-    if not module.track_running_stats or module.running_mean is None:
-        return ctx.unsupported("track_running_stats must be True. Expected running statistics, which inference "
-                               "batch normalisation uses. Received: track_running_stats=False")
-    attrs = {"num_features": module.num_features, "epsilon": float(module.eps), "momentum": module.momentum,
-             "center": module.affine, "scale": module.affine}
-    weights = {"mean": to_numpy(module.running_mean), "variance": to_numpy(module.running_var)}
-    if module.affine:
-        weights.update(scale=to_numpy(module.weight), offset=to_numpy(module.bias))
-    sources = {"scale": "weight", "offset": "bias", "mean": "running_mean", "variance": "running_var"}
-    return ctx.add("batch_norm", [ctx.input], attrs, weights, sources=sources)
+def _plus_channel_bias(ctx: Call, value: str, bias_arg, rank: int) -> str:
+    shaped = ctx.add("reshape", [ctx.tensor(bias_arg)], {"shape": [-1] + [1] * rank}, role="bias_shape")
+    return ctx.add("add", [value, shaped])
+
+
+def _per_axis(value, rank: int) -> list[int]:
+    if isinstance(value, (list, tuple)):
+        items = [int(v) for v in value]
+        return items * rank if len(items) == 1 else items
+    return [int(value)] * rank
+
+
+def _pads(ctx: Call, padding, kernel: list[int], dilation: list[int], rank: int) -> list[int] | None:
+    """Explicit pads from PyTorch's padding: ints per axis, 'valid', or 'same' (the odd pad at the end)."""
+    if padding == "valid":
+        return [0] * (2 * rank)
+    if padding == "same":
+        total = [d * (k - 1) for k, d in zip(kernel, dilation)]
+        return [t // 2 for t in total] + [t - t // 2 for t in total]
+    if isinstance(padding, str):
+        return ctx.unsupported(f"padding must be 'same', 'valid' or sizes. Received: padding={padding!r}")
+    per_axis = _per_axis(padding, rank)
+    return per_axis + per_axis
+
+
+@register("torch", "frontend", aten.conv_transpose1d, aten.conv_transpose2d, aten.conv_transpose3d)
+def conv_transpose(ctx: Call):
+    x, weight_arg, bias_arg = ctx.arg(0, "input"), ctx.arg(1, "weight"), ctx.arg(2, "bias", None)
+    weight = _weight(ctx, weight_arg)
+    if weight is None:
+        return ctx.unsupported("its kernel is computed from the inputs. Expected a constant kernel (a parameter)")
+    stride, padding, output_padding, groups, dilation = (ctx.literal(ctx.arg(i, name, default)) for i, name, default in (
+        (3, "stride", 1), (4, "padding", 0), (5, "output_padding", 0), (6, "groups", 1), (7, "dilation", 1)))
+    return _transposed_conv(ctx, x, weight, bias_arg, stride, padding, output_padding, groups, dilation)
+
+
+def _transposed_conv(ctx: Call, x, weight, bias_arg, stride, padding, output_padding, groups, dilation):
+    array, source = weight
+    rank = array.ndim - 2
+    bias = _weight(ctx, bias_arg) if bias_arg is not None else None
+    if bias_arg is not None and bias is None:
+        return ctx.unsupported("its bias is computed from the inputs. Expected a constant bias")
+    pads = _per_axis(padding, rank)
+    attrs = {"in_channels": int(array.shape[0]), "out_channels": int(array.shape[1]) * int(groups),
+             "kernel_size": [int(k) for k in array.shape[2:]], "strides": _per_axis(stride, rank),
+             "dilations": _per_axis(dilation, rank), "pads": pads + pads,
+             "output_padding": _per_axis(output_padding, rank), "groups": int(groups), "bias": bias is not None}
+    weights = {"weight": array, **({"bias": bias[0]} if bias is not None else {})}
+    return ctx.add("conv_transpose", [ctx.tensor(x)], attrs, weights,
+                   {"weight": source, "bias": bias[1] if bias is not None else None})
+
+
+@register("torch", "frontend", aten.embedding)
+def embedding(ctx: Call):
+    weight_arg, indices = ctx.arg(0, "weight"), ctx.arg(1, "indices")
+    padding_idx = ctx.literal(ctx.arg(2, "padding_idx", -1))
+    weight = _weight(ctx, weight_arg)
+    if weight is None:
+        return ctx.add("gather", [ctx.tensor(weight_arg), ctx.tensor(indices)], {"axis": 0})
+    array, source = weight
+    attrs = {"num_embeddings": int(array.shape[0]), "embedding_dim": int(array.shape[1]),
+             "padding_idx": None if padding_idx is None or padding_idx < 0 else int(padding_idx)}
+    return ctx.add("embedding", [ctx.tensor(indices)], attrs, {"weight": array}, {"weight": source})
+
+
+@register("torch", "frontend", aten.prelu, aten._prelu_kernel)
+def prelu(ctx: Call):
+    x, weight_arg = ctx.arg(0, "self"), ctx.arg(1, "weight")
+    weight = _weight(ctx, weight_arg)
+    if weight is None:
+        return ctx.unsupported("its slopes are computed from the inputs. Expected constant slopes")
+    array, source = weight
+    return ctx.add("prelu", [ctx.tensor(x)], {"num_parameters": int(array.size)}, {"slope": array.reshape(-1)},
+                   {"slope": source})

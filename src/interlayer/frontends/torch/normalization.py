@@ -1,111 +1,158 @@
-"""LayerNorm, GroupNorm and InstanceNorm, as modules and as functions (the functions without weight tensors:
-tensors held outside a layer have no IR equivalent); LocalResponseNorm, whose window starts size // 2 channels
-before each channel (F.local_response_norm pads size // 2 channels in front and (size - 1) // 2 behind)."""
+"""Normalisations: batch norm (running statistics: inference), layer norm over the trailing axes, group norm,
+instance norm (one channel per group, or running statistics), RMS norm (written out: its mean of squares,
+``rsqrt`` and scale), local response norm (its window starts size // 2 channels before each channel).
+
+Affine weights must be constants (a layer's parameters); a computed scale is applied with an element-wise
+``mul``/``add`` after an unscaled norm.
+"""
 from __future__ import annotations
 
-import torch.nn.functional as F
-from torch import nn
+import numpy as np
+import torch
 
 from ...registry import register
 from .context import Call, to_numpy
 
-_SOURCES = {"scale": "weight", "offset": "bias"}
+aten = torch.ops.aten
 
 
-def _no_tensors(ctx: Call, function: str, layer: str) -> bool:
-    """True when the function's weight and bias (arguments 2 and 3) are None; otherwise the problem is recorded."""
-    weight, bias = ctx.arg(2, "weight", None), ctx.arg(3, "bias", None)
-    if weight is None and bias is None:
-        return True
-    ctx.unsupported(f"{function}'s weight and bias must be None. Expected the affine parameters inside a layer "
-                    f"({layer}). Received: weight={weight!r}, bias={bias!r}")
-    return False
+def _optional(ctx: Call, arg):
+    """(array or None, key, computed IR value or None) of an optional affine tensor."""
+    if arg is None:
+        return None, None, None
+    found = ctx.const(arg)
+    if found is not None:
+        return to_numpy(found.tensor), found.source, None
+    return None, None, ctx.tensor(arg)
 
 
-def _weights(module) -> dict:
-    weight, bias = getattr(module, "weight", None), getattr(module, "bias", None)
-    return {"scale": None if weight is None else to_numpy(weight), "offset": None if bias is None else to_numpy(bias)}
+def _affine(ctx: Call, op: str, x: str, attrs: dict, weight_arg, bias_arg, channel_axis: int | None) -> str:
+    """``op`` with constant scale/offset as weights, or unscaled then multiplied/shifted by computed ones."""
+    scale, scale_key, scale_value = _optional(ctx, weight_arg)
+    offset, offset_key, offset_value = _optional(ctx, bias_arg)
+    if scale_value is None and offset_value is None:
+        attrs = {**attrs, "scale": scale is not None, "center": offset is not None}
+        weights = {"scale": scale, "offset": offset}
+        return ctx.add(op, [x], attrs, {k: v for k, v in weights.items() if v is not None},
+                       {"scale": scale_key, "offset": offset_key})
+    value = ctx.add(op, [x], {**attrs, "scale": False, "center": False}, role="normalized")
+    for role, computed, array, key, combine in (("scale", scale_value, scale, scale_key, "mul"),
+                                                ("offset", offset_value, offset, offset_key, "add")):
+        if computed is None and array is None:
+            continue
+        last = role == "offset" or (offset_value is None and offset is None)
+        operand = computed if computed is not None else ctx.materialise(ctx.const(weight_arg if role == "scale"
+                                                                                   else bias_arg))
+        if channel_axis is not None:
+            rank = ctx.rank(ctx.arg(0))
+            operand = ctx.add("reshape", [operand], {"shape": [-1] + [1] * (rank - channel_axis - 1)},
+                              role=f"{role}_shape")
+        value = ctx.add(combine, [value, operand], role=None if last else role)
+    return value
 
 
-def normalized_shape(ctx: Call) -> list[int]:
-    """The trailing sizes a LayerNorm (module or function) normalises over."""
-    normalized = ctx.option("normalized_shape", 1)
-    return [int(normalized)] if isinstance(normalized, int) else [int(d) for d in normalized]
+@register("torch", "frontend", aten.batch_norm, aten._native_batch_norm_legit_no_training)
+def batch_norm(ctx: Call):
+    x, weight_arg, bias_arg, mean_arg, var_arg = (ctx.arg(i) for i in range(5))
+    if ctx.op == "batch_norm":
+        training, momentum, eps = (ctx.literal(ctx.arg(i)) for i in (5, 6, 7))
+    else:
+        training, momentum, eps = False, ctx.literal(ctx.arg(5)), ctx.literal(ctx.arg(6))
+    if training or mean_arg is None or var_arg is None:
+        return ctx.unsupported("it normalises with the batch's own statistics (training mode, or "
+                               "track_running_stats=False). Expected running statistics")
+    mean, variance = ctx.const(mean_arg), ctx.const(var_arg)
+    if mean is None or variance is None:
+        return ctx.unsupported("its running statistics are computed from the inputs. Expected constant buffers")
+    # the module's own momentum (None: a cumulative average), which the call receives as 0.0 at inference
+    module_momentum = getattr(ctx.module, "momentum", momentum) if _is_batch_norm(ctx.module) else momentum
+    attrs = {"num_features": int(ctx.shape(x)[1]), "epsilon": float(eps),
+             "momentum": None if module_momentum is None else float(module_momentum)}
+    scale, scale_key, scale_value = _optional(ctx, weight_arg)
+    offset, offset_key, offset_value = _optional(ctx, bias_arg)
+    if scale_value is not None or offset_value is not None:
+        return ctx.unsupported("its weight or bias is computed from the inputs. Expected constant parameters")
+    weights = {"mean": to_numpy(mean.tensor), "variance": to_numpy(variance.tensor), "scale": scale, "offset": offset}
+    value = ctx.add("batch_norm", [ctx.tensor(x)], {**attrs, "scale": scale is not None, "center": offset is not None},
+                    {k: v for k, v in weights.items() if v is not None},
+                    {"scale": scale_key, "offset": offset_key, "mean": mean.source, "variance": variance.source})
+    if ctx.op != "batch_norm":  # _native_batch_norm_legit_no_training returns (out, save_mean, save_rstd)
+        return [value, None, None]
+    return value
 
 
-@register("torch", "frontend", nn.LayerNorm, F.layer_norm)
-def layer_norm(ctx: Call, target):
-    rank = len(ctx.shape(ctx.node.args[0]))
-    normalized = normalized_shape(ctx)
+def _is_batch_norm(module) -> bool:
+    return isinstance(module, torch.nn.modules.batchnorm._BatchNorm)
+
+
+@register("torch", "frontend", aten.layer_norm)
+def layer_norm(ctx: Call):
+    x, normalized = ctx.arg(0, "input"), [int(d) for d in ctx.literal(ctx.arg(1, "normalized_shape"))]
+    weight_arg, bias_arg = ctx.arg(2, "weight", None), ctx.arg(3, "bias", None)
+    eps = float(ctx.literal(ctx.arg(4, "eps", 1e-5)))
+    rank = ctx.rank(x)
+    attrs = {"axes": list(range(rank - len(normalized), rank)), "normalized_shape": normalized, "epsilon": eps}
+    if attrs["axes"][0] < 1:
+        return ctx.unsupported(f"it normalises over every axis, axis 0 included. Expected normalized_shape to "
+                               f"cover fewer than {rank} axes. Received: normalized_shape={tuple(normalized)}")
+    return _affine(ctx, "layer_norm", ctx.tensor(x), attrs, weight_arg, bias_arg, None)
+
+
+@register("torch", "frontend", aten.group_norm)
+def group_norm(ctx: Call):
+    x, groups = ctx.arg(0, "input"), int(ctx.literal(ctx.arg(1, "num_groups")))
+    weight_arg, bias_arg = ctx.arg(2, "weight", None), ctx.arg(3, "bias", None)
+    eps = float(ctx.literal(ctx.arg(4, "eps", 1e-5)))
+    channels = ctx.shape(x)[1]
+    if not isinstance(channels, int):
+        return ctx.unsupported(f"its channel count is kept generic ({channels}), which group_norm cannot take. "
+                               f"Expected a fixed number of channels: give the input as a spec with axis 1 fixed, "
+                               f"such as 'x:float32[N,4,L]'")
+    attrs = {"num_groups": groups, "num_channels": channels, "epsilon": eps}
+    return _affine(ctx, "group_norm", ctx.tensor(x), attrs, weight_arg, bias_arg, 1)
+
+
+@register("torch", "frontend", aten.instance_norm)
+def instance_norm(ctx: Call):
+    """Each example's channels normalised over their own positions: a ``group_norm`` of one channel per group;
+    with running statistics used (``use_input_stats=False``), a ``batch_norm``."""
+    x, weight_arg, bias_arg, mean_arg, var_arg = (ctx.arg(i) for i in range(5))
+    use_input_stats, momentum, eps = (ctx.literal(ctx.arg(i)) for i in (5, 6, 7))
+    channels = ctx.shape(x)[1]
+    if not use_input_stats:
+        mean, variance = ctx.const(mean_arg), ctx.const(var_arg)
+        scale, scale_key, _ = _optional(ctx, weight_arg)
+        offset, offset_key, _ = _optional(ctx, bias_arg)
+        weights = {"mean": to_numpy(mean.tensor), "variance": to_numpy(variance.tensor), "scale": scale,
+                   "offset": offset}
+        attrs = {"num_features": int(channels), "epsilon": float(eps), "momentum": float(momentum),
+                 "scale": scale is not None, "center": offset is not None}
+        return ctx.add("batch_norm", [ctx.tensor(x)], attrs, {k: v for k, v in weights.items() if v is not None},
+                       {"scale": scale_key, "offset": offset_key, "mean": mean.source, "variance": variance.source})
+    attrs = {"num_groups": int(channels), "num_channels": int(channels), "epsilon": float(eps)}
+    return _affine(ctx, "group_norm", ctx.tensor(x), attrs, weight_arg, bias_arg, 1)
+
+
+@register("torch", "frontend", aten.rms_norm)
+def rms_norm(ctx: Call):
+    """``x / sqrt(mean(x^2 over the normalised axes) + eps) * weight``, written out."""
+    x, normalized = ctx.arg(0, "input"), ctx.literal(ctx.arg(1, "normalized_shape"))
+    weight_arg, eps = ctx.arg(2, "weight", None), ctx.literal(ctx.arg(3, "eps", None))
+    if eps is None:
+        eps = float(torch.finfo(getattr(torch, ctx.dtype(x))).eps)
+    rank = ctx.rank(x)
     axes = list(range(rank - len(normalized), rank))
-    if axes[0] < 1:
-        return ctx.unsupported(f"normalising over the batch axis has no IR equivalent. Expected normalized_shape "
-                               f"to cover fewer than {rank} axes. Received: normalized_shape={tuple(normalized)}")
-    attrs = {"axes": axes, "normalized_shape": normalized, "epsilon": float(ctx.option("eps", 4, 1e-5))}
-    if ctx.module is None:
-        if not _no_tensors(ctx, "F.layer_norm", "nn.LayerNorm"):
-            return None
-        return ctx.add("layer_norm", [ctx.input], {**attrs, "center": False, "scale": False})
-    weights = _weights(ctx.module)
-    attrs.update(scale=weights["scale"] is not None, center=weights["offset"] is not None)
-    return ctx.add("layer_norm", [ctx.input], attrs, weights, sources=_SOURCES)
-
-
-@register("torch", "frontend", nn.GroupNorm, F.group_norm)
-def group_norm(ctx: Call, target):
-    channels = ctx.option("num_channels", None, ctx.shape(ctx.node.args[0])[1])
-    attrs = {"num_groups": int(ctx.option("num_groups", 1)), "num_channels": int(channels),
-             "epsilon": float(ctx.option("eps", 4, 1e-5))}
-    if ctx.module is None:
-        if not _no_tensors(ctx, "F.group_norm", "nn.GroupNorm"):
-            return None
-        return ctx.add("group_norm", [ctx.input], {**attrs, "center": False, "scale": False})
-    weights = _weights(ctx.module)
-    attrs.update(scale=weights["scale"] is not None, center=weights["offset"] is not None)
-    return ctx.add("group_norm", [ctx.input], attrs, weights, sources=_SOURCES)
-
-
-_INSTANCE_RANKS = {nn.InstanceNorm1d: 3, nn.InstanceNorm2d: 4, nn.InstanceNorm3d: 5}
-
-
-@register("torch", "frontend", *_INSTANCE_RANKS, F.instance_norm)
-def instance_norm(ctx: Call, target):
-    """Each example's channels normalised over their own positions: a ``group_norm`` of one channel per group. A
-    layer that tracks running statistics normalises with those at inference: a ``batch_norm``."""
-    shape = ctx.shape(ctx.node.args[0])
-    if ctx.module is None:
-        stats = [ctx.arg(index, name, None) for index, name in ((1, "running_mean"), (2, "running_var"))]
-        if any(item is not None for item in stats) or not ctx.const(ctx.arg(5, "use_input_stats", True)):
-            return ctx.unsupported("F.instance_norm normalises with each example's own statistics here. Expected "
-                                   "running_mean and running_var None and use_input_stats=True (running statistics "
-                                   "belong in an nn.InstanceNorm layer)")
-        tensors = [ctx.arg(index, name, None) for index, name in ((3, "weight"), (4, "bias"))]
-        if any(item is not None for item in tensors):
-            return ctx.unsupported("F.instance_norm's weight and bias must be None. Expected the affine parameters "
-                                   "inside a layer (nn.InstanceNorm with affine=True)")
-        attrs = {"num_groups": shape[1], "num_channels": shape[1], "epsilon": float(ctx.option("eps", 7, 1e-5)),
-                 "center": False, "scale": False}
-        return ctx.add("group_norm", [ctx.input], attrs)
-    module = ctx.module
-    rank = _INSTANCE_RANKS[ctx.layer_type]
-    if len(shape) != rank:
-        return ctx.unsupported(f"the input must be batched. Expected a rank {rank} input "
-                               f"(N, C, *spatial). Received: shape={tuple(shape)}")
-    if module.track_running_stats and module.running_mean is not None:
-        attrs = {"num_features": shape[1], "epsilon": float(module.eps), "momentum": module.momentum,
-                 "center": module.affine, "scale": module.affine}
-        weights = {"mean": to_numpy(module.running_mean), "variance": to_numpy(module.running_var),
-                   **(_weights(module) if module.affine else {})}
-        sources = {**_SOURCES, "mean": "running_mean", "variance": "running_var"}
-        return ctx.add("batch_norm", [ctx.input], attrs, weights, sources=sources)
-    attrs = {"num_groups": shape[1], "num_channels": shape[1], "epsilon": float(module.eps),
-             "center": module.affine, "scale": module.affine}
-    return ctx.add("group_norm", [ctx.input], attrs, _weights(module) if module.affine else {}, sources=_SOURCES)
-
-
-@register("torch", "frontend", nn.LocalResponseNorm, F.local_response_norm)
-def local_response_norm(ctx: Call, target):
-    size = int(ctx.option("size", 1))
-    attrs = {"size": size, "alpha": float(ctx.option("alpha", 2, 1e-4)), "beta": float(ctx.option("beta", 3, 0.75)),
-             "bias": float(ctx.option("k", 4, 1.0)), "before": size // 2}
-    return ctx.add("lrn", [ctx.input], attrs)
+    value = ctx.tensor(x)
+    squares = ctx.add("mul", [value, value], role="squares")
+    mean = ctx.add("reduce_mean", [squares], {"axes": axes, "keepdims": True}, role="mean")
+    shifted = ctx.add("add", [mean], {"constant": True}, {"other": np.asarray(eps, np.float32)}, role="eps")
+    root = ctx.add("sqrt", [shifted], role="root")
+    normed = ctx.add("div", [value, root], role=None if weight_arg is None else "normalized")
+    if weight_arg is None:
+        return normed
+    weight = ctx.const(weight_arg)
+    if weight is None:
+        return ctx.add("mul", [normed, ctx.tensor(weight_arg)])
+    array = to_numpy(weight.tensor)
+    return ctx.add("mul", [normed], {"constant": True, "constant_shape": list(array.shape),
+                                     "trainable": weight.trainable}, {"other": array}, {"other": weight.source})

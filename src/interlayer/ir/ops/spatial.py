@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from ...errors import ValidationError
+from .. import dims
 from .schema import (Attr, OpSchema, Weight, define, groups_check, known_size, padded_shape, per_axis,
                      window_check)
 
@@ -83,7 +84,7 @@ CONV_TRANSPOSE = define(OpSchema(
 
 def _resize_check(attrs):
     found = []
-    if any(s < 1 for s in attrs["sizes"]):
+    if any(isinstance(s, int) and s < 1 for s in attrs["sizes"]):
         found.append(f"'sizes' entries must be >= 1. Received: sizes={attrs['sizes']}")
     scales = attrs["scales"]
     if scales is not None and (len(scales) != len(attrs["sizes"]) or any(s <= 0 for s in scales)):
@@ -98,9 +99,7 @@ def _resize_shape(attrs, shapes):
     if len(shape) != len(sizes) + 2:
         raise ValidationError(f"op 'resize': {len(sizes)} output sizes need a rank {len(sizes) + 2} input "
                               f"(N, C, *spatial). Received: shape={shape}.")
-    if any(isinstance(d, str) for d in shape[2:]):
-        raise ValidationError(f"op 'resize': needs static spatial sizes. Received: shape={shape}.")
-    return [(shape[0], shape[1], *sizes)]
+    return [(shape[0], shape[1], *(dims.normal(d) for d in sizes))]
 
 
 RESIZE = define(OpSchema(
@@ -112,7 +111,7 @@ RESIZE = define(OpSchema(
         "x computed in float32 as PyTorch does, so that exact ties fall as PyTorch's; linear reads "
         "(1 - f) * x[i] + f * x[i + 1] with i = floor(x), f = x - i and indices clamped to n - 1.",
     attrs=(
-        Attr("sizes", "ints", doc="output size of each spatial axis"),
+        Attr("sizes", "dims", doc="output size of each spatial axis: ints or size expressions ('2*H')"),
         Attr("scales", "floats", None, nullable=True,
              doc="output/input factor of each axis that maps coordinates instead of the sizes (PyTorch's "
                  "scale_factor without recompute_scale_factor); null: sizes / input sizes"),

@@ -1,0 +1,67 @@
+"""Which sizes to run a graph at: a value for each size name its inputs bind, within the graph's ranges and
+keeping its guards (``Graph.sizes``, ``Graph.guards``), as close to the sizes asked for as they allow.
+
+Checks run graphs at seeded sizes (the batch 2, other sizes 8) and at other sizes too (``alternatives``), so
+that a converted model is shown to work at more than the example's sizes; a model that accepts a single size
+for some name (ViT's image, LeNet-5's 28 to 31 pixels) is run at the sizes it accepts.
+"""
+from __future__ import annotations
+
+from typing import Mapping
+
+from . import dims
+from .check import bound_names
+from .graph import Graph
+
+SEARCH = 256
+"""how far past a name's lower bound (or the size asked for) the search for sizes that keep the guards goes"""
+
+
+def choose(graph: Graph, wanted: Mapping[str, int]) -> dict[str, int] | None:
+    """A size for each name the graph's inputs bind: ``wanted``'s where allowed, else the nearest allowed one,
+    name by name in input order; None when no sizes within reach keep the guards."""
+    chosen: dict[str, int] = {}
+    for name in bound_names(graph):
+        low, high = _range(graph, name)
+        start = min(max(wanted.get(name, 8), low), high if high is not None else 1 << 62)
+        for size in _around(start, low, high):
+            trial = {**chosen, name: size}
+            if _keeps(graph, trial):
+                chosen = trial
+                break
+        else:
+            return None
+    return chosen
+
+
+def alternatives(graph: Graph, base: Mapping[str, int], count: int = 2) -> list[dict[str, int]]:
+    """Up to ``count`` sets of sizes other than ``base``: the batch and every other size grown, where allowed."""
+    found = []
+    for step in range(1, count + 1):
+        wanted = {name: size + (step if name == "N" else 3 * step + (step - 1)) for name, size in base.items()}
+        chosen = choose(graph, wanted)
+        if chosen is not None and chosen != dict(base) and chosen not in found:
+            found.append(chosen)
+    return found
+
+
+def _range(graph: Graph, name: str) -> tuple[int, int | None]:
+    limits = graph.sizes.get(name, {})
+    return max(int(limits.get("min", 1) or 1), 1), limits.get("max")
+
+
+def _around(start: int, low: int, high: int | None):
+    """Sizes from ``start`` outwards (start, start+1, start-1, ...) within [low, high], at most SEARCH each way."""
+    yield start
+    for offset in range(1, SEARCH):
+        for size in (start + offset, start - offset):
+            if size >= low and (high is None or size <= high):
+                yield size
+
+
+def _keeps(graph: Graph, bindings: Mapping[str, int]) -> bool:
+    """Whether every guard that reads only bound names holds."""
+    for guard in graph.guards:
+        if dims.relation_names(guard) <= set(bindings) and not dims.holds(guard, bindings):
+            return False
+    return True
