@@ -24,6 +24,7 @@ from interlayer.batch.plan import Job, assign_outputs, safe_name
 from interlayer.batch.progress import Progress
 from interlayer.batch.report import Entry
 from interlayer.cli import main
+from interlayer.errors import InterlayerError
 
 GOOD = {"dense": "converted", "conv": "converted", "cnn": "converted", "lenet": "converted"}
 EXPECTED = {**GOOD, "broken": "failed", "lambda_layer": "failed", "weights_only": "skipped"}
@@ -268,13 +269,40 @@ def test_resume_skips_what_is_up_to_date_and_reconverts_a_changed_source(tmp_pat
     assert third.entries[2].sha256 == hashlib.sha256((sources / "dense.keras").read_bytes()).hexdigest()
 
 
-def test_an_existing_output_fails_without_resume_or_force(tmp_path, models):
+def test_an_existing_output_refuses_the_batch_without_resume_or_force(tmp_path, models):
     (tmp_path / "dense.safetensors").write_bytes(b"keep me")
-    report = convert_many([models / "dense.keras"], "archive", tmp_path)
-    assert report.entries[0].status == "failed" and "--resume" in report.entries[0].error
+    with pytest.raises(InterlayerError, match=r"batch: 1 of the 2 outputs exist in .*: dense\.safetensors\. "
+                                              r"Expected .* Pass --resume \(resume=True\)"):
+        convert_many([models / "dense.keras", models / "sub" / "conv.keras"], "archive", tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["dense.safetensors"]  # nothing converted, no report
     assert (tmp_path / "dense.safetensors").read_bytes() == b"keep me"
     assert convert_many([models / "dense.keras"], "archive", tmp_path, overwrite=True).entries[0].status == "converted"
     interlayer.load(tmp_path / "dense.safetensors")
+
+
+def _folder_state(folder: Path) -> dict:
+    return {p.name: p.read_bytes() for p in folder.iterdir() if p.is_file()}
+
+
+def test_rerunning_a_finished_batch_is_refused_and_keeps_its_report(capsys, tmp_path, models):
+    sources, outdir = [models / "dense.keras", models / "sub" / "conv.keras"], tmp_path / "out"
+    assert _cli(capsys, "convert", *sources, "--to", "archive", "-o", outdir)[0] == 0
+    finished = _folder_state(outdir)
+    assert {"report.json", "report.md", "dense.safetensors", "conv.safetensors"} <= set(finished)
+
+    code, out, err = _cli(capsys, "convert", *sources, "--to", "archive", "-o", outdir)
+    assert code == 2 and out == ""
+    assert (f"batch: 2 of the 2 outputs exist in '{outdir}': dense.safetensors, conv.safetensors (an earlier "
+            f"batch's; its report is kept).") in err
+    assert "Pass --resume to keep the outputs made from the same sources and convert the rest, or --force to " \
+           "convert every model again; nothing was written." in err
+    assert "FAILED" not in err and "resume=True" not in err
+    assert _folder_state(outdir) == finished
+
+    assert _cli(capsys, "convert", *sources, "--to", "archive", "-o", outdir, "--resume")[0] == 0
+    assert set(_statuses(outdir).values()) == {"skipped"}
+    assert _cli(capsys, "convert", *sources, "--to", "archive", "-o", outdir, "--force")[0] == 0
+    assert set(_statuses(outdir).values()) == {"converted"}
 
 
 def test_temporaries_are_removed_and_none_are_left_by_failures(tmp_path, models):

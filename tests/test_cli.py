@@ -161,7 +161,7 @@ def test_inspect_summarises(capsys):
     code, out, _ = _cli(capsys, "inspect", *LENET)
     assert code == 0
     assert "total parameters: 61,706" in out
-    assert "(N, 6, 28, 28)" in out and "source: torch" in out
+    assert "(N, 6, H, W)" in out and "source: torch" in out
 
 
 def test_run_an_archive_on_npy_and_write_npz(capsys, tmp_path):
@@ -218,3 +218,132 @@ def test_convert_to_onnx_and_back_from_the_onnx_file(capsys, tmp_path):
     from interlayer.verify import open_model
 
     assert_equivalent(predict(open_model(tmp_path / "back"), [x])[0], expected)
+
+
+# outputs named for another format ------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def dense_keras(tmp_path_factory) -> Path:
+    """A small Keras model file, made on the spot."""
+    import keras
+
+    keras.utils.set_random_seed(0)
+    path = tmp_path_factory.mktemp("keras") / "dense.keras"
+    keras.Sequential([keras.Input((8,)), keras.layers.Dense(4, activation="relu"), keras.layers.Dense(2)]).save(path)
+    return path
+
+
+def _existing_keras_file(folder: Path) -> Path:
+    path = folder / "model.keras"
+    path.write_bytes(b"a Keras file to keep")
+    return path
+
+
+def _existing_folder(folder: Path) -> Path:
+    (folder / "work").mkdir()
+    (folder / "work" / "notes.txt").write_text("mine")
+    (folder / "work" / "model.py").write_text("# mine too")
+    return folder / "work"
+
+
+def _existing_file_without_suffix(folder: Path) -> Path:
+    (folder / "model").write_text("a file, not a package")
+    return folder / "model"
+
+
+def _folder_named_keras(folder: Path) -> Path:
+    (folder / "m.keras").mkdir()
+    (folder / "m.keras" / "data.txt").write_text("keep")
+    return folder / "m.keras"
+
+
+@pytest.mark.parametrize("target, make_output, message", [
+    ("torch", _existing_keras_file, "Received: '{output}', the name of a Keras model file"),
+    ("torch", lambda d: d / "model.pt", "Received: '{output}', the name of a pickled PyTorch file"),
+    ("torch", lambda d: d / "model.onnx", "Expected a folder name without a suffix, or a name ending in .pt2"),
+    ("torch", _existing_folder, "is a folder that holds notes.txt"),
+    ("torch", _existing_file_without_suffix, "is a file, and a torch package is a folder"),
+    ("keras", _folder_named_keras, "is a folder that holds data.txt"),
+    ("onnx", lambda d: d / "model.keras", "Received: '{output}', the name of a Keras model file"),
+], ids=["torch-over-a-keras-file", "torch-as-pt", "torch-as-onnx", "torch-over-a-folder-of-other-files",
+        "torch-over-a-file", "keras-over-a-folder", "onnx-as-keras"])
+def test_an_output_of_another_format_is_refused_even_with_force(capsys, tmp_path, dense_keras, target, make_output,
+                                                                message):
+    folder = tmp_path / "out"
+    folder.mkdir()
+    output = make_output(folder)
+    before = sorted((str(p), p.read_bytes() if p.is_file() else None) for p in folder.rglob("*"))
+    code, out, err = _cli(capsys, "convert", dense_keras, "--to", target, "-o", output, "--force")
+    assert code == 2 and message.format(output=output) in err and "Traceback" not in err
+    assert sorted((str(p), p.read_bytes() if p.is_file() else None) for p in folder.rglob("*")) == before
+
+
+@pytest.mark.parametrize("name", ["package", "program.pt2", "kept"], ids=["folder", "pt2", "existing-package"])
+def test_a_torch_output_is_a_folder_or_a_pt2_program(tmp_path, name):
+    from interlayer.conversion import _check_output
+
+    if name == "kept":  # a package interlayer wrote, imported since
+        (tmp_path / name / "__pycache__").mkdir(parents=True)
+        (tmp_path / name / "model.py").write_text("")
+        (tmp_path / name / "model.safetensors").write_bytes(b"")
+    _check_output("torch", tmp_path / name, [])
+
+
+def test_inspect_refuses_a_graph_named_for_another_format_before_work(capsys, tmp_path, dense_keras):
+    code, out, err = _cli(capsys, "inspect", dense_keras, "--graph", tmp_path / "g.png")
+    assert code == 2 and out == ""  # refused before the model was read
+    assert (f"inspect: the graph is written as .svg (an SVG picture) or .html (an HTML page to explore in a browser). "
+            f"Expected a name ending in .svg or .html. Received: '{tmp_path / 'g.png'}'. Name the file g.svg or "
+            f"g.html.") in err
+    assert list(tmp_path.iterdir()) == []
+
+
+# factories of the current folder ---------------------------------------------------------------------------------
+
+FACTORY = '''
+def small():
+    import keras
+
+    keras.utils.set_random_seed(0)
+    return keras.Sequential([keras.Input((6,)), keras.layers.Dense(3, name="head")])
+'''
+
+
+@pytest.fixture
+def package_here(tmp_path, monkeypatch):
+    """A package ``cwd_models`` in a fresh folder, the current folder, which is not on the import path (as for the
+    installed ``interlayer`` script, whose own folder is)."""
+    (tmp_path / "cwd_models").mkdir()
+    (tmp_path / "cwd_models" / "__init__.py").write_text("")
+    (tmp_path / "cwd_models" / "nets.py").write_text(FACTORY)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("PYTHONPATH", raising=False)
+    monkeypatch.setattr(sys, "path", [p for p in sys.path if p not in ("", ".", str(tmp_path))])
+    yield tmp_path
+    for name in [name for name in sys.modules if name.split(".")[0] == "cwd_models"]:
+        del sys.modules[name]
+
+
+def test_a_factory_in_the_current_folder_is_found_without_pythonpath(capsys, package_here):
+    code, out, err = _cli(capsys, "inspect", "cwd_models.nets:small")
+    assert code == 0, err
+    assert "head" in out and "source: keras" in out
+
+
+def test_a_factory_elsewhere_says_where_it_was_looked_for(capsys, package_here, monkeypatch, tmp_path_factory):
+    elsewhere = tmp_path_factory.mktemp("elsewhere")
+    monkeypatch.chdir(elsewhere)
+    code, _, err = _cli(capsys, "inspect", "cwd_models.nets:small")
+    assert code == 2 and "cannot import module 'cwd_models.nets' (No module named 'cwd_models')" in err
+    assert f"Expected a module under the current folder '{elsewhere}' or an installed one" in err
+
+
+# running what is not an archive -----------------------------------------------------------------------------------
+
+def test_run_on_a_keras_file_says_to_convert_it_first(capsys, tmp_path, dense_keras):
+    np.save(tmp_path / "x.npy", np.zeros((1, 8), np.float32))
+    code, _, err = _cli(capsys, "run", dense_keras, "--input", tmp_path / "x.npy")
+    assert code == 2
+    assert f"archive '{dense_keras}': a Keras model file, not an interlayer archive." in err
+    assert f"interlayer convert {dense_keras} --to archive -o {dense_keras.with_suffix('.safetensors')}" in err
+    assert "header of" not in err and "truncated" not in err

@@ -237,3 +237,75 @@ def test_positional_pairing_reports_a_changed_tensor():
     different = [t for t in report.positional if not t.equal]
     assert [t.name for t in different] == ["9.weight"]
     assert different[0].max_abs == pytest.approx(0.5, rel=1e-6)
+
+
+def momentum(value: float):
+    def edit(graph):
+        graph.node("batch_norm_1").attrs["momentum"] = value
+    return edit
+
+
+def test_a_float_attribute_rounded_through_float32_is_no_change(capsys, archives):
+    a, b = archives(changed(momentum(0.01)), "a"), archives(changed(momentum(0.00999999)), "b")
+    report = diff(a, b)
+    assert report.equal and report.attr_changes == []
+    assert report.attrs_within_rtol == [("batch_norm_1", "momentum", 0.01, 0.00999999)]
+    code, out, _ = _cli(capsys, "diff", a, b)
+    assert code == 0
+    assert "tensors compared bit for bit; float attributes within relative 1e-05 count as equal" in out
+    assert ("float attributes equal within relative 1e-05 (rounding, not changes) (1):\n"
+            "  batch_norm_1.momentum: 0.01 -> 0.00999999") in out
+    assert "EQUAL: same structure, 8 of 8 shared tensors equal." in out
+
+
+@pytest.mark.parametrize("attr_rtol, code", [(0.0, 1), (1e-7, 1), (1e-5, 0)], ids=["exact", "tighter", "default"])
+def test_attr_rtol_sets_the_attribute_tolerance(capsys, archives, attr_rtol, code):
+    a, b = archives(changed(momentum(0.01)), "a"), archives(changed(momentum(0.00999999)), "b")
+    assert _cli(capsys, "diff", a, b, "--attr-rtol", attr_rtol)[0] == code
+    report = diff(a, b, attr_rtol=attr_rtol)
+    assert report.equal == (code == 0) and len(report.attr_changes) == code
+
+
+def test_a_float_attribute_that_really_changed_is_a_change():
+    def epsilon(graph):
+        graph.node("batch_norm_1").attrs["epsilon"] = 1e-3  # Keras's default where PyTorch's is 1e-5
+
+    report = diff(small_graph(), changed(epsilon))
+    assert report.attr_changes == [("batch_norm_1", "epsilon", 1e-5, 1e-3)] and report.attrs_within_rtol == []
+    assert not report.equal
+
+
+@pytest.mark.parametrize("a, b, close", [
+    ([1.0, 2.0], [1.0000001, 2.0], True), ([1.0, 2.0], [1.0, 2.1], False), ([1, 2], [1, 3], False),
+    ({"x": 0.5}, {"x": 0.5000001}, True), (True, 1, False), ("same", "same", True), (None, 0.0, False),
+    (float("nan"), float("nan"), True), (0.0, 1e-30, False),
+], ids=["list", "list-changed", "ints", "dict", "bool-is-not-a-number", "string", "none", "nan", "zero"])
+def test_attribute_values_close_within_rtol(a, b, close):
+    from interlayer.diff import _close
+
+    assert _close(a, b, 1e-5) is close
+
+
+def test_the_json_report_carries_the_attribute_tolerance(capsys, archives, tmp_path):
+    a, b = archives(changed(momentum(0.01)), "a"), archives(changed(momentum(0.00999999)), "b")
+    assert _cli(capsys, "diff", a, b, "--json", tmp_path / "r.json")[0] == 0
+    data = json.loads((tmp_path / "r.json").read_text())
+    assert data["attr_rtol"] == 1e-5
+    assert data["attrs_within_rtol"] == [{"node": "batch_norm_1", "attr": "momentum", "a": 0.01, "b": 0.00999999}]
+
+
+def test_a_keras_model_and_its_onnx_conversion_agree_on_batch_norm_momentum(tmp_path):
+    """The issue's case: Keras's momentum 0.99 is the IR's 0.01, and comes back from ONNX (float32) as 0.00999999."""
+    import keras
+
+    from interlayer.conversion import convert_file
+
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((8, 8, 3)), keras.layers.Conv2D(4, 3, name="conv1"),
+                              keras.layers.BatchNormalization(name="bn1"), keras.layers.ReLU(name="relu")])
+    model.save(tmp_path / "cnn.keras")
+    convert_file(tmp_path / "cnn.keras", "onnx", tmp_path / "cnn.onnx")
+    report = diff(tmp_path / "cnn.keras", tmp_path / "cnn.onnx")
+    assert [change for change in report.attr_changes if change[0] == "bn1"] == []
+    assert [(n, k) for n, k, _, _ in report.attrs_within_rtol] == [("bn1", "momentum")]
+    assert report.changed_tensors == []

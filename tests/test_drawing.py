@@ -201,6 +201,31 @@ def test_write_svg_never_overwrites_unless_asked(tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["graph.svg"]  # no temporary file left behind
 
 
+@pytest.mark.parametrize("name", ["graph.png", "graph.html", "graph"], ids=["png", "html", "no-suffix"])
+def test_write_svg_wants_an_svg_name(tmp_path, name):
+    with pytest.raises(InterlayerError, match=rf"Expected a name ending in \.svg\. Received: '.*{name}'"):
+        write_svg(residual_graph(), tmp_path / name)
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("name, kind", [("graph.svg", "svg"), ("graph.html", "html"), ("GRAPH.SVG", "svg")],
+                         ids=["svg", "html", "upper-case"])
+def test_write_graph_writes_what_the_name_says(tmp_path, name, kind):
+    from interlayer.drawing import write_graph
+
+    text = write_graph(residual_graph(), tmp_path / name).read_text()
+    assert text.startswith("<svg" if kind == "svg" else "<!DOCTYPE html>")
+
+
+@pytest.mark.parametrize("name", ["g.png", "g.pdf", "g"], ids=["png", "pdf", "no-suffix"])
+def test_inspect_refuses_a_graph_name_of_another_format(capsys, tmp_path, name):
+    archive = interlayer.save(residual_graph(), tmp_path / "model.safetensors")
+    assert main(["inspect", str(archive), "--graph", str(tmp_path / name)]) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and "Expected a name ending in .svg or .html" in err
+    assert [p.name for p in tmp_path.iterdir()] == ["model.safetensors"]
+
+
 def test_max_row_below_one_is_refused():
     with pytest.raises(InterlayerError, match="max_row must be at least 1. Received: max_row=0"):
         draw_svg(residual_graph(), max_row=0)
@@ -214,7 +239,7 @@ def test_cli_inspect_writes_the_graph_and_refuses_to_overwrite(tmp_path, capsys)
     assert sum(1 for kind, _ in boxes(ET.parse(picture).getroot()).values() if kind == "node") == 6
     picture.write_text("old")
     assert main(["inspect", str(archive), "--graph", str(picture)]) == 2
-    assert "Pass overwrite=True (--force)" in capsys.readouterr().err
+    assert "the file exists. Pass --force to replace it." in capsys.readouterr().err  # the flag, not overwrite=
     assert picture.read_text() == "old"
     assert main(["inspect", str(archive), "--graph", str(picture), "--force"]) == 0
     ET.parse(picture)

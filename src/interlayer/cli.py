@@ -1,4 +1,5 @@
-"""The command line. Every command is a thin layer over the Python API."""
+"""The command line. Every command is a thin layer over the Python API; the API's errors are printed in the
+command line's words (``cli_words``: ``example_inputs=`` becomes ``--input-shape``)."""
 from __future__ import annotations
 
 import argparse
@@ -6,7 +7,10 @@ import os
 import sys
 from pathlib import Path
 
+from .cli_words import cli_words
 from .errors import ConversionError, InterlayerError
+
+DEBUG_HELP = "show the traceback of an internal error (accepted before or after the command)"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -16,10 +20,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.run(args)
     except ConversionError as exc:
-        print(f"interlayer: {exc}", file=sys.stderr)
+        print(f"interlayer: {cli_words(str(exc))}", file=sys.stderr)
         return 1
     except InterlayerError as exc:
-        print(f"interlayer: error: {exc}", file=sys.stderr)
+        print(f"interlayer: error: {cli_words(str(exc))}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130
@@ -34,19 +38,30 @@ def main(argv: list[str] | None = None) -> int:
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="interlayer", description="Move trained networks between PyTorch, Keras, "
                                      "ONNX and a framework-neutral safetensors archive.")
-    parser.add_argument("--debug", action="store_true", help="show tracebacks of internal errors")
-    commands = parser.add_subparsers(dest="command", required=True)
+    parser.add_argument("--debug", action="store_true", help=DEBUG_HELP)
+    common = argparse.ArgumentParser(add_help=False)  # what every command also accepts after its name
+    common.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=DEBUG_HELP)
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND",
+                                     help="one of the commands below; interlayer COMMAND --help explains each")
+    for name, text, options, run in COMMANDS:
+        command = commands.add_parser(name, help=text, description=text, parents=[common])
+        options(command)
+        command.set_defaults(run=run)
+    return parser
 
-    convert = commands.add_parser("convert", help="convert a model, or a batch of models, to another framework or "
-                                                   "to an archive")
+
+def _convert_options(convert: argparse.ArgumentParser) -> None:
     convert.add_argument("sources", nargs="*", metavar="source",
                          help="a .keras/.h5 or .onnx file, an interlayer .safetensors archive, or a PyTorch factory "
                               "package.module:function; several of them, folders or globs for a batch")
-    convert.add_argument("--to", required=True, choices=("archive", "keras", "torch", "onnx"))
+    convert.add_argument("--to", required=True, choices=("archive", "keras", "torch", "onnx"),
+                         help="what to write: an interlayer .safetensors archive, a .keras file, a PyTorch package "
+                              "folder or .pt2 program, or an .onnx file")
     convert.add_argument("-o", "--output", required=True, type=Path,
-                         help="a .safetensors archive, a .keras or .onnx file, or for --to torch a package folder (model.py "
-                              "+ model.safetensors) or a torch.export program ending in .pt2; for a batch, the output "
-                              "folder (OUTDIR/<name>.<ext>, report.json, report.md)")
+                         help="a .safetensors archive, a .keras or .onnx file, or for --to torch a package folder (a "
+                              "name without a suffix: model.py + model.safetensors) or a torch.export program ending "
+                              "in .pt2; a suffix of another format is refused. For a batch, the output folder "
+                              "(OUTDIR/<name>.<ext>, report.json, report.md)")
     _source_options(convert)
     convert.add_argument("--force", action="store_true", help="replace an existing output")
     convert.add_argument("--no-verify", action="store_true", help="skip the check against the reference interpreter")
@@ -60,41 +75,55 @@ def _parser() -> argparse.ArgumentParser:
                        help="local worker processes (default), or a dask.distributed cluster")
     batch.add_argument("--scheduler", help="address of a dask scheduler (default: a local cluster of --jobs workers)")
     batch.add_argument("--resume", action="store_true",
-                       help="skip models whose output was made from the same source checksum; reconvert changed ones")
+                       help="skip models whose output was made from the same source checksum; reconvert changed ones "
+                            "(a batch whose outputs exist is refused without --resume or --force)")
     batch.add_argument("--fail-fast", action="store_true", help="stop at the first model that fails")
-    convert.set_defaults(run=_convert)
 
-    inspect = commands.add_parser("inspect", help="summarise a model: nodes, ops, shapes, parameters, provenance")
-    inspect.add_argument("source")
+
+def _inspect_options(inspect: argparse.ArgumentParser) -> None:
+    inspect.add_argument("source", help="the model: a .keras/.h5 or .onnx file, an interlayer .safetensors archive, "
+                                        "or a PyTorch factory package.module:function")
     _source_options(inspect)
-    inspect.add_argument("--graph", type=Path, metavar="PATH", help="also draw the layer graph as an SVG file")
+    inspect.add_argument("--graph", type=Path, metavar="PATH",
+                         help="also draw the layer graph: a name ending in .svg for a picture, in .html for a page "
+                              "to explore in a browser (pan and zoom, blocks to fold, search, details on click; one "
+                              "file, no server)")
     inspect.add_argument("--force", action="store_true", help="replace an existing --graph file")
-    inspect.set_defaults(run=_inspect)
 
-    diff = commands.add_parser("diff", help="compare two models: nodes, ops, attributes, weights, inputs, outputs "
-                                            "(exit 0 when equal, 1 when they differ)")
+
+def _diff_options(diff: argparse.ArgumentParser) -> None:
+    from .diff import ATTR_RTOL
+
     diff.add_argument("a", help="the first model: any source convert accepts")
     diff.add_argument("b", help="the second model")
     diff.add_argument("--atol", type=float, default=0.0,
                       help="tensors within this absolute difference count as equal (default 0: bit for bit)")
+    diff.add_argument("--attr-rtol", type=float, default=ATTR_RTOL, metavar="RTOL",
+                      help=f"float attributes (a momentum, an epsilon) within this relative difference count as equal "
+                           f"and are listed apart (default {ATTR_RTOL:g}: an attribute rounded through float32, "
+                           f"0.01 read back as 0.00999999, is no change)")
     diff.add_argument("--json", type=Path, help="write the report as JSON to this file")
     _source_options(diff)
-    diff.set_defaults(run=_diff)
 
-    verify = commands.add_parser("verify", help="compare two models output by output and layer by layer")
+
+def _verify_options(verify: argparse.ArgumentParser) -> None:
     verify.add_argument("source", help="the reference model: any source convert accepts")
     verify.add_argument("target", help="the model to check: an archive, a .keras or .onnx file, a PyTorch package "
                                        "folder or .pt2 program, or a factory")
     verify.add_argument("--input", type=Path, help=".npy (one input) or .npz (by input name), as the source "
                                                    "takes them; seeded random inputs when absent")
     verify.add_argument("--json", type=Path, help="write the report as JSON to this file")
-    verify.add_argument("--rtol", type=float, default=1e-5)
-    verify.add_argument("--atol", type=float, default=1e-7)
+    verify.add_argument("--rtol", type=float, default=1e-5,
+                        help="a value passes when its largest difference, relative to the largest magnitude of the "
+                             "reference value, is within this (default 1e-5; more where float32 rounding of the "
+                             "graph itself is larger)")
+    verify.add_argument("--atol", type=float, default=1e-7,
+                        help="a value also passes when its largest absolute difference is within this, for values "
+                             "near zero (default 1e-7)")
     _source_options(verify)
-    verify.set_defaults(run=_verify)
 
-    transfer = commands.add_parser("transfer", help="copy the weights of a model into the same architecture "
-                                                    "written independently (matched by structure, not names)")
+
+def _transfer_options(transfer: argparse.ArgumentParser) -> None:
     transfer.add_argument("source", help="the model whose weights move: any source convert accepts; with "
                                          "--weights, a factory or Keras file whose weights file is loaded first")
     transfer.add_argument("--into", required=True, dest="destination",
@@ -106,26 +135,25 @@ def _parser() -> argparse.ArgumentParser:
     transfer.add_argument("--force", action="store_true", help="replace an existing output")
     transfer.add_argument("--no-verify", action="store_true", help="skip running both models after the transfer")
     _source_options(transfer)
-    transfer.set_defaults(run=_transfer)
 
-    run = commands.add_parser("run", help="run an archive with the numpy reference interpreter")
-    run.add_argument("archive", type=Path)
+
+def _run_options(run: argparse.ArgumentParser) -> None:
+    run.add_argument("archive", type=Path, help="an interlayer .safetensors archive (convert a Keras, ONNX or "
+                                                "PyTorch model to one first)")
     run.add_argument("--input", required=True, type=Path, help=".npy (one input) or .npz (by input name)")
     run.add_argument("-o", "--output", type=Path, help="write the outputs to this .npz")
-    run.add_argument("--force", action="store_true")
-    run.set_defaults(run=_run)
+    run.add_argument("--force", action="store_true", help="replace an existing -o file")
 
-    demo = commands.add_parser("demo", help="convert the built-in LeNet-5 PyTorch -> archive -> Keras -> PyTorch")
-    demo.add_argument("--out", type=Path, default=Path("out"))
-    demo.add_argument("--force", action="store_true")
-    demo.set_defaults(run=_demo)
-    return parser
+
+def _demo_options(demo: argparse.ArgumentParser) -> None:
+    demo.add_argument("--out", type=Path, default=Path("out"), help="the folder for the demo's files (default: out)")
+    demo.add_argument("--force", action="store_true", help="replace the demo's files in --out if they exist")
 
 
 def _source_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--weights", type=Path, help="weights for a factory: .safetensors, or a .pt state dict "
                                                      "(read with weights_only=True)")
-    parser.add_argument("--input-shape", action="append", type=_shape, dest="input_shapes",
+    parser.add_argument("--input-shape", action="append", type=_shape, dest="input_shapes", metavar="SHAPE",
                         help="input shape of a PyTorch model, e.g. 1,3,224,224 (once per input)")
 
 
@@ -198,13 +226,19 @@ def _inspect(args) -> int:
     from .api import export
     from .summary import summary
 
+    if args.graph is not None:  # a drawing that cannot be written is refused before the model is read
+        from .drawing import check_graph_name, exists_error
+
+        check_graph_name("inspect", args.graph)
+        if args.graph.exists() and not args.force:
+            raise exists_error(args.graph)
     _check_written("inspect", args.graph, args.source, args.weights)
     graph = export(args.source, example_inputs=_example(args), weights=args.weights)
     print(summary(graph))
     if args.graph is not None:
-        from .drawing import write_svg
+        from .drawing import write_graph
 
-        write_svg(graph, args.graph, overwrite=args.force)
+        write_graph(graph, args.graph, overwrite=args.force)
         print(f"wrote {args.graph}")
     return 0
 
@@ -216,7 +250,7 @@ def _diff(args) -> int:
         raise InterlayerError("diff: --weights is not used here; pass models that carry their weights (convert a "
                               "factory with its weights to an archive first).")
     _check_written("diff", args.json, args.a, args.b)
-    report = diff(args.a, args.b, atol=args.atol, example_inputs=_example(args))
+    report = diff(args.a, args.b, atol=args.atol, attr_rtol=args.attr_rtol, example_inputs=_example(args))
     print("\n".join(report.lines()))
     if args.json:
         report.write_json(args.json)
@@ -337,6 +371,22 @@ def _demo(args) -> int:
     ok = all(row.get("relative_error", 0.0) <= 1e-5 and row.get("bit_identical", True) for row in rows)
     print("every hop within 1e-5 of the source, weights unchanged" if ok else "FAILED: a hop exceeded 1e-5")
     return 0 if ok else 1
+
+
+COMMANDS = (
+    ("convert", "convert a model, or a batch of models, to another framework or to an archive", _convert_options,
+     _convert),
+    ("inspect", "summarise a model: nodes, ops, shapes, parameters, provenance; draw its layer graph",
+     _inspect_options, _inspect),
+    ("diff", "compare two models: nodes, ops, attributes, weights, inputs, outputs (exit 0 when equal, 1 when they "
+             "differ)", _diff_options, _diff),
+    ("verify", "compare two models output by output and layer by layer", _verify_options, _verify),
+    ("transfer", "copy the weights of a model into the same architecture written independently (matched by "
+                 "structure, not names)", _transfer_options, _transfer),
+    ("run", "run an archive with the numpy reference interpreter", _run_options, _run),
+    ("demo", "convert the built-in LeNet-5 PyTorch -> archive -> Keras -> PyTorch", _demo_options, _demo),
+)
+"""Each command: its name, what it does (its help), the function adding its options, the function running it."""
 
 
 if __name__ == "__main__":

@@ -158,11 +158,20 @@ def convert_file(source: Any, to: str, output: str | os.PathLike, *, example_inp
 
 
 _SUFFIXES = {"archive": ".safetensors", "keras": ".keras", "onnx": ".onnx"}
+_FORMATS = {".safetensors": "a safetensors file", ".keras": "a Keras model file", ".h5": "a Keras HDF5 file",
+            ".hdf5": "a Keras HDF5 file", ".onnx": "an ONNX model file", ".pt": "a pickled PyTorch file (torch.save)",
+            ".pth": "a pickled PyTorch file (torch.save)", ".bin": "a PyTorch weights file", ".npz": "numpy arrays",
+            ".json": "a JSON file", ".py": "a Python module", ".zip": "a zip archive", ".tflite": "a TFLite model"}
+"""What a suffix tells a reader the file is: an output named so but holding something else is refused."""
+_PACKAGE_FILES = {"model.py", "model.safetensors", "__pycache__"}
+"""What a PyTorch package folder written by interlayer holds (``__pycache__`` once it has been imported)."""
 
 
 def _check_output(to: str, output: Path, sources: list[Any]) -> None:
-    """Refuse, before any work, an output name that interlayer could not open again as what it holds, an output
-    in a folder this user cannot write to, and an output that is one of the ``sources`` (``--force`` or not)."""
+    """Refuse, before any work, an output name that interlayer could not open again as what it holds (or whose
+    suffix says another format), an existing output of another kind (a file where a package folder goes, a
+    folder that is not an interlayer package), an output in a folder this user cannot write to, and an output
+    that is one of the ``sources`` (``--force`` or not)."""
     from .ir.archive import INDEX_SUFFIX
     from .outputs import check_output
 
@@ -170,9 +179,42 @@ def _check_output(to: str, output: Path, sources: list[Any]) -> None:
     if wanted is not None and output.suffix != wanted:
         raise InterlayerError(f"convert: {'an' if to in ('archive', 'onnx') else 'a'} {to} output is a "
                               f"{wanted} file. Expected a name ending in {wanted}. "
-                              f"Received: '{output}'.")
+                              f"Received: '{output}'{_meaning(output)}.")
+    if to == "torch" and output.suffix not in ("", ".pt2"):
+        raise InterlayerError(f"convert: a torch output is a package folder (model.py + model.safetensors) or a "
+                              f"torch.export program. Expected a folder name without a suffix, or a name ending in "
+                              f".pt2. Received: '{output}'{_meaning(output)}. Name it "
+                              f"'{output.with_suffix('')}' for a package, '{output.with_suffix('.pt2')}' for a "
+                              f"program.")
     index = [output.with_name(output.name + INDEX_SUFFIX)] if to == "archive" else []  # written when sharded
     check_output("convert", output, sources, also=index)
+    _check_replaceable(to, output)
+
+
+def _meaning(output: Path) -> str:
+    meaning = _FORMATS.get(output.suffix.lower())
+    return f", the name of {meaning}" if meaning else ""
+
+
+def _check_replaceable(to: str, output: Path) -> None:
+    """An existing output is replaced (``--force``) only by one of its kind: a file by a file, an interlayer
+    package folder (or an empty folder) by a package folder; never a folder of other files."""
+    package = to == "torch" and output.suffix != ".pt2"
+    if not (output.exists() or output.is_symlink()):
+        return
+    if package and not output.is_dir():
+        raise InterlayerError(f"convert: the output '{output}' is a file, and a torch package is a folder. Expected "
+                              f"a new folder name, or an interlayer package folder to replace. Received: -o {output}. "
+                              f"Choose another name; interlayer never replaces a file by a folder.")
+    if output.is_dir() and not output.is_symlink():
+        others = sorted(item.name for item in output.iterdir() if item.name not in _PACKAGE_FILES)
+        if not package or others or (not (output / "model.py").is_file() and any(output.iterdir())):
+            what = (f"holds {', '.join(others[:5])}{', ...' if len(others) > 5 else ''}" if others
+                    else "is not an interlayer package")
+            raise InterlayerError(f"convert: the output '{output}' is a folder that {what}. Expected a new name, or "
+                                  f"{'an interlayer package folder' if package else 'a file'} to replace. Received: "
+                                  f"-o {output}. Choose another name; interlayer never replaces a folder of other "
+                                  f"files.")
 
 
 def _failed(message: str, check: Check) -> ConversionError:

@@ -1,6 +1,11 @@
 """What differs between two models: nodes, ops, attributes, wiring, weights and graph inputs and outputs.
 
-Nodes are matched by name. When no node name is shared (the same network captured from Keras and from
+Nodes are matched by name. Tensors are compared bit for bit, or within ``atol``; float attributes (a batch norm's
+momentum, an epsilon) within a relative tolerance, ``attr_rtol`` (the project's ``rtol``, 1e-5): an attribute
+that went through float32 in another framework (ONNX stores them so) comes back rounded, 0.01 as 0.00999999, and
+that is no change. Such near-equal attributes are listed apart and do not make the models differ.
+
+When no node name is shared (the same network captured from Keras and from
 PyTorch), the weighted nodes are also paired by position, in topological order, by op and weight shapes, so
 their tensors can still be compared; the report labels those pairs as positional.
 """
@@ -18,6 +23,12 @@ import numpy as np
 
 from .errors import InterlayerError
 from .ir.graph import Graph, Node, TensorSpec
+from .tolerance import RTOL
+
+ATTR_RTOL = RTOL
+"""Float attributes within this relative difference of each other count as equal. Float32 rounding of an
+attribute is 6e-8 relative, and 1e-6 for one derived from it (Keras's momentum 0.99 read as PyTorch's 1 - 0.99);
+a wrong value (an epsilon of 1e-3 for 1e-5) is far above."""
 
 
 @dataclass
@@ -61,12 +72,16 @@ class GraphDiff:
     a: str
     b: str
     atol: float
+    attr_rtol: float = ATTR_RTOL
     nodes_added: list[str] = field(default_factory=list)
     nodes_removed: list[str] = field(default_factory=list)
     op_changes: list[tuple[str, str, str]] = field(default_factory=list)
     """(node, op in a, op in b)"""
     attr_changes: list[tuple[str, str, Any, Any]] = field(default_factory=list)
     """(node, attribute, value in a, value in b); a missing attribute is None"""
+    attrs_within_rtol: list[tuple[str, str, Any, Any]] = field(default_factory=list)
+    """(node, attribute, value in a, value in b): float attributes not bit-equal but within ``attr_rtol``, which
+    count as equal (rounded through float32)"""
     wiring_changes: list[tuple[str, str, list[str], list[str]]] = field(default_factory=list)
     """(node, 'inputs' or 'outputs', values in a, values in b)"""
     weights_added: list[str] = field(default_factory=list)
@@ -91,13 +106,17 @@ class GraphDiff:
                     or self.input_changes or self.output_changes)
 
     def lines(self) -> list[str]:
-        out = [f"diff {self.a} -> {self.b}: " + ("tensors compared bit for bit" if self.atol == 0
-                                                  else f"tensors within atol {self.atol:g} count as equal")]
+        tensors = ("tensors compared bit for bit" if self.atol == 0
+                   else f"tensors within atol {self.atol:g} count as equal")
+        out = [f"diff {self.a} -> {self.b}: {tensors}; float attributes within relative {self.attr_rtol:g} "
+               f"count as equal"]
         out += _section("nodes added", self.nodes_added)
         out += _section("nodes removed", self.nodes_removed)
         out += _section("op changes", [f"{n}: {a} -> {b}" for n, a, b in self.op_changes])
         out += _section("attribute changes", [f"{n}.{k}: {_value(a)} -> {_value(b)}"
                                               for n, k, a, b in self.attr_changes])
+        out += _section(f"float attributes equal within relative {self.attr_rtol:g} (rounding, not changes)",
+                        [f"{n}.{k}: {_value(a)} -> {_value(b)}" for n, k, a, b in self.attrs_within_rtol])
         out += _section("wiring changes", [f"{n} {k}: {a} -> {b}" for n, k, a, b in self.wiring_changes])
         out += _section("weights added", self.weights_added)
         out += _section("weights removed", self.weights_removed)
@@ -133,11 +152,14 @@ class GraphDiff:
         return ", ".join(f"{count} {what}" for count, what in parts if count)
 
     def to_json(self) -> dict[str, Any]:
-        return {"a": self.a, "b": self.b, "atol": self.atol, "equal": self.equal, "verdict": self.verdict(),
+        return {"a": self.a, "b": self.b, "atol": self.atol, "attr_rtol": self.attr_rtol, "equal": self.equal,
+                "verdict": self.verdict(),
                 "nodes_added": self.nodes_added, "nodes_removed": self.nodes_removed,
                 "op_changes": [{"node": n, "a": a, "b": b} for n, a, b in self.op_changes],
                 "attr_changes": [{"node": n, "attr": k, "a": _jsonable(a), "b": _jsonable(b)}
                                  for n, k, a, b in self.attr_changes],
+                "attrs_within_rtol": [{"node": n, "attr": k, "a": _jsonable(a), "b": _jsonable(b)}
+                                      for n, k, a, b in self.attrs_within_rtol],
                 "wiring_changes": [{"node": n, "what": k, "a": a, "b": b} for n, k, a, b in self.wiring_changes],
                 "weights_added": self.weights_added, "weights_removed": self.weights_removed,
                 "tensors": [t.to_json() for t in self.tensors],
@@ -152,18 +174,21 @@ class GraphDiff:
         return "\n".join(self.lines())
 
 
-def diff(a: Any, b: Any, *, atol: float = 0.0, example_inputs: Any = None, **options: Any) -> GraphDiff:
+def diff(a: Any, b: Any, *, atol: float = 0.0, attr_rtol: float = ATTR_RTOL, example_inputs: Any = None,
+         **options: Any) -> GraphDiff:
     """Compare two models: each a Graph, a live model or any path or spec ``interlayer.export`` opens
     (``example_inputs`` for PyTorch factories and models). Tensors differing by at most ``atol`` count as equal;
-    0 (the default) asks for bit-identical tensors."""
-    if not (isinstance(atol, (int, float)) and math.isfinite(atol) and atol >= 0):
-        raise InterlayerError(f"diff: atol must be a finite number >= 0. Received: atol={atol!r}.")
+    0 (the default) asks for bit-identical tensors. Float attributes within ``attr_rtol`` of each other (relative;
+    default 1e-5) count as equal: they are listed in ``attrs_within_rtol``, not as changes."""
+    for name, value in (("atol", atol), ("attr_rtol", attr_rtol)):
+        if not (isinstance(value, (int, float)) and math.isfinite(value) and value >= 0):
+            raise InterlayerError(f"diff: {name} must be a finite number >= 0. Received: {name}={value!r}.")
     from .api import export
     from .verify import describe
 
     graph_a = export(a, example_inputs=example_inputs, **options)
     graph_b = export(b, example_inputs=example_inputs, **options)
-    report = GraphDiff(describe(a), describe(b), float(atol))
+    report = GraphDiff(describe(a), describe(b), float(atol), float(attr_rtol))
     _compare_nodes(report, graph_a, graph_b)
     report.input_changes = _spec_changes("input", graph_a.inputs, graph_b.inputs)
     report.output_changes = _spec_changes("output", graph_a.outputs, graph_b.outputs)
@@ -185,7 +210,9 @@ def _compare_nodes(report: GraphDiff, graph_a: Graph, graph_b: Graph) -> None:
             continue
         if node.op != other.op:
             report.op_changes.append((node.name, node.op, other.op))
-        report.attr_changes += _attr_changes(node, other)
+        changes, rounded = _attr_changes(node, other, report.attr_rtol)
+        report.attr_changes += changes
+        report.attrs_within_rtol += rounded
         for what in ("inputs", "outputs"):
             if list(getattr(node, what)) != list(getattr(other, what)):
                 report.wiring_changes.append((node.name, what, list(getattr(node, what)), list(getattr(other, what))))
@@ -198,14 +225,32 @@ def _compare_nodes(report: GraphDiff, graph_a: Graph, graph_b: Graph) -> None:
         report.weights_added += [other.tensor_name(w) for w in other.weights if w not in node.weights]
 
 
-def _attr_changes(node: Node, other: Node) -> list[tuple[str, str, Any, Any]]:
+def _attr_changes(node: Node, other: Node, rtol: float) -> tuple[list[tuple], list[tuple]]:
+    """The attributes that differ, and those that differ only by float rounding (within ``rtol``)."""
     attrs_a, attrs_b = node.to_json()["attrs"], other.to_json()["attrs"]
-    changes = []
+    changes, rounded = [], []
     for key in list(attrs_a) + [k for k in attrs_b if k not in attrs_a]:
         old, new = attrs_a.get(key), attrs_b.get(key)
-        if json.dumps(old, sort_keys=True) != json.dumps(new, sort_keys=True):
-            changes.append((node.name, key, old, new))
-    return changes
+        if json.dumps(old, sort_keys=True) == json.dumps(new, sort_keys=True):
+            continue
+        (rounded if _close(old, new, rtol) else changes).append((node.name, key, old, new))
+    return changes, rounded
+
+
+def _close(a: Any, b: Any, rtol: float) -> bool:
+    """Two attribute values (JSON) of the same structure whose numbers agree within ``rtol``, relative to the
+    larger; integers and booleans, strings and None must be equal."""
+    if isinstance(a, bool) or isinstance(b, bool) or a is None or b is None:
+        return a is b
+    if isinstance(a, (int, float)) and isinstance(b, (int, float)):
+        if isinstance(a, int) and isinstance(b, int):
+            return a == b
+        return (math.isnan(a) and math.isnan(b)) or math.isclose(a, b, rel_tol=rtol, abs_tol=0.0)
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(_close(x, y, rtol) for x, y in zip(a, b))
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(_close(a[k], b[k], rtol) for k in a)
+    return a == b
 
 
 def compare_tensor(name: str, a: np.ndarray, b: np.ndarray, atol: float, other: str | None = None) -> TensorDiff:

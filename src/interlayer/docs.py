@@ -65,6 +65,9 @@ def _label(key) -> str:
         return f"{prefix}.{op_type}" + (f"@{since}" if since != 1 else "")
     if isinstance(key, str):
         return f"Tensor.{key}"
+    qualified = getattr(key, "_qualified_op_name", None)  # an ATen operator (the PyTorch frontend's keys)
+    if isinstance(qualified, str):
+        return qualified.replace("::", ".")
     name = getattr(key, "__name__", None) or repr(key)
     module = getattr(key, "__module__", None) or ""
     if module.startswith("torch.nn.modules"):

@@ -76,22 +76,53 @@ def quoteattr(text: str) -> str:
     return saxutils.quoteattr(_NOT_XML.sub("\ufffd", text))
 
 
-def _exists(path: Path) -> InterlayerError:
+GRAPH_SUFFIXES = {".svg": "an SVG picture", ".html": "an HTML page to explore in a browser"}
+
+
+def exists_error(path: Path) -> InterlayerError:
     return InterlayerError(f"drawing '{path}': the file exists. Pass overwrite=True (--force) to replace it.")
 
 
-def write_svg(graph: Graph, path: str | os.PathLike, *, overwrite: bool = False, max_row: int = 4) -> Path:
-    """Write ``draw_svg(graph)`` to ``path`` atomically; an existing file is kept unless ``overwrite``."""
+def check_graph_name(where: str, path: str | os.PathLike, suffixes: tuple[str, ...] = tuple(GRAPH_SUFFIXES)) -> None:
+    """Refuse a drawing's name whose suffix says another format (an SVG picture named .png would open as a broken
+    image): the drawing is written as what its suffix says, ``.svg`` or ``.html``."""
     path = Path(path)
-    if path.exists() and not overwrite:
-        raise _exists(path)
-    text = draw_svg(graph, max_row=max_row)
+    if path.suffix.lower() not in suffixes:
+        kinds = " or ".join(f"{suffix} ({GRAPH_SUFFIXES[suffix]})" for suffix in suffixes)
+        raise InterlayerError(f"{where}: the graph is written as {kinds}. Expected a name ending in "
+                              f"{' or '.join(suffixes)}. Received: '{path}'. Name the file "
+                              f"{path.with_suffix(suffixes[0]).name}"
+                              + (f" or {path.with_suffix(suffixes[1]).name}." if len(suffixes) > 1 else "."))
+
+
+def write_graph(graph: Graph, path: str | os.PathLike, *, overwrite: bool = False) -> Path:
+    """The drawing its name asks for: ``.svg`` (:func:`write_svg`) or ``.html`` (``graph_view.write_html``)."""
+    check_graph_name("drawing", path)
+    if Path(path).suffix.lower() == ".html":
+        from .graph_view import write_html
+
+        return write_html(graph, path, overwrite=overwrite)
+    return write_svg(graph, path, overwrite=overwrite)
+
+
+def write_text(path: Path, text: str, overwrite: bool) -> Path:
+    """``text`` into ``path`` through a temporary name; an existing file is kept unless ``overwrite``."""
     try:
-        with atomic_file(path, overwrite=overwrite, exists=lambda: _exists(path)) as temporary:
+        with atomic_file(path, overwrite=overwrite, exists=lambda: exists_error(path)) as temporary:
             temporary.write_text(text, encoding="utf-8")
     except OSError as exc:
         raise InterlayerError(f"drawing '{path}': cannot write the file ({exc}).") from exc
     return path
+
+
+def write_svg(graph: Graph, path: str | os.PathLike, *, overwrite: bool = False, max_row: int = 4) -> Path:
+    """Write ``draw_svg(graph)`` to ``path`` (a name ending in .svg) atomically; an existing file is kept unless
+    ``overwrite``."""
+    path = Path(path)
+    check_graph_name("drawing", path, (".svg",))
+    if path.exists() and not overwrite:
+        raise exists_error(path)
+    return write_text(path, draw_svg(graph, max_row=max_row), overwrite)
 
 
 # what is drawn --------------------------------------------------------------------------------------------------

@@ -4,6 +4,7 @@ from __future__ import annotations
 import importlib
 import os
 import re
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -72,13 +73,34 @@ def load_model(spec: str | os.PathLike, weights: str | os.PathLike | None = None
 def _call_factory(spec: str) -> Any:
     module_name, function_name = spec.split(":")
     try:
-        module = importlib.import_module(module_name)
+        module = _import(module_name)
     except ImportError as exc:
-        raise SourceError(f"source '{spec}': cannot import module '{module_name}' ({exc}).") from exc
+        missing = isinstance(exc, ModuleNotFoundError) and f"{module_name}.".startswith(f"{exc.name}.")
+        hint = (f" Expected a module under the current folder '{os.getcwd()}' or an installed one: run interlayer "
+                f"from the folder that holds the package, or add that folder to PYTHONPATH.") if missing else ""
+        raise SourceError(f"source '{spec}': cannot import module '{module_name}' ({exc}).{hint}") from exc
     factory = getattr(module, function_name, None)
     if not callable(factory):
         raise SourceError(f"source '{spec}': module '{module_name}' has no function '{function_name}'.")
     return factory()
+
+
+def _import(module_name: str) -> Any:
+    """Import a factory's module as ``python -m`` would find it: the current folder is on the import path (the
+    ``interlayer`` script's own folder is, instead, when it starts). The folder is added only when the module is
+    found nowhere else, so a package of the current folder never hides an installed one."""
+    try:
+        return importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        top = module_name.partition(".")[0]
+        here = os.getcwd()
+        if exc.name != top or here in sys.path or "" in sys.path:
+            raise
+        if not (Path(here, top).is_dir() or Path(here, top + ".py").is_file()):
+            raise
+    sys.path.append(here)  # kept: the factory may import its own package's modules later
+    importlib.invalidate_caches()
+    return importlib.import_module(module_name)
 
 
 def _load_keras(path: Path) -> Any:

@@ -195,24 +195,24 @@ def _common_graph(source: Any, target: Any, inputs: Any, example_inputs: Any) ->
     if example_inputs is None and inputs is not None:
         example_inputs = [np.asarray(x) for x in (inputs if isinstance(inputs, (list, tuple)) else [inputs])]
     if example_inputs is None:
-        shapes = _input_shapes(target)
-        if shapes is None:
+        graph = _stated_graph(target)
+        if graph is None:
             raise InterlayerError("verify: a PyTorch source needs example inputs to record its shapes, and the "
                                   "target does not say them. Expected inputs= or example_inputs=. Received: neither.")
-        example_inputs = [tuple(2 if isinstance(d, str) else d for d in shape) for shape in shapes]
+        example_inputs = _random_inputs(graph)
     return export(source, example_inputs=example_inputs)
 
 
-def _input_shapes(model: Any) -> list[tuple] | None:
-    """The canonical input shapes a model states: a Graph's, a Keras or ONNX model's (through its export), a
-    PyTorch module's when interlayer built it."""
+def _stated_graph(model: Any) -> Graph | None:
+    """The graph a model states its inputs by: a Graph itself, a Keras or ONNX model's export, a PyTorch module's
+    when interlayer built it; None for a PyTorch module of anyone else's."""
     from .api import export
 
     if isinstance(model, Graph):
-        return [spec.shape for spec in model.inputs]
+        return model
     if _framework(model) != "torch":
-        return [spec.shape for spec in export(model).inputs]
-    return getattr(model, "meta", {}).get("interlayer.input_shapes")
+        return export(model)
+    return getattr(model, "meta", {}).get("interlayer.graph")
 
 
 def _random_inputs(graph: Graph) -> list[np.ndarray]:

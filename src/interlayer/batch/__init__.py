@@ -33,7 +33,7 @@ from typing import Any, Callable, Iterable
 from ..errors import InterlayerError
 from ..outputs import check_folder
 from .files import fingerprint, output_bytes, output_exists
-from .plan import Job, assign_outputs, is_batch, plan_jobs
+from .plan import REPORT_JSON, Job, assign_outputs, is_batch, plan_jobs
 from .progress import Progress, ProgressPrinter
 from .report import BatchReport, Entry, Ledger
 from .run import InlineRunner, PoolRunner, drive
@@ -55,10 +55,12 @@ def convert_many(sources: Iterable[str | os.PathLike], to: str, outdir: str | os
 
     A failing model is reported and the batch goes on (``fail_fast`` stops it at the first failure). ``resume``
     skips models whose output was made from the same source checksum and settings, and reconverts (overwriting)
-    those whose source changed; without it an existing output is a failure unless ``overwrite``. ``jobs`` worker
-    processes (``executor="local"``) or dask workers (``executor="dask"``: the cluster at ``scheduler``, else a
-    ``LocalCluster`` of ``jobs`` processes). ``example_inputs`` (input shapes) applies to the factories among
-    ``sources``; manifest lines give their own. ``options`` go to every conversion (``keep_input_layout``).
+    those whose source changed; ``overwrite`` converts every model again. With neither, a batch whose outputs
+    exist (a finished batch run again) is refused before any work: nothing is written, the earlier report is kept.
+    ``jobs`` worker processes (``executor="local"``) or dask workers (``executor="dask"``: the cluster at
+    ``scheduler``, else a ``LocalCluster`` of ``jobs`` processes). ``example_inputs`` (input shapes) applies to
+    the factories among ``sources``; manifest lines give their own. ``options`` go to every conversion
+    (``keep_input_layout``).
     ``progress`` is called with a :class:`Progress` whenever a model starts or finishes (:class:`ProgressPrinter`
     prints it). On ``KeyboardInterrupt`` the report is written, unfinished models marked, and the interrupt
     re-raised.
@@ -74,7 +76,24 @@ def convert_many(sources: Iterable[str | os.PathLike], to: str, outdir: str | os
     outdir.mkdir(parents=True, exist_ok=True)
     assign_outputs(planned, outdir)
     with _lock(outdir):
+        if not (resume or overwrite):
+            _refuse_existing(planned, outdir)
         return _Batch(planned, outdir, resume, overwrite, progress).run(jobs, executor, scheduler, fail_fast)
+
+
+def _refuse_existing(planned: list[Job], outdir: Path) -> None:
+    """Outputs already there, unasked to keep or replace them: the whole batch is refused, the folder untouched
+    (a rerun would otherwise fail every model and write its report over the good one)."""
+    existing = [Path(job.output).name for job in planned if not job.skip_reason and output_exists(Path(job.output))]
+    if not existing:
+        return
+    shown = ", ".join(existing[:5]) + (f" and {len(existing) - 5} more" if len(existing) > 5 else "")
+    earlier = " (an earlier batch's; its report is kept)" if (outdir / REPORT_JSON).exists() else ""
+    raise InterlayerError(f"batch: {len(existing)} of the {len(planned)} outputs exist in '{outdir}': {shown}"
+                          f"{earlier}. Expected a folder without this batch's outputs, or --resume or --force. "
+                          f"Received: -o {outdir}, neither --resume nor --force. Pass --resume (resume=True) to keep "
+                          f"the outputs made from the same sources and convert the rest, or --force (overwrite=True) "
+                          f"to convert every model again; nothing was written.")
 
 
 def _check_arguments(jobs: Any, executor: str, scheduler: str | None) -> None:

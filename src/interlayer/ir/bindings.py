@@ -13,25 +13,38 @@ from . import dims
 from .check import bound_names
 from .graph import Graph
 
-SEARCH = 256
-"""how far past a name's lower bound (or the size asked for) the search for sizes that keep the guards goes"""
+SEARCH = 128
+"""how many sizes near the one asked for the search tries for each name"""
 
 
 def choose(graph: Graph, wanted: Mapping[str, int]) -> dict[str, int] | None:
-    """A size for each name the graph's inputs bind: ``wanted``'s where allowed, else the nearest allowed one,
-    name by name in input order; None when no sizes within reach keep the guards."""
-    chosen: dict[str, int] = {}
-    for name in bound_names(graph):
+    """A size for each name the graph's inputs bind: ``wanted``'s where allowed, else allowed ones near it,
+    searched name by name in input order with backtracking (a guard may tie several names); None when no sizes
+    within reach keep the guards."""
+    names = list(bound_names(graph))
+    guards = sorted(graph.guards, key=len)
+    candidates = []
+    for name in names:
         low, high = _range(graph, name)
         start = min(max(wanted.get(name, 8), low), high if high is not None else 1 << 62)
-        for size in _around(start, low, high):
-            trial = {**chosen, name: size}
-            if _keeps(graph, trial):
-                chosen = trial
-                break
-        else:
-            return None
-    return chosen
+        candidates.append(list(_around(start, low, high)))
+    budget = [SEARCH * SEARCH]
+
+    def search(index: int, chosen: dict[str, int]) -> dict[str, int] | None:
+        if index == len(names):
+            return chosen
+        for size in candidates[index]:
+            budget[0] -= 1
+            if budget[0] < 0:
+                return None
+            trial = {**chosen, names[index]: size}
+            if _keeps(guards, trial, names[index]):
+                found = search(index + 1, trial)
+                if found is not None:
+                    return found
+        return None
+
+    return search(0, {})
 
 
 def alternatives(graph: Graph, base: Mapping[str, int], count: int = 2) -> list[dict[str, int]]:
@@ -50,18 +63,20 @@ def _range(graph: Graph, name: str) -> tuple[int, int | None]:
     return max(int(limits.get("min", 1) or 1), 1), limits.get("max")
 
 
-def _around(start: int, low: int, high: int | None):
-    """Sizes from ``start`` outwards (start, start+1, start-1, ...) within [low, high], at most SEARCH each way."""
-    yield start
+def _around(start: int, low: int, high: int | None) -> list[int]:
+    """Sizes from ``start`` outwards (start, start+1, start-1, ...) within [low, high], at most SEARCH of them."""
+    found = [start]
     for offset in range(1, SEARCH):
         for size in (start + offset, start - offset):
-            if size >= low and (high is None or size <= high):
-                yield size
+            if size >= low and (high is None or size <= high) and len(found) < SEARCH:
+                found.append(size)
+    return found
 
 
-def _keeps(graph: Graph, bindings: Mapping[str, int]) -> bool:
-    """Whether every guard that reads only bound names holds."""
-    for guard in graph.guards:
-        if dims.relation_names(guard) <= set(bindings) and not dims.holds(guard, bindings):
+def _keeps(guards: list[str], bindings: Mapping[str, int], last: str) -> bool:
+    """Whether every guard that reads ``last`` and only bound names holds."""
+    for guard in guards:
+        names = dims.relation_names(guard)
+        if last in names and names <= set(bindings) and not dims.holds(guard, bindings):
             return False
     return True

@@ -242,7 +242,9 @@ def infer_dtypes(graph: Graph) -> dict[str, str]:
     for node in graph.nodes:
         schema = ops.get(node.op)
         attrs = schema.fill(node.attrs)
-        types.update(zip(node.outputs, schema.output_dtypes(attrs, [types[value] for value in node.inputs])))
+        weights = {name: "bfloat16" if array.dtype.name == "bfloat16" else array.dtype.name
+                   for name, array in node.weights.items()}
+        types.update(zip(node.outputs, schema.output_dtypes(attrs, [types[value] for value in node.inputs], weights)))
     return types
 
 

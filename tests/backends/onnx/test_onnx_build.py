@@ -63,7 +63,7 @@ def test_a_symbolic_sequence_length_stays_symbolic(batch, length):
 
 
 def test_reshape_reads_a_symbolic_size_at_run_time():
-    graph = graph_of({"x": (2, "T", 12)}, [("heads", "reshape", ["x"], {"shape": ["T", 4, 3]}),
+    graph = graph_of({"x": (2, "T", 12)}, [("heads", "reshape", ["x"], {"shape": ["N", "T", 4, 3]}),
                                           ("swap", "transpose", ["heads"], {"perm": [0, 2, 1, 3]})], ["swap"])
     model = interlayer.build(graph, "onnx")
     assert _dims(model.graph.output[0]) == ["N", 4, "T", 3]
@@ -177,11 +177,11 @@ def test_integer_values_stay_integers_through_data_movement():
     embedding = {"num_embeddings": 12, "embedding_dim": 3}
     graph = graph_of({"ids": (2, 2, 3)}, [
         ("swap", "transpose", ["ids"], {"perm": [0, 2, 1]}),
-        ("flat", "reshape", ["swap"], {"shape": [6]}),
+        ("flat", "reshape", ["swap"], {"shape": ["N", 6]}),
         ("same", "identity", ["flat"], {}),
         ("embed", "embedding", ["same"], embedding, {"weight": rng.standard_normal((12, 3)).astype(np.float32)})],
         ["embed", "same"])
-    graph.inputs[0].dtype = "int64"
+    graph.inputs[0].dtype = graph.outputs[1].dtype = "int64"
     model = interlayer.build(graph, "onnx")
     assert [value.type.tensor_type.elem_type for value in model.graph.output] == [
         onnx.TensorProto.FLOAT, onnx.TensorProto.INT64]

@@ -58,17 +58,23 @@ def single(op_type: str, input_shape, out_shape=None, initializers=(), opset: in
 
 
 def inputs_for(proto: onnx.ModelProto, batch: int = BATCH, seed: int = 1) -> dict[str, np.ndarray]:
-    """Seeded inputs for every graph input (not initializers): floats normal, integers in [0, 4)."""
+    """Seeded inputs for every graph input (not initializers): floats normal, integers in [0, 4), bools mostly
+    True; axis 0 is ``batch``, but where the inputs fix different sizes there (no batch: the frontend keeps them)."""
     rng = np.random.default_rng(seed)
     initializers = {i.name for i in proto.graph.initializer}
+    real = [item for item in proto.graph.input if item.name not in initializers]
+    fixed = {d[0].dim_value if d[0].HasField("dim_value") else None for d in
+             (item.type.tensor_type.shape.dim for item in real)}
     feeds = {}
-    for item in proto.graph.input:
-        if item.name in initializers:
-            continue
+    for item in real:
         dims = item.type.tensor_type.shape.dim
-        shape = [batch] + [d.dim_value if d.HasField("dim_value") else 5 for d in dims[1:]]
-        if item.type.tensor_type.elem_type == TensorProto.INT64:
-            feeds[item.name] = rng.integers(0, 4, shape).astype(np.int64)
+        own = dims[0].dim_value if dims[0].HasField("dim_value") and len(fixed) > 1 else batch  # not a batch
+        shape = [own] + [d.dim_value if d.HasField("dim_value") else 5 for d in dims[1:]]
+        elem = item.type.tensor_type.elem_type
+        if elem in (TensorProto.INT64, TensorProto.INT32):
+            feeds[item.name] = rng.integers(0, 4, shape).astype(helper.tensor_dtype_to_np_dtype(elem))
+        elif elem == TensorProto.BOOL:
+            feeds[item.name] = rng.random(shape) < 0.7
         else:
             feeds[item.name] = rng.standard_normal(shape).astype(np.float32)
     return feeds

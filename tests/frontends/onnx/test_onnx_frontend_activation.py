@@ -74,9 +74,9 @@ def test_softmax_versions_differ_on_a_4d_input():
     assert ops(new) == ["softmax"] and new.nodes[0].attrs["axis"] == 1
 
 
-def test_softmax_over_the_batch_is_refused():
-    with pytest.raises(UnsupportedLayerError, match=r"node 'softmax' \(Softmax\): axis must be a non-batch axis"):
-        capture(single("Softmax", ("N", 7), opset=13, axis=0))
+def test_softmax_over_the_batch():
+    graph = check(single("Softmax", ("N", 7), opset=13, axis=0))
+    assert [(node.op, node.attrs["axis"]) for node in graph.nodes] == [("softmax", 0)]
 
 
 def test_clip_with_computed_bounds_is_refused():

@@ -7,7 +7,6 @@ import pytest
 from onnx import TensorProto, helper
 
 from interlayer import run
-from interlayer.errors import UnsupportedLayerError
 from interlayer.frontends.onnx import capture
 from onnx_frontend_support import check, model, onnxruntime_outputs, ops, single, tensor, value, weight
 
@@ -95,19 +94,21 @@ def test_where_is_a_masked_fill():
     assert ops(graph) == ["where"]
 
 
-def test_a_constant_broadcasting_over_the_batch_is_refused():
-    with pytest.raises(UnsupportedLayerError, match=r"node 'add' \(Add\): a constant operand must not broadcast "
-                                                    r"over the batch axis"):
-        capture(with_constant("Add", weight((2, 4, 5, 6), 1)))
+def test_a_constant_broadcasting_over_the_batch_is_a_constant_of_every_axis():
+    """No axis is special: a constant with the batch's size on axis 0 (a file made for one batch size) is the
+    op's constant as it is."""
+    graph = check(with_constant("Add", weight((2, 4, 5, 6), 1)), batches=(2,))
+    assert graph.nodes[0].attrs["constant_shape"] == [2, 4, 5, 6]
 
 
-def test_a_reduction_over_the_batch_is_refused():
-    with pytest.raises(UnsupportedLayerError, match=r"node 'reducemean' \(ReduceMean\): each reduced axis must be "
-                                                    r"a non-batch axis"):
-        capture(single("ReduceMean", SHAPE, opset=13, axes=[0, 1]))
+def test_a_reduction_over_the_batch():
+    graph = check(single("ReduceMean", SHAPE, opset=13, axes=[0, 1]))
+    assert [(node.op, node.attrs["axes"]) for node in graph.nodes] == [("reduce_mean", [0, 1])]
 
 
-def test_operands_of_different_ranks_are_refused():
-    """numpy aligns the lower-rank operand at the right: its batch would meet another axis."""
-    with pytest.raises(UnsupportedLayerError, match=r"node 'add' \(Add\): its input holds the batch on axis 2"):
-        capture(two_inputs("Add", ("N", 6)))
+def test_operands_of_different_ranks_broadcast_as_numpy_does():
+    """numpy aligns the lower-rank operand at the right: its axis 0 meets axis 2 of the other."""
+    graph = check(two_inputs("Add", ("N", 6)), batches=(1, 5))
+    assert ops(graph) == ["add"]
+
+

@@ -94,13 +94,13 @@ def test_several_unsupported_nodes_are_named_in_one_error():
     nodes = [helper.make_node("Round", ["x"], ["a"], name="round"),
              helper.make_node("ThresholdedRelu", ["a"], ["b"], name="thresholded"),
              helper.make_node("Relu", ["b"], ["c"], name="relu"),
-             helper.make_node("Cos", ["c"], ["y"], name="")]
+             helper.make_node("Tan", ["c"], ["y"], name="")]
     proto = model(nodes, [("x", SHAPE)], [("y", None)])
     with pytest.raises(UnsupportedLayerError) as caught:
         capture(proto)
     assert [where for where, _ in caught.value.problems] == ["node 'round' (Round)",
                                                              "node 'thresholded' (ThresholdedRelu)",
-                                                             "node 'Cos_3' (Cos)"]
+                                                             "node 'Tan_3' (Tan)"]
     assert "no converter for ONNX op 'Round'" in str(caught.value)
     assert '`@interlayer.register("onnx", "frontend", ("ThresholdedRelu", 10))`' in str(caught.value)
 
@@ -267,4 +267,18 @@ def test_a_constant_node_that_cannot_be_evaluated_is_named():
     proto = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17), helper.make_opsetid("com.example", 1)])
     with pytest.raises(UnsupportedLayerError, match=r"node 'custom' \(Scale\): its inputs are all "
                                                     r"constants, and evaluating it with onnx.reference failed"):
+        capture(proto)
+
+
+def test_size_ranges_and_guards_written_by_the_onnx_backend_are_read_back():
+    graph = capture(single("Relu", ("N", 4, "T")))
+    graph.sizes, graph.guards = {"T": {"min": 2, "max": 16}}, ["T % 2 == 0"]
+    back = capture(interlayer.build(graph, "onnx"))
+    assert (back.sizes, back.guards) == ({"T": {"min": 2, "max": 16}}, ["T % 2 == 0"])
+
+
+def test_size_metadata_that_is_not_json_is_refused():
+    proto = single("Relu", ("N", 4))
+    helper.set_model_props(proto, {"interlayer.sizes": "{not json"})
+    with pytest.raises(SourceError, match="the metadata 'interlayer.sizes' is not JSON"):
         capture(proto)

@@ -89,9 +89,9 @@ def test_log_softmax_versions_differ_on_a_4d_input():
     assert ops(new) == ["log_softmax"] and new.nodes[0].attrs["axis"] == 1
 
 
-def test_log_softmax_over_the_batch_is_refused():
-    with pytest.raises(UnsupportedLayerError, match=r"node 'logsoftmax' \(LogSoftmax\): axis must be a non-batch"):
-        capture(single("LogSoftmax", ("N", 7), opset=13, axis=0))
+def test_log_softmax_over_the_batch():
+    graph = check(single("LogSoftmax", ("N", 7), opset=13, axis=0))
+    assert [(node.op, node.attrs["axis"]) for node in graph.nodes] == [("log_softmax", 0)]
 
 
 def test_selu_with_other_constants_is_refused():

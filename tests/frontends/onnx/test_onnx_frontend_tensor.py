@@ -169,11 +169,17 @@ def test_a_constant_expanded_to_the_batch_is_a_batch_constant():
     assert ops(graph) == ["batch_constant", "concat"]
 
 
-def test_a_reshape_merging_the_batch_is_refused():
-    proto = single("Reshape", SHAPE, extra_inputs=["s"], initializers=[ints("s", [-1, 5])])
-    with pytest.raises(UnsupportedLayerError, match=r"graph output 'y': its input holds the batch merged with "
-                                                    r"other axes.*shape=\['N\*24', 5\]"):
-        capture(proto)
+def test_a_reshape_merging_the_batch_is_a_reshape_of_a_size_expression():
+    graph = check(single("Reshape", SHAPE, extra_inputs=["s"], initializers=[ints("s", [-1, 5])]), batches=(1, 3))
+    assert [(node.op, node.attrs["shape"]) for node in graph.nodes] == [("reshape", ["24*N", 5])]
+    assert graph.outputs[0].shape == ("24*N", 5)
+
+
+def test_a_time_major_value_read_by_an_element_wise_op_is_a_transpose():
+    nodes = [helper.make_node("Transpose", ["x"], ["t"], name="to_time_major", perm=[1, 0, 2]),
+             helper.make_node("Softmax", ["t"], ["y"], name="softmax", axis=0)]
+    graph = check(model(nodes, [("x", ("N", 7, 6))], [("y", None)]), batches=(1, 3))
+    assert ops(graph) == ["transpose", "softmax"] and graph.outputs[0].shape == (7, "N", 6)
 
 
 def test_shape_of_a_dynamic_size_is_refused():

@@ -59,10 +59,10 @@ def test_tile_between_convolutions():
     assert ops(check(proto)) == ["conv", "tile", "conv"]
 
 
-def test_symbolic_length_repeated_becomes_unknown():
+def test_symbolic_length_repeated_is_a_size_expression():
     graph = check(tile([1, 2, 1], ("N", "T", 6)))
-    assert graph.shapes()["tile"] == ("N", "?", 6)
-    assert graph.outputs[0].shape == ("N", "?", 6)
+    assert graph.shapes()["tile"] == ("N", "2*T", 6)
+    assert graph.outputs[0].shape == ("N", "2*T", 6)
 
 
 def test_repeat_exported_by_torch_onnx():
@@ -77,13 +77,10 @@ def test_repeat_exported_by_torch_onnx():
     assert [(node.op, node.attrs) for node in graph.nodes] == [("tile", {"repeats": [1, 2, 1, 3]})]
 
 
-def test_a_repeated_batch_is_refused():
-    with pytest.raises(UnsupportedLayerError) as caught:
-        capture(tile([2, 1, 1, 1]))
-    [(where, problem)] = caught.value.problems
-    assert where == "node 'tile' (Tile)"
-    assert problem == ("the IR's 'tile' cannot express it: 'repeats' must keep the batch: axis 0 is the batch and is "
-                       "repeated once. Expected repeats[0] == 1. Received: repeats=[2, 1, 1, 1].")
+def test_a_repeated_batch_is_a_tile_of_axis_0():
+    graph = check(tile([2, 1, 1, 1]), batches=(1, 3))
+    assert [(node.op, node.attrs) for node in graph.nodes] == [("tile", {"repeats": [2, 1, 1, 1]})]
+    assert graph.outputs[0].shape == ("2*N", *MAP[1:])
 
 
 def test_repeats_given_as_a_graph_input_are_refused():

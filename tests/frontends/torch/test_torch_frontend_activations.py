@@ -67,16 +67,34 @@ def test_activation_function(fn, op):
     assert [node.op for node in graph.nodes] == [op]
 
 
-UNSUPPORTED = [
-    pytest.param(lambda: nn.Softmax(dim=None), "dim must be given", id="Softmax-dim-None",
+# what the concrete tracer refused (an implicit dim, the batch axis, a dtype): softmax along any axis, in the
+# dtype the call asks for
+SOFTMAX_ANYWHERE = [
+    pytest.param(lambda: nn.Softmax(dim=None), ["softmax"], {"axis": 1}, id="Softmax-dim-None",
                  marks=pytest.mark.filterwarnings("ignore:Implicit dimension choice")),
-    pytest.param(lambda: nn.Softmax(dim=0), "softmax over the batch axis", id="Softmax-batch"),
-    pytest.param(lambda: Fn(lambda m, x: F.softmax(x, 1, dtype=torch.float64)), "dtype must be None",
+    pytest.param(lambda: nn.Softmax(dim=0), ["softmax"], {"axis": 0}, id="Softmax-batch"),
+    pytest.param(lambda: Fn(lambda m, x: F.softmax(x, 1, dtype=torch.float64)), ["cast", "softmax"], {"axis": 1},
                  id="F.softmax-dtype"),
 ]
 
 
-@pytest.mark.parametrize("make, message", UNSUPPORTED)
-def test_activation_option_without_ir_equivalent(make, message):
-    with pytest.raises(UnsupportedLayerError, match=message):
-        capture(nn.Sequential(make()), SHAPE)
+@pytest.mark.parametrize("make, ops, attrs", SOFTMAX_ANYWHERE)
+def test_softmax_along_any_axis_in_any_dtype(make, ops, attrs):
+    graph = check_capture(nn.Sequential(make()), SHAPE)
+    assert [node.op for node in graph.nodes] == ops
+    assert graph.nodes[-1].attrs == attrs
+
+
+def test_softmax_in_float64_returns_float64():
+    graph = check_capture(Fn(lambda m, x: F.softmax(x, 1, dtype=torch.float64)), SHAPE)
+    assert (graph.nodes[0].attrs, graph.outputs[0].dtype) == ({"dtype": "float64"}, "float64")
+
+
+def test_rrelu_at_inference_is_a_leaky_relu_of_its_mean_slope():
+    graph = check_capture(nn.Sequential(nn.RReLU(0.1, 0.3)), SHAPE)
+    assert [(node.op, node.attrs) for node in graph.nodes] == [("leaky_relu", {"alpha": pytest.approx(0.2)})]
+
+
+def test_activation_option_without_ir_equivalent():
+    with pytest.raises(UnsupportedLayerError, match=r"node 'elu' \(aten.elu\): ELU with scales"):
+        capture(Fn(lambda m, x: torch.ops.aten.elu(x, 1.0, 2.0, 1.0)), SHAPE)

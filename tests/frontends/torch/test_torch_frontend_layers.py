@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import pytest
+import torch.nn.functional as F
 from torch import nn
 
 from interlayer.errors import UnsupportedLayerError
@@ -63,10 +64,32 @@ def test_batch_norm_cumulative_momentum():
     assert graph.node("0").attrs["momentum"] is None
 
 
-def test_batch_norm_without_running_stats_is_unsupported():
-    model = nn.Sequential(nn.BatchNorm2d(3, track_running_stats=False))
-    with pytest.raises(UnsupportedLayerError, match=r"node '0' \(BatchNorm2d\): track_running_stats must be True"):
-        capture(model, (2, 3, 4, 4))
+@pytest.mark.parametrize("make, shape", [
+    pytest.param(lambda: nn.BatchNorm2d(3, track_running_stats=False), (2, 3, 4, 4), id="bn2d"),
+    pytest.param(lambda: nn.BatchNorm1d(5, affine=False, track_running_stats=False), (4, 5), id="bn1d-no-affine"),
+])
+def test_batch_norm_without_running_stats_normalises_with_the_batch(make, shape):
+    """No running statistics: PyTorch normalises each channel with the mean and variance of the batch itself
+    (over axis 0 and the spatial axes), at inference too; the graph computes the same, for any batch."""
+    graph = check_capture(nn.Sequential(make()), shape)
+    assert [node.op for node in graph.nodes][:2] == ["reduce_mean", "sub"]
+    assert graph.nodes[0].attrs["axes"] == [0, *range(2, len(shape))]
+    if make().affine:
+        assert graph.source["name_map"] == {"0.weight": "0_scale.other", "0.bias": "0.other"}
+
+
+def test_batch_norm_with_a_computed_weight_is_refused():
+    class Computed(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.bn = nn.BatchNorm2d(3)
+
+        def forward(self, x):
+            return F.batch_norm(x, self.bn.running_mean, self.bn.running_var, x.mean((0, 2, 3)), None)
+
+    with pytest.raises(UnsupportedLayerError, match=r"node 'batch_norm' \(aten.batch_norm\): its weight or bias is "
+                                                    r"computed from the inputs"):
+        capture(Computed(), (2, 3, 4, 4))
 
 
 def test_bare_layer_names_its_node_after_the_class():

@@ -9,7 +9,7 @@ from torch import nn
 
 from interlayer.errors import UnsupportedLayerError
 from interlayer.frontends.torch import capture
-from torch_frontend_support import Fn, check_capture
+from torch_frontend_support import Fn, Fn2, check_capture
 
 SHAPE = (1, 3, 5, 5)
 # log and sqrt read abs(x) + 0.5, where they are defined: the captured chain is abs, add, then the op
@@ -113,17 +113,44 @@ def test_local_response_norm(make, shape, attrs):
     assert [(node.op, node.attrs) for node in graph.nodes] == [("lrn", attrs)]
 
 
-UNSUPPORTED = [
-    pytest.param(lambda: nn.Softplus(beta=2.0), "beta must be 1", id="Softplus-beta"),
-    pytest.param(lambda: nn.LogSoftmax(dim=None), "dim must be given", id="LogSoftmax-dim-None",
+# what the concrete tracer refused (beta, an implicit dim, the batch axis, a dtype): converted
+OPTIONS = [
+    pytest.param(lambda: nn.Softplus(beta=2.0), ["mul", "softplus", "div"], id="Softplus-beta"),
+    pytest.param(lambda: nn.Softplus(beta=0.5, threshold=3.0), ["mul", "softplus", "div"],
+                 id="Softplus-beta-threshold"),
+    pytest.param(lambda: nn.LogSoftmax(dim=None), ["log_softmax"], id="LogSoftmax-dim-None",
                  marks=pytest.mark.filterwarnings("ignore:Implicit dimension choice")),
-    pytest.param(lambda: nn.LogSoftmax(dim=0), "log_softmax over the batch axis", id="LogSoftmax-batch"),
-    pytest.param(lambda: Fn(lambda m, x: F.log_softmax(x, 1, dtype=torch.float64)), "dtype must be None",
+    pytest.param(lambda: nn.LogSoftmax(dim=0), ["log_softmax"], id="LogSoftmax-batch"),
+    pytest.param(lambda: Fn(lambda m, x: F.log_softmax(x, 1, dtype=torch.float64)), ["cast", "log_softmax"],
                  id="F.log_softmax-dtype"),
+    pytest.param(lambda: nn.LogSigmoid(), ["neg", "softplus", "neg"], id="LogSigmoid"),
 ]
 
 
-@pytest.mark.parametrize("make, message", UNSUPPORTED)
-def test_math_option_without_ir_equivalent(make, message):
-    with pytest.raises(UnsupportedLayerError, match=message):
-        capture(nn.Sequential(make()), SHAPE)
+@pytest.mark.parametrize("make, ops", OPTIONS)
+def test_math_option_the_concrete_tracer_refused(make, ops):
+    graph = check_capture(nn.Sequential(make()), SHAPE)
+    assert [node.op for node in graph.nodes] == ops
+
+
+def test_softplus_beta_scales_its_input_and_its_threshold_reads_the_scaled_input():
+    # PyTorch: x where beta * x > threshold, else log(1 + exp(beta * x)) / beta; inputs * 30 reach both sides
+    graph = check_capture(Fn(lambda m, x: F.softplus(x * 30.0, beta=0.5, threshold=4.0)), SHAPE)
+    scaled, curve, divided = graph.nodes[1:]
+    assert float(scaled.weights["other"]) == float(divided.weights["other"]) == 0.5
+    assert curve.attrs == {"threshold": 4.0}
+
+
+@pytest.mark.parametrize("fn, ops", [
+    pytest.param(lambda m, x, y: torch.lerp(x, y, 0.3), ["sub", "mul", "add"], id="torch.lerp-scalar"),
+    pytest.param(lambda m, x, y: x.lerp(y, torch.sigmoid(y)), ["sigmoid", "sub", "mul", "add"],
+                 id="Tensor.lerp-tensor"),
+])
+def test_lerp(fn, ops):
+    graph = check_capture(Fn2(fn), [SHAPE, SHAPE])
+    assert [node.op for node in graph.nodes] == ops
+
+
+def test_math_without_ir_equivalent_is_refused():
+    with pytest.raises(UnsupportedLayerError, match=r"node 'rrelu' \(aten.rrelu\): RReLU in training mode"):
+        capture(Fn(lambda m, x: F.rrelu(x, training=True)), SHAPE)

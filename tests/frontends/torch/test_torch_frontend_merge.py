@@ -5,8 +5,6 @@ import pytest
 import torch
 from torch import nn
 
-from interlayer.errors import UnsupportedLayerError
-from interlayer.frontends.torch import capture
 from torch_frontend_support import Fn, Fn2, check_capture
 
 CASES = [
@@ -29,8 +27,14 @@ def test_extremum_matches_torch(make, shapes, op):
     assert op in [node.op for node in graph.nodes]
 
 
-def test_operand_of_another_rank_is_reported():
-    model = Fn(lambda m, x: torch.maximum(x, torch.zeros(1)))
-    with pytest.raises(UnsupportedLayerError) as info:
-        capture(model, example_inputs=[torch.zeros(1, 3)])
-    assert "node 'maximum' (torch.maximum)" in [where for where, _ in info.value.problems]
+def test_operand_of_another_rank_is_broadcast():
+    """The concrete tracer refused an operand of another rank; it is reshaped to the same rank first."""
+    graph = check_capture(Fn(lambda m, x: torch.maximum(x, torch.full((3,), 0.25))), [torch.zeros(1, 3)])
+    assert [node.op for node in graph.nodes] == ["constant", "reshape", "maximum"]
+    assert graph.nodes[1].attrs["shape"] == [1, 3]
+
+
+def test_operands_of_two_dtypes_compute_in_the_promoted_one():
+    graph = check_capture(Fn2(lambda m, x, y: torch.minimum(x > 0, y)), [torch.zeros(1, 3), torch.zeros(1, 3)])
+    assert [node.op for node in graph.nodes] == ["greater", "cast", "minimum"]
+    assert graph.nodes[1].attrs == {"dtype": "float32"}

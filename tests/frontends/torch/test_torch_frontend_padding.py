@@ -112,21 +112,35 @@ def test_conv_padding_mode_without_padding_writes_no_pad():
     assert [node.op for node in graph.nodes] == ["conv"]
 
 
-REFUSED = [
-    pytest.param(lambda m, x: F.pad(x, (-1, 2), mode="reflect"), r"'reflect' padding cannot crop. Expected pads >= 0",
-                 id="F.pad-reflect-crop"),
-    pytest.param(lambda m, x: F.pad(x, (2, -1), mode="circular"),
-                 r"node 'pad' \(F.pad\): the IR's 'pad' cannot express it: 'wrap' padding cannot crop",
+# negative pads crop: the concrete tracer refused them outside constant mode; a slice and a pad, in PyTorch's order
+CROPS = [
+    pytest.param(lambda m, x: F.pad(x, (-1, 2), mode="reflect"), (1, 3, 6), ["pad", "slice"], id="F.pad-reflect-crop"),
+    pytest.param(lambda m, x: F.pad(x, (-2, 3), mode="reflect"), (1, 3, 6), ["pad", "slice"],
+                 id="F.pad-reflect-crop-reflecting-the-cropped"),
+    pytest.param(lambda m, x: F.pad(x, (2, -1), mode="circular"), (1, 3, 6), ["slice", "pad"],
                  id="F.pad-circular-crop"),
-    pytest.param(lambda m, x: m.layers[0](x), r"node 'layers.0' \(ReplicationPad1d\).*'edge' padding cannot crop",
-                 id="ReplicationPad1d-crop"),
+    pytest.param(lambda m, x: F.pad(x, (-1, -2, 1, 0), mode="replicate"), (1, 3, 4, 6), ["pad", "slice"],
+                 id="F.pad-replicate-2d-crop"),
+    pytest.param(lambda m, x: m.layers[0](x), (1, 3, 6), ["slice"], id="ReplicationPad1d-crop"),
 ]
 
 
-@pytest.mark.parametrize("fn, message", REFUSED)
-def test_cropping_outside_constant_mode_is_refused(fn, message):
-    with pytest.raises(UnsupportedLayerError, match=message):
-        capture(Fn(fn, nn.ReplicationPad1d((0, -2))), (1, 3, 6))
+@pytest.mark.parametrize("fn, shape, ops", CROPS)
+def test_cropping_outside_constant_mode(fn, shape, ops):
+    graph = check_capture(Fn(fn, nn.ReplicationPad1d((0, -2))), shape)
+    assert [node.op for node in graph.nodes] == ops
+
+
+def test_reflection_by_a_size_computed_from_the_input_is_refused():
+    # to a multiple of 4: a pad of (-L) % 4, a size the IR's pad cannot take outside constant mode
+    with pytest.raises(UnsupportedLayerError, match=r"node 'pad' \(aten.pad\): reflect padding by a size computed "
+                                                    r"from the input's sizes"):
+        capture(Fn(lambda m, x: F.pad(x, (0, (-x.shape[-1]) % 4), mode="reflect")), (1, 3, 6))
+
+
+def test_constant_padding_by_a_size_computed_from_the_input():
+    graph = check_capture(Fn(lambda m, x: F.pad(x, (0, (-x.shape[-1]) % 4), value=0.5)), (1, 3, 6))
+    assert [node.op for node in graph.nodes] == ["full", "concat"]
 
 
 # a whole model ---------------------------------------------------------------------------------------------------

@@ -43,6 +43,17 @@ CASES = [
     pytest.param(lambda: Fn(lambda m, x: F.avg_pool1d(x, 2)), (1, 3, 10), id="F.avg_pool1d"),
     pytest.param(lambda: Fn(lambda m, x: F.adaptive_avg_pool2d(x, 1)), (1, 3, 5, 5), id="F.adaptive_avg_pool2d"),
     pytest.param(lambda: Fn(lambda m, x: F.adaptive_max_pool2d(x, (1, 1))), (1, 3, 5, 5), id="F.adaptive_max_pool2d"),
+    # windows of different sizes: an output that does not divide a fixed input, or any output of a generic one
+    pytest.param(lambda: nn.AdaptiveAvgPool2d(3), "float32[N,3,7,7]", id="adaptive-avg2d-not-dividing"),
+    pytest.param(lambda: nn.AdaptiveMaxPool1d(3), "float32[N,3,8]", id="adaptive-max1d-not-dividing"),
+    pytest.param(lambda: nn.AdaptiveAvgPool2d((7, 7)), (1, 3, 9, 12), id="adaptive-avg2d-generic-vgg"),
+    pytest.param(lambda: nn.AdaptiveAvgPool3d((2, 1, 3)), (1, 2, 5, 4, 7), id="adaptive-avg3d-generic"),
+    pytest.param(lambda: Fn(lambda m, x: F.interpolate(x, size=(3, 2), mode="area")), (1, 3, 7, 5),
+                 id="F.interpolate-area"),
+    # unbatched inputs, pooled as one sample
+    pytest.param(lambda: nn.MaxPool2d(2), (3, 4, 4), id="max2d-unbatched"),
+    pytest.param(lambda: nn.AvgPool1d(3, stride=2), (3, 9), id="avg1d-unbatched"),
+    pytest.param(lambda: nn.AdaptiveAvgPool2d(2), (3, 6, 5), id="adaptive-avg2d-unbatched"),
 ]
 
 
@@ -61,16 +72,23 @@ def test_max_pool_stride_defaults_to_kernel():
     assert graph.nodes[0].attrs["strides"] == [3, 3]
 
 
+def test_adaptive_pool_of_a_generic_size_pools_each_window():
+    graph = check_capture(nn.Sequential(nn.AdaptiveAvgPool2d((2, 1))), (1, 3, 5, 6))
+    windows = [node.attrs for node in graph.nodes if node.op == "slice"]
+    # PyTorch's windows: [floor(i * H / 2), ceil((i + 1) * H / 2)); the width to 1 is one mean
+    assert [(w["starts"], w["ends"]) for w in windows] == [([0], ["(H + 1)//2"]), (["H//2"], ["H"])]
+    assert [node.op for node in graph.nodes][-2:] == ["concat", "reduce_mean"]
+
+
 UNSUPPORTED = [
     pytest.param(lambda: nn.AvgPool2d(2, divisor_override=3), (1, 3, 4, 4), "divisor_override must be None",
                  id="avg-divisor-override"),
-    pytest.param(lambda: nn.MaxPool2d(2, return_indices=True), (1, 3, 4, 4), "return_indices must be False",
-                 id="max-return-indices"),
-    pytest.param(lambda: nn.AdaptiveMaxPool2d(1, return_indices=True), (1, 3, 4, 4), "return_indices must be False",
+    pytest.param(lambda: nn.MaxPool2d(2, return_indices=True), (1, 3, 4, 4),
+                 r"node '0' \(aten.max_pool2d_with_indices in MaxPool2d\): it returns the positions of the maxima "
+                 r"\(return_indices=True\)", id="max-return-indices"),
+    pytest.param(lambda: nn.AdaptiveMaxPool2d(1, return_indices=True), (1, 3, 4, 4),
+                 r"node '0' \(aten.adaptive_max_pool2d in AdaptiveMaxPool2d\): it returns the positions of the maxima",
                  id="adaptive-return-indices"),
-    pytest.param(lambda: nn.AdaptiveAvgPool2d(3), (1, 3, 7, 7), r"output_size must be 1 or divide the input size",
-                 id="adaptive-not-dividing"),
-    pytest.param(lambda: nn.MaxPool2d(2), (3, 4, 4), r"the input must be batched", id="max-unbatched"),
 ]
 
 

@@ -1,13 +1,12 @@
-"""Tensor.repeat, torch.tile and Tensor.tile as the IR's tile: captured graph == torch at another batch size; a
-constant repeated over the batch (a class token) as a batch_constant; repeats of the batch refused."""
+"""Tensor.repeat, torch.tile and Tensor.tile as the IR's tile: captured graph == torch at other sizes; a constant
+repeated over the batch (a class token) as a constant expanded to it; repeats of the batch, of new leading axes and
+by a size."""
 from __future__ import annotations
 
 import pytest
 import torch
 from torch import nn
 
-from interlayer.errors import UnsupportedLayerError
-from interlayer.frontends.torch import capture
 from torch_frontend_support import Fn, check_capture
 
 MAP = (1, 3, 4, 5)
@@ -15,7 +14,7 @@ MAP = (1, 3, 4, 5)
 CASES = [
     pytest.param(lambda m, x: x.repeat(1, 2, 1, 3), MAP, [1, 2, 1, 3], id="Tensor.repeat"),
     pytest.param(lambda m, x: x.repeat((1, 1, 2, 2)), MAP, [1, 1, 2, 2], id="Tensor.repeat-tuple"),
-    pytest.param(lambda m, x: x.repeat(1, 1, 1, 1), MAP, [1, 1, 1, 1], id="Tensor.repeat-ones"),
+
     pytest.param(lambda m, x: torch.tile(x, (1, 3, 1, 1)), MAP, [1, 3, 1, 1], id="torch.tile"),
     pytest.param(lambda m, x: torch.tile(x, (2,)), MAP, [1, 1, 1, 2], id="torch.tile-last-axis"),
     pytest.param(lambda m, x: torch.tile(x, dims=(2, 1, 3)), MAP, [1, 2, 1, 3], id="torch.tile-dims"),
@@ -44,6 +43,11 @@ class ConvTileConv(nn.Module):
         return self.conv2(self.conv1(x).repeat(1, 2, 1, 3))
 
 
+def test_repeat_of_ones_is_the_tensor_itself():
+    graph = check_capture(Fn(lambda m, x: x.repeat(1, 1, 1, 1) * 2.0), MAP)
+    assert [node.op for node in graph.nodes] == ["mul"]
+
+
 def test_tile_between_convolutions():
     graph = check_capture(ConvTileConv(), (1, 3, 7, 6))
     assert [node.op for node in graph.nodes] == ["conv", "tile", "conv"]
@@ -63,39 +67,34 @@ class ClassToken(nn.Module):
 
 def test_class_token_repeated_over_the_batch_stays_trainable():
     graph = check_capture(ClassToken(), (1, 4, 6))
-    node = graph.nodes[0]
-    assert (node.op, node.attrs) == ("batch_constant", {"shape": [1, 6], "trainable": True})
-    assert graph.source["name_map"]["token"] == f"{node.name}.value"
+    token = graph.nodes[0]
+    assert (token.op, token.attrs) == ("constant", {"shape": [1, 1, 6], "dtype": "float32", "trainable": True})
+    assert graph.source["name_map"]["token"] == f"{token.name}.value"
+    # repeated N times: a new axis expanded to N, merged with the token's own axis of 1
+    assert [node.op for node in graph.nodes] == ["constant", "reshape", "expand", "reshape", "concat"]
+    assert graph.nodes[2].attrs["shape"] == ["N", 1, 1, 6]
 
 
-def test_class_token_tiled_along_its_axes_is_a_fixed_constant():
+def test_class_token_tiled_along_its_axes_too():
     graph = check_capture(ClassToken(counts=(2, 1)), (1, 4, 6))
-    node = graph.nodes[0]
-    assert (node.op, node.attrs) == ("batch_constant", {"shape": [2, 6], "trainable": False})
-    assert "token" not in graph.source["name_map"]
+    assert [(node.op, node.attrs.get("repeats")) for node in graph.nodes][-2:] == [("tile", [1, 2, 1]),
+                                                                                   ("concat", None)]
+    assert graph.source["name_map"]["token"] == "token.value"
 
 
-REFUSED = [
-    pytest.param(lambda m, x: x.repeat(2, 1, 1, 1), "node 'repeat' (Tensor.repeat)",
-                 "repeating the batch axis has no IR equivalent: the batch stays the batch. Expected 1 as the first "
-                 "repeat. Received: repeats=[2, 1, 1, 1]", id="repeat-batch"),
-    pytest.param(lambda m, x: torch.tile(x, (3, 1, 1, 1)), "node 'tile' (torch.tile)",
-                 "Received: repeats=[3, 1, 1, 1]", id="tile-batch"),
-    pytest.param(lambda m, x: x.repeat(1, 1, 1, 1, 1), "node 'repeat' (Tensor.repeat)",
-                 "more repeats than axes put new axes in front of the batch. Expected one repeat per axis of the rank "
-                 "4 input. Received: repeats=[1, 1, 1, 1, 1]", id="repeat-new-axis-of-1"),
-    pytest.param(lambda m, x: x.tile(1, 1, 2, 1, 1), "node 'tile' (Tensor.tile)", "more repeats than axes",
+# repeats the concrete tracer refused (of the batch, of new leading axes, by the batch size): what torch computes
+BATCH_REPEATS = [
+    pytest.param(lambda m, x: x.repeat(2, 1, 1, 1), [("tile", [2, 1, 1, 1])], id="repeat-batch"),
+    pytest.param(lambda m, x: torch.tile(x, (3, 1, 1, 1)), [("tile", [3, 1, 1, 1])], id="tile-batch"),
+    pytest.param(lambda m, x: x.repeat(1, 1, 1, 1, 1), [("reshape", None)], id="repeat-new-axis-of-1"),
+    pytest.param(lambda m, x: x.tile(1, 1, 2, 1, 1), [("reshape", None), ("tile", [1, 1, 2, 1, 1])],
                  id="tile-new-axis"),
-    pytest.param(lambda m, x: x.repeat(x.size(0), 1, 1, 1), "node 'repeat' (Tensor.repeat)",
-                 "a repeat count read from the batch size changes with the batch. Expected counts that are numbers. "
-                 "Received: repeats=[batch, 1, 1, 1]", id="repeat-by-batch-size"),
+    pytest.param(lambda m, x: x.repeat(x.size(0), 1, 1, 1), [("reshape", None), ("expand", None), ("reshape", None)],
+                 id="repeat-by-batch-size"),
 ]
 
 
-@pytest.mark.parametrize("fn, where, message", REFUSED)
-def test_repeats_that_move_the_batch_are_refused(fn, where, message):
-    with pytest.raises(UnsupportedLayerError) as caught:
-        capture(Fn(fn), example_inputs=MAP)
-    [(found, problem)] = caught.value.problems
-    assert found == where
-    assert message in problem
+@pytest.mark.parametrize("fn, ops", BATCH_REPEATS)
+def test_repeats_of_the_batch(fn, ops):
+    graph = check_capture(Fn(fn), MAP)
+    assert [(node.op, node.attrs.get("repeats")) for node in graph.nodes] == ops

@@ -18,8 +18,9 @@ from torch_frontend_support import Fn, check_capture
 @pytest.mark.parametrize("name, ops", [
     ("gelu", ["gelu"]), ("gelu_python", ["gelu"]), ("gelu_new", ["gelu"]), ("gelu_fast", ["gelu"]),
     ("gelu_pytorch_tanh", ["gelu"]), ("gelu_python_tanh", ["gelu"]), ("gelu_accurate", ["gelu"]),
-    ("gelu_10", ["gelu", "clip"]), ("silu", ["silu"]), ("swish", ["silu"]), ("linear", ["identity"]),
-    ("quick_gelu", ["mul", "sigmoid", "mul"]),  # no converter: its forward is traced op by op
+    ("gelu_10", ["gelu", "clip"]), ("silu", ["silu"]), ("swish", ["silu"]),
+    ("linear", []),  # the input itself
+    ("quick_gelu", ["mul", "sigmoid", "mul"]),  # x * sigmoid(1.702 x) is no GELU: its ops as written
     ("relu", ["relu"]), ("relu6", ["clip"]),
 ])
 def test_act2fn_activation(name, ops):
@@ -33,16 +34,16 @@ def test_gelu_approximation_is_kept():
     assert [exact.nodes[0].attrs, tanh.nodes[0].attrs] == [{"approximate": "none"}, {"approximate": "tanh"}]
 
 
-@pytest.mark.parametrize("data_format, shape, axes", [
-    ("channels_first", (1, 6, 4, 5), [1]),
-    ("channels_last", (1, 4, 5, 6), [3]),
+@pytest.mark.parametrize("data_format, shape, axes, name", [
+    ("channels_first", (1, 6, 4, 5), [1], "0_layer_norm"),  # permute, F.layer_norm, permute: the norm over axis 1
+    ("channels_last", (1, 4, 5, 6), [3], "0"),
 ])
-def test_convnext_layer_norm(data_format, shape, axes):
+def test_convnext_layer_norm(data_format, shape, axes, name):
     graph = check_capture(nn.Sequential(ConvNextLayerNorm(6, eps=1e-6, data_format=data_format)), shape)
     [node] = graph.nodes
-    assert (node.op, node.attrs["axes"], node.attrs["normalized_shape"], node.attrs["epsilon"]) == (
-        "layer_norm", axes, [6], 1e-6)
-    assert graph.source["name_map"] == {"0.weight": "0.scale", "0.bias": "0.offset"}
+    assert (node.name, node.op, node.attrs["axes"], node.attrs["normalized_shape"], node.attrs["epsilon"]) == (
+        name, "layer_norm", axes, [6], 1e-6)
+    assert graph.source["name_map"] == {"0.weight": f"{name}.scale", "0.bias": f"{name}.offset"}
 
 
 def test_transformers_converters_stay_out_of_the_registry():
@@ -63,7 +64,9 @@ def test_resnet_channel_check_is_answered_and_refuses_wrong_channels():
                                                                layer_type="basic"))
     graph = check_capture(model, (1, 3, 16, 16))
     assert graph.source["output_names"] == ["last_hidden_state", "pooler_output"]
-    with pytest.raises(SourceError, match=r"In module 'embedder' \(ResNetEmbeddings\): ValueError: Make sure"):
+    assert graph.inputs[0].shape == ("N", 3, "H", "W")
+    with pytest.raises(SourceError, match=r"(?s)cannot export ResNetModel.*ValueError:\n  Make sure that the channel "
+                                          r"dimension of the pixel values match"):
         capture(model, (1, 4, 16, 16))
     assert torch.is_grad_enabled()
 

@@ -58,13 +58,23 @@ def example_sizes(graph, example_inputs, batch: int = BATCH) -> dict:
         not isinstance(example_inputs[0], int) else [example_inputs]
     wanted = {}
     for spec, example in zip(graph.inputs, examples):
-        shape = tuple(example.shape) if hasattr(example, "shape") else tuple(example)
+        shape = tuple(example.shape) if hasattr(example, "shape") else _spec_shape(example) \
+            if isinstance(example, str) else tuple(example)
         for axis, dim in enumerate(spec.shape):
             if dims.is_name(dim) and axis < len(shape):
                 wanted.setdefault(dim, batch if dim == "N" else int(shape[axis]))
     chosen = bindings.choose(graph, wanted)
     assert chosen is not None, f"no sizes near {wanted} keep the guards {graph.guards}"
     return chosen
+
+
+def _spec_shape(text: str) -> tuple:
+    """The example sizes of an input spec (``"x:float32[N,3,H=8,W]"``: 2 for axis 0 and 8 elsewhere unless given)."""
+    from interlayer.frontends.torch.inputs import parse_spec
+
+    _, _, axes = parse_spec(text)
+    return tuple(a if isinstance(a, int) else (a[1] if isinstance(a, tuple) and a[1] else (2 if i == 0 else 8))
+                 for i, a in enumerate(axes))
 
 
 def inputs_for(graph, seed: int = 1, batch: int = BATCH, sizes: dict | None = None) -> list[np.ndarray]:
@@ -75,12 +85,13 @@ def inputs_for(graph, seed: int = 1, batch: int = BATCH, sizes: dict | None = No
 
 
 def torch_outputs(model: nn.Module, arrays: list[np.ndarray], graph=None) -> list[np.ndarray]:
-    """The model's outputs on ``arrays``, given to its forward by the graph's input names."""
+    """The model's outputs on ``arrays``, given to its forward by the graph's input names (copies: a model that
+    works in place must not change the arrays the graph is run on next)."""
     with torch.no_grad():
         if graph is None:
-            result = model(*(torch.from_numpy(a) for a in arrays))
+            result = model(*(torch.from_numpy(a.copy()) for a in arrays))
         else:
-            result = model(**{spec.name: torch.from_numpy(a) for spec, a in zip(graph.inputs, arrays)})
+            result = model(**{spec.name: torch.from_numpy(a.copy()) for spec, a in zip(graph.inputs, arrays)})
     return [item.numpy() for _, item in flat_outputs(result)]
 
 
@@ -89,8 +100,13 @@ def check_capture(model: nn.Module, example_inputs, seed: int = 0):
     (a new batch size) and at other sizes the graph keeps generic."""
     from interlayer.ir import bindings
 
+    from interlayer.ir.check import infer_dtypes
+
     randomise(model, seed)
     graph = capture(model, example_inputs=example_inputs)
+    dtypes = infer_dtypes(graph)
+    assert [spec.dtype for spec in graph.outputs] == [dtypes[spec.name] for spec in graph.outputs], \
+        "the graph's outputs are declared with other dtypes than its ops compute"
     base = example_sizes(graph, example_inputs)
     first = None
     for sizes in [base, *bindings.alternatives(graph, base, count=1)]:
@@ -99,6 +115,7 @@ def check_capture(model: nn.Module, example_inputs, seed: int = 0):
         actual = list(interlayer.run(graph, arrays).values())
         assert len(actual) == len(expected)
         for index, (got, want) in enumerate(zip(actual, expected)):
+            assert np.asarray(got).dtype == want.dtype, f"output {index}: dtype {np.asarray(got).dtype} != {want.dtype}"
             assert_equivalent(got, want, what=f"output {index} at {sizes}")
         first = actual if first is None else first
     other = list(interlayer.run(graph, inputs_for(graph, seed=2, sizes=base)).values())

@@ -11,6 +11,7 @@ import math
 import numpy as np
 from onnx import numpy_helper
 
+from ...ir import dims
 from ...registry import register
 from .context import BOOL, INT64, Step
 
@@ -25,8 +26,12 @@ def batch_constant(ctx: Step, node):
 
 @register("onnx", "backend", "expand")
 def expand(ctx: Step, node):
-    """ONNX Expand broadcasts both ways: a leading 1 keeps the batch."""
-    return ctx.op("Expand", [ctx.raw(), ctx.ints([1, *ctx.attrs["shape"]])])
+    """ONNX Expand broadcasts both ways, numpy's way: a size the input already has on its (right-aligned) axis is
+    written 1, so that only the sizes that grow are computed."""
+    shape, target = ctx.shape(), [dims.normal(d) for d in ctx.attrs["shape"]]
+    offset = len(target) - len(shape)
+    sizes = [1 if isinstance(d, str) and i >= offset and shape[i - offset] == d else d for i, d in enumerate(target)]
+    return ctx.op("Expand", [ctx.raw(), ctx.dims(sizes)])
 
 
 def _condition(ctx: Step, index: int) -> str:

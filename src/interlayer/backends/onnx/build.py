@@ -1,7 +1,10 @@
 """IR -> ONNX: an ``onnx.ModelProto`` (opset 17 by default) that onnxruntime runs like the reference interpreter.
 
-The IR is channels-first like ONNX, so graph inputs and outputs keep their canonical shapes; the batch ``N`` and
-every other symbolic size become ``dim_param``s, so the model runs with any batch size and sequence length.
+The IR is channels-first like ONNX, so graph inputs and outputs keep their canonical shapes and dtypes; each size
+name (the batch ``N``, a sequence length ``T``) is a ``dim_param``, so the model runs with any sizes: a size
+expression in an attribute (``N*T``, ``(H - 1)//2 + 1``) is computed in the graph from the shape of the input that
+binds its names (``sizes.py``); the range of each size and the guards the sizes keep are the model's metadata
+(``interlayer.sizes``, ``interlayer.guards``).
 Initializers are the IR weights, named ``<node>.<weight>`` when used as is and ``<node>.<purpose>`` when
 reorganised (a transposed matrix, recurrent gates in ONNX's order); nodes and values are named after the IR's.
 
@@ -12,6 +15,7 @@ is checked by :func:`write_model` in its path form instead.
 """
 from __future__ import annotations
 
+import json
 import tempfile
 from pathlib import Path
 from typing import Any, Sequence
@@ -22,7 +26,7 @@ from onnx import helper
 
 from ... import __version__
 from ...errors import InterlayerError, UnsupportedLayerError
-from ...ir.check import validate
+from ...ir.check import bound_names, validate
 from ...ir.graph import Graph, TensorSpec
 from ...ir.provenance import shared_nodes
 from ...registry import converters
@@ -58,6 +62,8 @@ def build(graph: Graph, opset: int = DEFAULT_OPSET, check: bool = True, **option
             readers.setdefault(value, []).append(node.op)
     emitter = Emitter(opset, graph.shapes(), shared_nodes(graph), reserved, readers)
     inputs = [_declare_input(emitter, spec) for spec in graph.inputs]
+    emitter.bound = {name: (graph.inputs[index].name, axis) for name, (index, axis) in bound_names(graph).items()}
+    emitter.declared = {spec.name: numpy_dtype(spec.dtype) for spec in graph.outputs}
     table = converters("onnx", "backend")
     for node in graph.nodes:
         step = Step(emitter, node)
@@ -80,19 +86,28 @@ def build(graph: Graph, opset: int = DEFAULT_OPSET, check: bool = True, **option
                               producer_version=__version__,
                               ir_version=helper.find_min_ir_version_for([helper.make_opsetid("", opset)]))
     add_initializers(model.graph, emitter.initializers)  # after make_model, which copies the graph it is given
-    if graph.source.get("framework"):
-        helper.set_model_props(model, {"interlayer.source.framework": str(graph.source["framework"])})
+    helper.set_model_props(model, _properties(graph))
     if check and files.serialized_size(model) <= files.PROTOBUF_LIMIT:
         onnx.checker.check_model(model, full_check=True)
     return model
 
 
+def _properties(graph: Graph) -> dict[str, str]:
+    """The model's metadata: the source framework, and the range of each size and the guards the sizes keep
+    (JSON), which the ONNX frontend reads back: a model that accepts only some sizes says which."""
+    found = {}
+    if graph.source.get("framework"):
+        found["interlayer.source.framework"] = str(graph.source["framework"])
+    if graph.sizes:
+        found["interlayer.sizes"] = json.dumps(graph.sizes, sort_keys=True)
+    if graph.guards:
+        found["interlayer.guards"] = json.dumps(list(graph.guards))
+    return found
+
+
 def _declare_input(emitter: Emitter, spec: TensorSpec) -> onnx.ValueInfoProto:
     dtype = numpy_dtype(spec.dtype)
     emitter.values[spec.name], emitter.dtypes[spec.name] = spec.name, dtype
-    for axis, size in enumerate(spec.shape):
-        if isinstance(size, str):
-            emitter.symbols.setdefault(size, (spec.name, axis))
     return _value_info(spec.name, dtype, spec.shape)
 
 

@@ -7,7 +7,10 @@ reorganised weight, named ``<node>.<purpose>``), and returns the ONNX value of e
 ``ctx.unsupported(...)`` when the node cannot be expressed exactly. The build renames each returned value to the
 IR value name (an ``Identity`` when the value is not the node's own) and names the node that makes the first
 output after the IR node. Helper constants (shapes, scalars) are ``Constant`` nodes, so the initializers are
-exactly the model's weights.
+exactly the model's weights. A size attribute (an int or a size expression) becomes an int64 tensor with
+``ctx.dims`` / ``ctx.size`` / ``ctx.scalar``, computed at run time from the inputs' shapes (``sizes.py``).
+Integer and boolean values keep their dtypes: ``ctx.raw`` reads an input as it is, ``ctx.common`` brings operands
+to the dtype numpy would compute them in, and a graph output is cast to its declared dtype.
 """
 from __future__ import annotations
 
@@ -20,6 +23,7 @@ from onnx import helper, numpy_helper
 from ...ir import ops
 from ...ir.archive import release
 from ...ir.graph import Node
+from . import sizes as run_time
 
 INT64 = np.dtype(np.int64)
 BOOL = np.dtype(bool)
@@ -74,8 +78,14 @@ class Emitter:
         self.node_names: set[str] = set()
         self.made: dict[tuple[str, str], str] = {}
         """(owner node, purpose) -> initializer name, so that shared nodes read one initializer"""
-        self.symbols: dict[str, tuple[str, int]] = {}
-        """symbolic dimension -> (graph input, axis) where it is declared"""
+        self.bound: dict[str, tuple[str, int]] = {}
+        """size name -> (graph input, axis) that binds it"""
+        self.sizes: dict[tuple, str] = {}
+        """the run-time sizes made so far (``sizes.py``), shared by every node"""
+        self.natural: set[str] = set()
+        """int64 size values known to be >= 0"""
+        self.declared: dict[str, np.dtype] = {}
+        """graph output -> its declared dtype"""
         self.problems: list[tuple[str, str]] = []
 
     def unique(self, name: str) -> str:
@@ -137,6 +147,10 @@ class Step:
     def inputs(self) -> list[str]:
         return [self.input(index) for index in range(len(self.node.inputs))]
 
+    @property
+    def raws(self) -> list[str]:
+        return [self.raw(index) for index in range(len(self.node.inputs))]
+
     def shape(self, index: int = 0) -> tuple:
         """The IR shape of an input (symbolic sizes as strings)."""
         return tuple(self.emitter.shapes[self.node.inputs[index]])
@@ -147,13 +161,14 @@ class Step:
     def dtype_of(self, value: str) -> np.dtype:
         return self.emitter.dtypes[value]
 
-    def weight(self, name: str) -> str:
+    def weight(self, name: str, cast: bool = True) -> str:
         """The initializer holding the IR weight ``name`` as is, named ``<node>.<weight>`` (a shared node reads
-        its original's), cast to the node's dtype when it differs."""
+        its original's), cast to the node's dtype when it differs (unless ``cast`` is False: an integer or boolean
+        constant keeps its dtype)."""
         key = (self.owner, name)
         if key not in self.emitter.made:
             self.emitter.made[key] = self.emitter.initializer(f"{self.owner}.{name}", self.node.weights[name])
-        return self.cast(self.emitter.made[key], self.dtype)
+        return self.cast(self.emitter.made[key], self.dtype) if cast else self.emitter.made[key]
 
     def derived(self, purpose: str, array: np.ndarray) -> str:
         """An initializer holding a reorganised weight (transposed, gates reordered...), named
@@ -175,32 +190,18 @@ class Step:
     def ints(self, values: Sequence[int], suffix: str = "shape") -> str:
         return self.const(np.asarray(list(values), dtype=np.int64), INT64, suffix)
 
-    def dims(self, sizes: Sequence[Any], index: int = 0) -> str:
-        """An int64 shape tensor of ``sizes``: ints as they are, a symbolic size (a name) read at run time from
-        input ``index``'s shape where it has that symbol, else from the graph input that declares it."""
-        if not any(isinstance(size, str) for size in sizes):
-            return self.ints(sizes)
-        parts, run = [], []
-        for size in sizes:
-            if not isinstance(size, str):
-                run.append(size)
-                continue
-            if run:
-                parts.append(self.ints(run))
-                run = []
-            parts.append(self.symbol(size, index))
-        if run:
-            parts.append(self.ints(run))
-        return self.op("Concat", parts, axis=0, suffix="dims")
+    def dims(self, sizes: Sequence[Any]) -> str:
+        """A 1-D int64 shape tensor of ``sizes``: ints as they are, size expressions computed at run time from the
+        shapes of the graph inputs that bind their names (``sizes.py``)."""
+        return run_time.shape_tensor(self, sizes)
 
-    def symbol(self, name: str, index: int = 0) -> str:
-        """A 1-element int64 tensor holding the run-time size of the symbolic dimension ``name``."""
-        shape = self.shape(index)
-        if name in shape:
-            source, axis = self.raw(index), shape.index(name)
-        else:
-            source, axis = self.emitter.symbols[name]
-        return self.op("Shape", [source], start=axis, end=axis + 1, dtype=INT64, suffix=f"size_{name}")
+    def size(self, dim: Any) -> str:
+        """A 1-element int64 tensor of one size (an int or a size expression)."""
+        return run_time.size(self, dim)
+
+    def scalar(self, dim: Any) -> str:
+        """A 0-d int64 tensor of one size."""
+        return run_time.scalar(self, dim)
 
     # emitting ------------------------------------------------------------------------------------------------
 
@@ -228,6 +229,17 @@ class Step:
         if (value, dtype) not in self.casts:
             self.casts[value, dtype] = self.op("Cast", [value], to=onnx_type(dtype), dtype=dtype, suffix="cast")
         return self.casts[value, dtype]
+
+    def common(self, values: Sequence[str], floats: bool = False) -> list[str]:
+        """``values`` in one dtype, as numpy would compute them: the node's float dtype when one of them is a
+        float (or ``floats``: true division, a float kernel), else the integer (or bool) dtype they promote to."""
+        kinds = [self.emitter.dtypes[value] for value in values]
+        if floats or any(is_float(dtype) for dtype in kinds):
+            target = self.dtype
+        else:
+            target = np.result_type(*kinds)
+            target = np.dtype(np.int64) if target.kind not in "biu" else target
+        return [self.cast(value, target) for value in values]
 
     def transpose(self, value: str, perm: Sequence[int]) -> str:
         if list(perm) == sorted(perm):
@@ -275,10 +287,13 @@ class Step:
 
     def finish(self, results: Sequence[str]) -> None:
         """Give each IR output of the node its IR name: the returned value is renamed when this node made it,
-        else copied by an ``Identity``; the node making the first output is named after the IR node."""
+        else copied by an ``Identity``; the node making the first output is named after the IR node. A graph
+        output is cast to its declared dtype first."""
+        results = [self.cast(value, self.emitter.declared[ir_value]) if ir_value in self.emitter.declared else value
+                   for ir_value, value in zip(self.node.outputs, results)]  # a graph output in its declared dtype
         emitted = self.emitter.nodes[self.first:]
-        made = {output for proto in emitted for output in proto.output}
         renamed: dict[str, str] = {}
+        made = {output for proto in emitted for output in proto.output} - set(self.emitter.sizes.values())
         for ir_value, value in zip(self.node.outputs, results):
             if value in made and value not in renamed:
                 renamed[value] = ir_value

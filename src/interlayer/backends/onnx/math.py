@@ -1,5 +1,5 @@
 """Element-wise math as ONNX operators: Exp, Log, Sqrt, Abs, Neg, Softplus, Selu, Sign, Softsign, Erf, Floor,
-Ceil, Shrink and LogSoftmax.
+Ceil, Sin, Cos, Shrink and LogSoftmax.
 
 Selu always gets its alpha and gamma written. Softplus with a threshold below 15 is written as
 Where(x > threshold, x, Softplus(x)); from 15 on the two differ by under exp(-15) relative, below float32's
@@ -14,7 +14,7 @@ from ...registry import register
 from .context import Step
 
 _PLAIN = {"exp": "Exp", "log": "Log", "sqrt": "Sqrt", "abs": "Abs", "neg": "Neg", "sign": "Sign",
-          "softsign": "Softsign", "erf": "Erf", "floor": "Floor", "ceil": "Ceil"}
+          "softsign": "Softsign", "erf": "Erf", "floor": "Floor", "ceil": "Ceil", "sin": "Sin", "cos": "Cos"}
 _INVISIBLE_THRESHOLD = 15.0
 
 

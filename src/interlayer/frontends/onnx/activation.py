@@ -133,9 +133,9 @@ def coerced(ctx: NodeContext, op: str):
     if any(isinstance(shape[a], str) for a in range(axis, len(shape))):
         return ctx.unsupported(f"the axes from axis={axis} on must be static to be normalised together. "
                                f"Received: shape={list(shape)}")
-    rows = ctx.add("reshape", [x], {"shape": [*shape[1:axis], int(np.prod(shape[axis:]))]}, role="rows")
+    rows = ctx.add("reshape", [x], {"shape": [*shape[:axis], int(np.prod(shape[axis:]))]}, role="rows")
     out = ctx.add(op, [rows], {"axis": axis}, role=op)
-    return ctx.add("reshape", [out], {"shape": list(shape[1:])})
+    return ctx.add("reshape", [out], {"shape": list(shape)})
 
 
 def along_axis(ctx: NodeContext, op: str):

@@ -24,13 +24,14 @@ exporters write around ``Reshape`` folds into a static target with the batch kep
 matrix takes the Add of its bias (one ``linear``), a Div or Mul by sqrt(2) the rest of the exact GELU
 (``patterns.py``). ``Constant`` nodes are folded before the walk so that such look-ahead sees them.
 
-**Layout.** ONNX values are the IR's: batch-first, channels-first. Axis 0 of each graph input is the batch and
-becomes ``"N"``, even when the file fixes it (model-zoo files fix it to 1; a ``Reshape`` to a literal 1 there is
-read as the batch). A ``Transpose``, ``Reshape``, ``Squeeze`` or ``Unsqueeze`` that moves the batch off axis 0,
-or merges it with other axes, is kept as a view of its input (``values.Held``, ``viewing.py``) with no IR node:
-an ``LSTM``/``GRU``/``RNN`` reads a time-major view directly, ops along the last axis (MatMul, Gemm, Softmax,
-LayerNormalization, element-wise ops) run behind any view, and a later reshape or transpose that brings the batch
-back first writes the IR nodes; any other reader of such a value is refused.
+**Layout.** ONNX values are the IR's: channels-first, and no axis is special to the IR. Axis 0 of a graph input
+is the batch and becomes ``"N"`` where the file leaves it open, and also where the file fixes the same size on
+every input (model-zoo files fix it to 1; a ``Reshape`` to a literal 1 there is read as the batch); where the
+inputs fix different sizes there, it keeps the file's size (``boundary.py``). A ``Transpose``, ``Reshape``,
+``Squeeze`` or ``Unsqueeze`` that moves the batch off axis 0, or merges it with other axes, is kept as a view of
+its input (``values.Held``, ``viewing.py``) with no IR node: an ``LSTM``/``GRU``/``RNN`` reads a time-major view
+directly, ops along the last axis (MatMul, Gemm, Softmax, LayerNormalization, element-wise ops) run behind any
+view, and any other reader gets the IR value the view describes (reshape, transpose, reshape nodes).
 
 **Names.** Each IR node takes its ONNX node's name (a leading ``/`` dropped; ``<op_type>_<index>`` when empty;
 made unique); a node that becomes several IR nodes names its helpers ``<name>_<role>``. Each weight's ONNX
@@ -49,7 +50,7 @@ from ...ir.builder import GraphBuilder
 from ...ir.graph import Graph
 from ...registry import converters, plugin_errors
 from . import folding
-from .boundary import declare_inputs, declare_outputs, dtypes, example_shapes, fixed_batch
+from .boundary import declare_inputs, declare_outputs, declare_sizes, dtypes, example_shapes, fixed_batch
 from .context import Capture, NodeContext, as_value
 from .values import Const, Dual, Failed, Held
 
@@ -74,6 +75,7 @@ def capture(model: onnx.ModelProto, example_inputs: Any = None, **options: Any) 
     builder = GraphBuilder(graph.name or "onnx_model", "onnx", onnx.__version__)
     state = Capture(builder, graph, opsets, fixed_batch(graph), dtypes(inferred))
     declare_inputs(state, graph, example_shapes(example_inputs))
+    declare_sizes(state, model)
     _walk(state, graph)
     declare_outputs(state, graph)
     result = builder.finish()

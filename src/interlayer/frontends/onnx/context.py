@@ -13,6 +13,7 @@ from onnx import helper, numpy_helper
 from ...errors import ValidationError
 from ...ir import ops
 from ...ir.builder import GraphBuilder
+from . import operands
 from .values import Const, Dual, Failed, Held
 from .viewing import Views
 
@@ -120,6 +121,14 @@ class NodeContext(Views):
         self.constant(index, what)
         return None
 
+    def dtype(self, index: int) -> str:
+        """The numpy dtype name of input ``index`` (from ONNX's shape inference; a computed value's own)."""
+        value = self.input(index)
+        if isinstance(value, Const):
+            return value.array.dtype.name
+        known = self.capture.dtypes.get(self.node.input[index])
+        return known or (value.dtype if isinstance(value, Held) else "float32")
+
     def source(self, index: int) -> str | None:
         """The ONNX name of a constant input's weight, for ``sources=``."""
         value = self.input(index)
@@ -141,6 +150,11 @@ class NodeContext(Views):
         held = self.held(index)
         return None if held is None else self.materialize(held)
 
+    def tensor(self, index: int, role: str | None = None) -> str | None:
+        """Input ``index`` as an IR value whatever it is: computed (written batch-first), a constant (a
+        ``constant`` node) or a batch-dependent constant (``operands.py``); None after reporting."""
+        return operands.tensor(self, index, role)
+
     def shape(self, index: int) -> tuple:
         """The ONNX shape of input ``index`` (``"N"`` for the batch)."""
         value = self.input(index)
@@ -152,11 +166,11 @@ class NodeContext(Views):
         return self.capture.shapes[value]
 
     def axis(self, axis: int, rank: int, what: str = "axis") -> int | None:
-        """A non-negative, non-batch axis; None after reporting."""
+        """A non-negative axis (the batch's too: no IR axis is special); None after reporting."""
         index = axis + rank if axis < 0 else axis
-        if not 1 <= index < rank:
-            self.unsupported(f"{what} must be a non-batch axis of the rank {rank} input. Expected {-rank + 1} <= "
-                             f"{what} < {rank}, {what} != 0 (axis 0 is the batch). Received: {what}={axis}")
+        if not 0 <= index < rank:
+            self.unsupported(f"{what} must be an axis of the rank {rank} input. Expected {-rank} <= {what} < {rank}. "
+                             f"Received: {what}={axis}")
             return None
         return index
 

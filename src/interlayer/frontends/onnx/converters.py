@@ -7,4 +7,5 @@ from . import (activation, algebra, conv, linear, normalization, pool, recurrent
 
 FAMILIES = (activation, algebra, conv, linear, normalization, pool, recurrent, reshaping, slicing, spatial, tensor)
 from . import math  # noqa: E402,F401  (element-wise math)
-FAMILIES += (math,)
+from . import compare, index  # noqa: E402,F401  (comparisons and logic; indexing, scans, ranges)
+FAMILIES += (math, compare, index)

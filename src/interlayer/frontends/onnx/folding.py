@@ -28,6 +28,8 @@ def foldable(node: onnx.NodeProto, inputs: list) -> bool:
                                            for a in node.attribute):
         return False
     present = [value for name, value in zip(node.input, inputs) if name]
+    if node.op_type == "Range" and any(isinstance(value, Dual) for value in present):
+        return False  # positions up to a size of the batch: the IR's arange (``index.py``)
     return all(isinstance(value, (Const, Dual)) for value in present)
 
 
@@ -53,9 +55,9 @@ def shape_of(node: onnx.NodeProto, held: Held, opset: int) -> Const | Dual | str
     whole = held.shape if node.op_type == "Size" else shape
     dynamic = [d for d in whole if isinstance(d, str) and Shapes.of([d]).symbols != [BATCH]]
     if dynamic:
-        return (f"the shape of its input has dynamic size(s) {dynamic} besides the batch, which the IR cannot "
-                f"compute with. Expected static sizes except the batch. Received: shape={list(held.shape)}. Export "
-                f"the model with those sizes fixed")
+        return (f"the shape of its input has dynamic size(s) {dynamic} besides the batch, which this frontend's "
+                f"constant folding (shapes evaluated at two batch sizes) cannot follow. Expected static sizes "
+                f"except the batch. Received: shape={list(held.shape)}. Export the model with those sizes fixed")
     arrays = []
     for batch in BATCHES:
         sizes = [Shapes.of([d]).factor * (batch if isinstance(d, str) else 1) for d in whole]

@@ -2,9 +2,10 @@
 
 Gemm is ``alpha * A' @ B' + beta * C``: with transB=1, B is already the IR's (out, in) weight; with transB=0 it
 is transposed. alpha and beta are folded into the weight and bias when the products are exact in the weight's
-dtype, and refused otherwise. MatMul with a constant 2-D right operand is a ``linear`` without bias, or with the
-bias of an Add that is its only reader (what torch.onnx writes for ``nn.Linear`` on a 3-D input); any other
-MatMul is a ``matmul`` (with the constant operand as the weight ``other``).
+dtype, and refused otherwise. A Gemm of computed matrices (or with A transposed) is written out: ``matmul``, then
+``mul`` by alpha and ``add`` of beta * C. MatMul with a constant 2-D right operand is a ``linear`` without bias,
+or with the bias of an Add that is its only reader (what torch.onnx writes for ``nn.Linear`` on a 3-D input); any
+other MatMul is a ``matmul`` (with the constant operand as the weight ``other``).
 """
 from __future__ import annotations
 
@@ -13,13 +14,14 @@ import numpy as np
 from ...registry import register
 from .algebra import constant_operand
 from .context import NodeContext
+from .values import Const
 
 
 @register("onnx", "frontend", ("Gemm", 1))
 def gemm(ctx: NodeContext, node):
-    if ctx.attr("transA", 0):
-        return ctx.unsupported("transA must be 0. Expected A as (batch, features). Received: transA=1 (A is "
-                               "(features, batch), its batch on axis 1)")
+    if ctx.attr("transA", 0) or not isinstance(ctx.input(1), Const) or isinstance(ctx.input(0), Const) or \
+            (ctx.present(2) and not isinstance(ctx.input(2), Const)):
+        return _gemm_of_tensors(ctx)
     held = ctx.held(0)
     b = ctx.constant(1, "the weight B")
     c = ctx.constant(2, "the bias C") if ctx.present(2) else None
@@ -52,6 +54,34 @@ def gemm(ctx: NodeContext, node):
     return ctx.along_last(features_view, out)
 
 
+def _gemm_of_tensors(ctx: NodeContext):
+    """alpha * A' @ B' + beta * C written out (``matmul``, ``transpose``, ``mul``, ``add``) when A is transposed
+    or B or C is computed: the matrix product of two inputs (torch.mm, torch.addmm)."""
+    a, b = ctx.tensor(0), ctx.tensor(1)
+    if a is None or b is None:
+        return None
+    if ctx.attr("transA", 0):
+        a = ctx.add("transpose", [a], {"perm": [1, 0]}, role="a_transposed")
+    if ctx.attr("transB", 0):
+        b = ctx.add("transpose", [b], {"perm": [1, 0]}, role="b_transposed")
+    alpha, beta = float(ctx.attr("alpha", 1.0)), float(ctx.attr("beta", 1.0))
+    with_c = ctx.present(2) and beta != 0.0
+    product = ctx.add("matmul", [a, b], role="product" if alpha != 1.0 or with_c else None)
+    if alpha != 1.0:
+        product = _times(ctx, product, alpha, "alpha" if with_c else None)
+    if not with_c:
+        return product
+    c = ctx.tensor(2)
+    if c is not None and beta != 1.0:
+        c = _times(ctx, c, beta, "beta")
+    return None if c is None or product is None else ctx.add("add", [product, c])
+
+
+def _times(ctx: NodeContext, value: str | None, factor: float, role: str | None) -> str | None:
+    attrs = {"constant": True, "constant_shape": []}
+    return ctx.add("mul", [value], attrs, {"other": np.array(factor, np.float32)}, role=role)
+
+
 def _scaled(ctx: NodeContext, array: np.ndarray, factor: float, name: str) -> np.ndarray | None:
     """``factor * array`` when exact in the array's dtype (1, powers of two...); None after reporting."""
     if factor == 1.0:
@@ -68,8 +98,6 @@ def _scaled(ctx: NodeContext, array: np.ndarray, factor: float, name: str) -> np
 @register("onnx", "frontend", ("MatMul", 1))
 def matmul(ctx: NodeContext, node):
     left, right = ctx.input(0), ctx.input(1)
-    from .values import Const
-
     if isinstance(right, Const) and right.array.ndim == 2 and not isinstance(left, Const):
         return _linear(ctx, right.array)
     if isinstance(left, Const) or isinstance(right, Const):
@@ -86,9 +114,9 @@ def matmul(ctx: NodeContext, node):
     a, b = ctx.value(0), ctx.value(1)
     if a is None or b is None:
         return None
-    if len(ctx.ir_shape(a)) != len(ctx.ir_shape(b)):
-        return ctx.unsupported(f"both operands must have the same rank (the batch first). Received: shapes="
-                               f"{[list(ctx.ir_shape(a)), list(ctx.ir_shape(b))]}")
+    if min(len(ctx.ir_shape(a)), len(ctx.ir_shape(b))) < 2:
+        return ctx.unsupported(f"the IR's matmul multiplies matrices. Expected operands of rank >= 2. Received: "
+                               f"shapes={[list(ctx.ir_shape(a)), list(ctx.ir_shape(b))]}")
     return ctx.add("matmul", [a, b])
 
 

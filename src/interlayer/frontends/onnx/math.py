@@ -1,5 +1,5 @@
-"""Element-wise math: Exp, Log, Sqrt, Abs, Neg, Softplus, Selu, Sign, Softsign, Erf, Floor, Ceil, Shrink,
-Reciprocal; and LogSoftmax.
+"""Element-wise math: Exp, Log, Sqrt, Abs, Neg, Softplus, Selu, Sign, Softsign, Erf, Floor, Ceil, Sin, Cos,
+Shrink, Reciprocal; and LogSoftmax.
 
 Element-wise ops keep any view of their input. Selu is read only with ONNX's default alpha and gamma (the IR's selu
 has fixed constants). LogSoftmax, as Softmax, before opset 13 works on the input coerced to 2-D at ``axis``, from 13
@@ -18,11 +18,12 @@ from .activation import along_axis, coerced, elementwise
 from .context import NodeContext, readable
 
 _PLAIN = {"Exp": "exp", "Log": "log", "Sqrt": "sqrt", "Abs": "abs", "Neg": "neg", "Softplus": "softplus",
-          "Sign": "sign", "Softsign": "softsign", "Erf": "erf", "Floor": "floor", "Ceil": "ceil"}
+          "Sign": "sign", "Softsign": "softsign", "Erf": "erf", "Floor": "floor", "Ceil": "ceil", "Sin": "sin",
+          "Cos": "cos"}
 
 
 @register("onnx", "frontend", ("Exp", 1), ("Log", 1), ("Sqrt", 1), ("Abs", 1), ("Neg", 1), ("Softplus", 1),
-          ("Sign", 9), ("Softsign", 1), ("Erf", 9), ("Floor", 1), ("Ceil", 1))
+          ("Sign", 9), ("Softsign", 1), ("Erf", 9), ("Floor", 1), ("Ceil", 1), ("Sin", 7), ("Cos", 7))
 def plain(ctx: NodeContext, node):
     return elementwise(ctx, _PLAIN[node.op_type])
 

@@ -5,10 +5,12 @@ Reshape, Flatten, Transpose, Squeeze and Unsqueeze change how the ONNX value rea
 first on an axis of its own, and kept without any node while it is not (a time-major sequence, the
 (N * heads, T, d) of an attention). Their shape operands are constants by then (``folding.py``), the batch an
 entry of its own (``"N"``) or a factor of one (``"N*k"``). Reshape reads its shape from an input since opset 5,
-Squeeze and Unsqueeze their axes since opset 13. Tile's repeats are a constant, the batch's 1.
+Squeeze and Unsqueeze their axes since opset 13. Expand's shape and Tile's repeats are constants (the batch
+``"N"`` in Expand's); either may grow any axis.
 """
 from __future__ import annotations
 
+from ...ir import dims
 from ...ir.graph import BATCH
 from ...registry import register
 from . import values as views
@@ -54,8 +56,11 @@ def flatten(ctx: NodeContext, node):
     if BATCH in after or any(d != 1 for d in before if d != BATCH) or BATCH not in before:
         return ctx.unsupported(f"the batch must be the only axis before axis={axis} larger than 1. Expected a "
                                f"flatten that keeps the batch. Received: shape={list(shape)}")
-    if any(isinstance(d, str) for d in after):
-        return ctx.unsupported(f"the flattened axes must be static. Received: shape={list(shape)}")
+    if any(isinstance(d, str) for d in after):  # sizes the IR's flatten multiplies out (a map of any size)
+        x = ctx.value(0) if axis == 1 else None
+        return ctx.add("flatten", [x], {"axis": 1}) if x is not None else ctx.unsupported(
+            f"flattened symbolic sizes need the batch alone in front. Expected axis=1. Received: axis={axis}, "
+            f"shape={list(shape)}")
     return ctx.reshape(held, (BATCH, views.size(after)))
 
 
@@ -122,24 +127,20 @@ def _unsqueeze(ctx: NodeContext, axes: list[int]):
 
 @register("onnx", "frontend", ("Expand", 8))
 def expand(ctx: NodeContext, node):
-    """Broadcast to a constant shape (numpy rules); the batch axis stays as it is."""
+    """Broadcast to a shape (numpy's rules, both ways: a target size of 1 keeps the input's); the IR's expand
+    gives every axis of the result, new ones in front."""
     x = ctx.value(0)
     target = ctx.shape_operand(1, "the shape (input 1)")
     if x is None or target is None:
         return None
-    shape = ctx.ir_shape(x)
-    if len(target) > len(shape):
-        return ctx.unsupported(f"the shape must not add axes in front of the batch. Received: shape={target}, "
-                               f"input shape={list(shape)}")
-    target = [1] * (len(shape) - len(target)) + list(target)
-    if target[0] not in (1, BATCH):
-        return ctx.unsupported(f"the batch axis cannot be expanded. Received: shape={target}")
-    sizes = [d if t == 1 else t for d, t in zip(shape, target)]
-    if any(isinstance(d, str) for d in sizes[1:]):
-        return ctx.unsupported(f"the expanded sizes must be static. Received: {sizes}")
-    if list(sizes[1:]) == list(shape[1:]):
+    shape = list(ctx.ir_shape(x))
+    rank = max(len(shape), len(target))
+    shape = [1] * (rank - len(shape)) + shape
+    target = [1] * (rank - len(target)) + list(target)
+    sizes = [have if want == 1 else want for have, want in zip(shape, target)]
+    if sizes == list(ctx.ir_shape(x)):
         return x
-    return ctx.add("expand", [x], {"shape": [int(d) for d in sizes[1:]]})
+    return ctx.add("expand", [x], {"shape": [dims.normal(d) if isinstance(d, str) else int(d) for d in sizes]})
 
 
 @register("onnx", "frontend", ("Tile", 6))

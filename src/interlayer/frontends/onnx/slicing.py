@@ -1,7 +1,8 @@
 """Joining and cutting: Concat, Split, Slice, Gather (and Gather on a constant table: ``embedding``).
 
 Cutting a computed value along a static axis is an IR ``split`` whose unused parts are dropped; it works through
-a view as well (a step of a time-major sequence). Split reads its sizes from an input since opset 13
+a view as well (a step of a time-major sequence). Any other slice is the IR's ``slice`` (the batch's axis, a
+symbolic one, a step), any other Gather its ``gather``. Split reads its sizes from an input since opset 13
 (``num_outputs`` since 18), Slice its bounds since opset 10.
 """
 from __future__ import annotations
@@ -10,6 +11,7 @@ from dataclasses import replace
 
 import numpy as np
 
+from ...ir import dims
 from ...registry import register
 from . import values as views
 from .context import NodeContext
@@ -18,8 +20,9 @@ from .values import Const, Held
 
 @register("onnx", "frontend", ("Concat", 1))
 def concat(ctx: NodeContext, node):
-    """Computed values joined along a non-batch axis; a constant with batch size 1 is repeated over the batch
-    (``batch_constant``: a class token). Values read through one view (time-major steps) are joined behind it."""
+    """Computed values and constants joined along an axis; a constant of one row joined beside a batch along
+    another axis is repeated over the batch (``batch_constant``: a class token), any other is joined as it is (a
+    ``constant``). Values read through one view (time-major steps) are joined behind it."""
     rank = len(ctx.shape(0)) if ctx.input(0) is not None else 0
     inputs = [ctx.input(i) for i in range(len(node.input))]
     if all(isinstance(v, Held) for v in inputs) and not all(v.canonical(ctx.ir_shape(v.value)) for v in inputs):
@@ -39,12 +42,12 @@ def concat(ctx: NodeContext, node):
         if isinstance(value, Held):
             parts.append(ctx.value(index))
             continue
+        if axis == 0 or not _batched(ctx.ir_shape(reference)) or not _one_row(value):
+            parts.append(ctx.tensor(index, role=f"constant{index}"))  # joined as it is
+            continue
         array = ctx.constant(index, f"input {index} (batch broadcast)")
         if array is None:
             return None
-        if array.shape[0] != 1:
-            return ctx.unsupported(f"a constant input must have batch size 1 to be repeated over the batch. "
-                                   f"Received: input {index} shape={list(array.shape)}")
         if array.dtype.kind != "f":
             array = array.astype(np.float32)
         parts.append(ctx.add("batch_constant", [reference], {"shape": list(array.shape[1:])}, {"value": array},
@@ -52,6 +55,18 @@ def concat(ctx: NodeContext, node):
     if any(p is None for p in parts):
         return None
     return parts[0] if len(parts) == 1 else ctx.add("concat", parts, {"axis": axis})
+
+
+def _batched(shape) -> bool:
+    """Whether axis 0 of an IR value is a size the model is given (the batch), not one the file fixes."""
+    return bool(shape) and isinstance(shape[0], str)
+
+
+def _one_row(value) -> bool:
+    """A constant of one row along axis 0, to be repeated over the batch (a class token)."""
+    if isinstance(value, Const):
+        return value.array.ndim > 0 and value.array.shape[0] == 1
+    return value.batch_free() is not None
 
 
 def _concat_views(ctx: NodeContext, inputs: list[Held], axis: int) -> Held | None:
@@ -109,9 +124,10 @@ def _split(ctx: NodeContext, sizes, parts):
     if axis is None:
         return None
     length = shape[axis]
-    if isinstance(length, str):
-        return ctx.unsupported(f"the split axis must be static. Received: shape={list(shape)}")
     count = len(ctx.node.output)
+    if isinstance(length, str) and sizes is None:
+        return ctx.unsupported(f"equal parts of a symbolic axis have sizes the file does not give. Expected a "
+                               f"static axis or the sizes. Received: shape={list(shape)}, axis={axis}")
     if sizes is None:
         parts = parts or count
         chunk = -(-length // parts)
@@ -170,57 +186,93 @@ def slice_inputs(ctx: NodeContext, node):
 
 
 def _slice(ctx: NodeContext, starts, ends, axes, steps):
+    """Consecutive elements of static axes are taken by ``take`` (through any view); anything else (the batch's
+    axis, a symbolic one, a step > 1) by the IR's slice, its range resolved to positions (size expressions on a
+    symbolic axis)."""
     held = ctx.held(0)
     if held is None:
         return None
     shape = held.shape
     axes = list(range(len(starts))) if axes is None else [a % len(shape) for a in axes]
     steps = steps or [1] * len(starts)
+    ranges = []
     for axis, start, end, step in zip(axes, starts, ends, steps):
-        length = shape[axis]
-        if isinstance(length, str) and step == 1 and start in (0, -(2 ** 63)) and end >= 2 ** 31 - 1:
-            continue  # the whole of a symbolic axis (the batch)
-        if isinstance(length, str) or step != 1:
-            return ctx.unsupported(f"a slice must take consecutive elements (step 1) of a static non-batch axis. "
-                                   f"Received: axis={axis}, starts={start}, ends={end}, step={step}, "
-                                   f"shape={list(shape)}")
-        begin = min(max(start + length if start < 0 else start, 0), length)
-        stop = min(max(end + length if end < 0 else end, 0), length)
-        if stop <= begin:
+        if step < 1:
+            return ctx.unsupported(f"the IR's slice steps forward. Expected steps >= 1. Received: axis={axis}, "
+                                   f"step={step}")
+        begin, stop = _position(start, shape[axis]), _position(end, shape[axis])
+        if (begin, stop, step) == (0, shape[axis], 1):
+            continue  # the whole axis
+        if isinstance(begin, int) and isinstance(stop, int) and stop <= begin:
             return ctx.unsupported(f"the slice is empty, and the IR has no empty tensors. Received: axis={axis}, "
                                    f"starts={start}, ends={end}")
-        held = take(ctx, held, axis, begin, stop, role=None if axis == axes[-1] else f"axis{axis}")
-        if held is None:
-            return None
-    return ctx.settle(held)
+        ranges.append((axis, begin, stop, step))
+    if all(_takes(held, axis, step) for axis, _, _, step in ranges):
+        for axis, begin, stop, _ in ranges:
+            held = take(ctx, held, axis, begin, stop, role=None if axis == ranges[-1][0] else f"axis{axis}")
+            if held is None:
+                return None
+        return ctx.settle(held)
+    x = ctx.materialize(held)
+    attrs = {"axes": [r[0] for r in ranges], "starts": [r[1] for r in ranges], "ends": [r[2] for r in ranges],
+             "steps": [r[3] for r in ranges]}
+    return None if x is None else ctx.add("slice", [x], attrs)
+
+
+def _position(index: int, length):
+    """ONNX's slice bound ``index`` on an axis of ``length`` as a position in [0, length]: from the end when
+    negative, clamped; a size expression on a symbolic axis."""
+    if not isinstance(length, str):
+        return min(max(index + length if index < 0 else index, 0), length)
+    if index >= 2 ** 31 - 1:
+        return length
+    if index <= -(2 ** 31):
+        return 0
+    if index < 0:
+        return dims.maximum(dims.add(length, index), 0)
+    return dims.minimum(index, length) if index > 1 else index  # sizes are >= 1: min(1, L) is 1
+
+
+def _takes(held: Held, axis: int, step: int) -> bool:
+    """Whether ``take`` cuts ONNX axis ``axis``: step 1 along one static axis of the IR value, not axis 0."""
+    atoms = held.atoms()[axis]
+    return step == 1 and len(atoms) == 1 and atoms[0] != 0 and not isinstance(held.split[atoms[0]], str)
 
 
 @register("onnx", "frontend", ("Gather", 1))
 def gather(ctx: NodeContext, node):
-    """A constant table read at computed indices (axis 0) is an ``embedding``; a computed value read at constant
-    indices that form one run (``x[:, -1]``, ``x[:, 2:5]`` as indices) is a ``split`` (then a ``reshape`` for a
-    scalar index, unless the result is a view that a later node reads)."""
+    """A constant 2-D table read at computed indices along axis 0 is an ``embedding``; a computed value read at
+    constant indices that form one run along a static axis (``x[:, -1]``, ``x[:, 2:5]`` as indices) is a
+    ``split`` (then a ``reshape`` for a scalar index, unless the result is a view that a later node reads); any
+    other is the IR's ``gather``."""
     data, indices = ctx.input(0), ctx.input(1)
-    if isinstance(data, Const):
-        return _embedding(ctx)
-    if not isinstance(indices, Const):
-        return ctx.unsupported("the indices must be constant unless the data is (an embedding table). Expected "
-                               "Gather(table, indices) or Gather(x, constant indices). Received: both computed")
-    held = ctx.held(0)
-    if held is None:
-        return None
     axis = ctx.attr("axis", 0)
+    if isinstance(data, Const) and isinstance(indices, Held) and axis == 0 and data.array.ndim == 2:
+        return _embedding(ctx)
+    if isinstance(data, Held) and isinstance(indices, Const):
+        run = _run(data, axis, indices.array)
+        if run is not None:
+            return ctx.settle(take(ctx, data, run[0], run[1], run[2], squeeze=indices.array.ndim == 0))
+    values = [ctx.tensor(0), ctx.tensor(1)]
+    if any(v is None for v in values):
+        return None
+    axis = ctx.axis(axis, len(ctx.ir_shape(values[0])))
+    return None if axis is None else ctx.add("gather", values, {"axis": axis})
+
+
+def _run(held: Held, axis: int, indices: np.ndarray) -> tuple[int, int, int] | None:
+    """(axis, begin, end) when constant ``indices`` (a scalar or 1-D) pick consecutive increasing entries of a
+    static axis that ``take`` cuts; None otherwise."""
     axis = axis + held.rank if axis < 0 else axis
-    length = held.shape[axis]
-    picked = indices.array.reshape(-1)
-    if isinstance(length, str) or indices.array.ndim > 1 or picked.size == 0:
-        return ctx.unsupported(f"the indices must be a scalar or a run along a static axis. Received: indices "
-                               f"shape={list(indices.array.shape)}, data shape={list(held.shape)}, axis={axis}")
+    length = held.shape[axis] if 0 <= axis < held.rank else None
+    picked = indices.reshape(-1)
+    if not isinstance(length, int) or indices.ndim > 1 or picked.size == 0 or not _takes(held, axis, 1):
+        return None
     picked = np.where(picked < 0, picked + length, picked)
     begin = int(picked[0])
-    if not np.array_equal(picked, np.arange(begin, begin + picked.size)):
-        return ctx.unsupported(f"the indices must be consecutive and increasing. Received: indices={picked.tolist()}")
-    return ctx.settle(take(ctx, held, axis, begin, begin + picked.size, squeeze=indices.array.ndim == 0))
+    if not np.array_equal(picked, np.arange(begin, begin + picked.size)) or not 0 <= begin < length:
+        return None
+    return axis, begin, begin + picked.size
 
 
 def _embedding(ctx: NodeContext):

@@ -1,12 +1,16 @@
 """Ops that keep or pad values: Identity, Dropout, Cast, Pad.
 
 Dropout reads its ratio from an input since opset 12; Pad its pads and value since opset 11 (axes since 18). Pad's
-modes are the IR's: constant, reflect, edge and (from opset 19) wrap.
+modes are the IR's: constant, reflect, edge and (from opset 19) wrap; the IR pads the last axes, the spatial ones
+of a (N, C, *spatial) map or every one from the first padded axis on.
 """
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
+from ...ir.ops.index import DTYPES
 from ...ir.ops.tensor import PAD_MODES
 from ...registry import register
 from .context import NodeContext
@@ -51,7 +55,8 @@ def _dropout(ctx: NodeContext, rate: float):
 
 @register("onnx", "frontend", ("Cast", 1))
 def cast(ctx: NodeContext, node):
-    """A cast to the dtype the value already has is nothing; the IR converts no dtypes."""
+    """The IR's cast (numpy's astype: floats to integers truncate, anything to bool is != 0), read through the
+    same view as its input; a cast to the dtype the value already has is nothing."""
     from onnx import helper
 
     held = ctx.held(0)
@@ -59,10 +64,12 @@ def cast(ctx: NodeContext, node):
         return None
     to = ctx.attr("to")
     target = np.dtype(helper.tensor_dtype_to_np_dtype(to)).name if isinstance(to, int) else str(to).lower()
-    if target == ctx.capture.dtypes.get(node.input[0], held.dtype):
+    if target == ctx.dtype(0):
         return held
-    return ctx.unsupported(f"the IR converts no dtypes. Expected a cast to the value's own dtype "
-                           f"{held.dtype}. Received: to={target}")
+    if target not in DTYPES:
+        return ctx.unsupported(f"the IR's values have the dtypes {list(DTYPES)}. Received: to={target}")
+    out = ctx.add("cast", [held.value], {"dtype": target})
+    return None if out is None else replace(held, value=out, dtype=target)
 
 
 @register("onnx", "frontend", ("Pad", 2))
@@ -99,8 +106,8 @@ def _pad(ctx: NodeContext, pads: list[int], value: float, axes):
     begins, ends = [0] * rank, [0] * rank
     for k, axis in enumerate(axes):
         begins[axis], ends[axis] = pads[k], pads[len(axes) + k]
-    if rank < 3 or any(begins[:2]) or any(ends[:2]):
-        return ctx.unsupported(f"only spatial axes (2...) of a (N, C, *spatial) value can be padded. Received: "
-                               f"pads={pads}, rank={rank}")
+    padded = [axis for axis in range(rank) if begins[axis] or ends[axis]]
+    # the IR pads the last axes: the spatial ones of a (N, C, *spatial) map, else from the first padded axis on
+    first = 2 if rank >= 3 and (not padded or padded[0] >= 2) else padded[0] if padded else rank - 1
     value = value if mode == "constant" else 0.0  # ONNX ignores constant_value in the other modes
-    return ctx.add("pad", [x], {"pads": begins[2:] + ends[2:], "value": value, "mode": mode})
+    return ctx.add("pad", [x], {"pads": begins[first:] + ends[first:], "value": value, "mode": mode})

@@ -5,10 +5,10 @@
 * :class:`Dual`: a constant that depends on the batch size only, such as ``Shape(x)`` or ``ConstantOfShape`` of it.
   It is evaluated twice, for two batch sizes (:data:`BATCHES`); an entry that follows them is the batch.
 * :class:`Held`: an IR value and how the ONNX value reads it: ``numpy.transpose(ir.reshape(split), perm)``, then
-  ``groups`` of consecutive axes merged. The batch is axis 0 of every IR value and of ``split``; ``perm`` lets an
-  ONNX value carry the batch elsewhere (the time-major ``(T, N, I)`` around an ``LSTM``) and ``groups`` merge it
-  with other axes (an attention's ``(N * heads, T, d)``) without any IR node, until a converter needs the value
-  batch-first (``viewing.py``).
+  ``groups`` of consecutive axes merged. The batch is axis 0 of ``split``; ``perm`` lets an ONNX value carry the
+  batch elsewhere (the time-major ``(T, N, I)`` around an ``LSTM``) and ``groups`` merge it with other axes (an
+  attention's ``(N * heads, T, d)``) without any IR node, until a converter needs the value itself, when the
+  reshapes and transposes are written (``viewing.py``; no IR axis is special, so any view can be).
 
 Shapes are tuples of ints with ``"N"`` for the batch, ``"N*k"`` for the batch merged with k elements (other
 symbolic sizes keep their ONNX names).

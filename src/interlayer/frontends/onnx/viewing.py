@@ -2,9 +2,9 @@
 
 A view lets an ONNX value hold the batch elsewhere than on axis 0 (a time-major sequence) or merged with other axes
 (the (N * heads, T, d) of an attention) without any IR node. ``materialize`` writes the IR value an op needs
-(reshape, transpose, reshape), ``settle`` writes a view result when its batch is first again, ``last_axis`` lets
-an op along the last axis run on the IR value behind any view, and ``split_form`` gives the IR value the shape of
-the view's ``split`` so that a node can cut one of its axes.
+(reshape, transpose, reshape: the IR writes any of them), ``settle`` writes a view result when its batch is first
+again, ``last_axis`` lets an op along the last axis run on the IR value behind any view, and ``split_form`` gives
+the IR value the shape of the view's ``split`` so that a node can cut one of its axes.
 """
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from dataclasses import replace
 
 import numpy as np
 
+from ...ir import dims
 from . import values as views
 from .values import Held
 
@@ -22,18 +23,12 @@ class Views:
 
     def materialize(self, held: Held, role: str | None = "input") -> str | None:
         """The IR value equal to the ONNX value ``held``: its IR value reshaped, transposed and reshaped again as
-        the view says (``flatten`` for a reshape to (N, K)); None after reporting when the batch is not the
-        first axis on its own."""
+        the view says (``flatten`` for a reshape to (N, K)), wherever the view holds the batch (no IR axis is
+        special: a time-major sequence is a transpose, an attention's (N * heads, T, d) a reshape to
+        ``"N*heads"``); None after reporting when the IR cannot express a step."""
         ir_shape = self.capture.shapes[held.value]
         if held.canonical(ir_shape):
             return held.value
-        if not held.batch_first():
-            where = f"on axis {held.batch_axis}" if held.atoms()[held.batch_axis] == [0] else "merged with other axes"
-            self.unsupported(f"its input holds the batch {where}. Expected the batch alone on axis 0: the IR holds "
-                             f"every value batch-first. Received: "
-                             f"shape={list(held.shape)} (the batch is axis 0 of the graph inputs). A time-major "
-                             f"value is read only by LSTM/GRU/RNN")
-            return None
         key = (held.value, held.split, held.perm, held.groups)
         if key in self.capture.materialized:
             return self.capture.materialized[key]
@@ -63,7 +58,7 @@ class Views:
             return held
         key = (held.value, held.split)
         if key not in self.capture.materialized:
-            value = self.add("reshape", [held.value], {"shape": [int(d) for d in held.split[1:]]}, role=role)
+            value = self.add("reshape", [held.value], {"shape": _sizes(held.split)}, role=role)
             if value is None:
                 return None
             self.capture.materialized[key] = value
@@ -92,7 +87,7 @@ class Views:
             value = None if form is None else self.add("transpose", [form.value], {"perm": order},
                                                        role=f"{role}_transpose")
         if value is not None and tuple(self.capture.shapes[value]) != tuple(merged):
-            value = self.add("reshape", [value], {"shape": [int(d) for d in merged[1:]]}, role=role)
+            value = self.add("reshape", [value], {"shape": _sizes(merged)}, role=role)
         if value is None:
             return None
         position = {axis: index for index, axis in enumerate(order[:len(order) - len(last)])}
@@ -135,7 +130,12 @@ def _size(sizes) -> int:
 
 
 def _reshape_step(target, source) -> tuple[str, dict]:
-    """An IR reshape to ``target`` (batch first), or ``flatten`` when it makes (N, K) of a rank > 2 value."""
-    if len(target) == 2 and len(source) > 2:
+    """An IR reshape to ``target``, or ``flatten`` when it makes (N, K) of a rank > 2 value whose axis 0 it keeps."""
+    if len(target) == 2 and len(source) > 2 and target[0] == source[0]:
         return "flatten", {"axis": 1, "order": "channels_first"}
-    return "reshape", {"shape": [int(d) for d in target[1:]]}
+    return "reshape", {"shape": _sizes(target)}
+
+
+def _sizes(shape) -> list:
+    """An IR reshape's sizes of every axis: ints, and the batch ``"N"`` (``"N*k"`` merged) or another size by name."""
+    return [dims.normal(d) if isinstance(d, str) else int(d) for d in shape]

@@ -1,13 +1,22 @@
-"""Activations, each with its parameters explicit: ReLU (and ReLU6, Hardtanh, clamp as ``clip``), leaky ReLU,
-ELU, SELU, GELU (exact or tanh), SiLU, sigmoid, tanh, hard sigmoid and hard swish (1/6, 1/2), Mish, softplus
-(with PyTorch's threshold), softmax and log-softmax along an axis, hard and soft shrink."""
+"""Activations, each with its parameters explicit: ReLU (and ReLU6, Hardtanh, clamp as ``clip``), leaky ReLU
+(and RReLU at inference), ELU, SELU, GELU (exact or tanh), SiLU, sigmoid, tanh, hard sigmoid and hard swish
+(1/6, 1/2), Mish, softplus (with PyTorch's threshold and beta), log-sigmoid, softmax and log-softmax along an
+axis (in the dtype the call asks for), hard and soft shrink.
+
+Written out by Python code, softsign (``x / (1 + |x|)``, ``F.softsign``) and GELU (Hugging Face's
+``GELUActivation``, ``NewGELUActivation``, ``FastGELUActivation``... any element-wise formula of one tensor that
+computes GELU or its tanh approximation) are recognised back as their IR ops (``patterns.py``)."""
 from __future__ import annotations
+
+import math
 
 import numpy as np
 import torch
 
 from ...registry import register
+from . import patterns
 from .context import Call
+from .operands import as_dtype
 
 aten = torch.ops.aten
 
@@ -37,6 +46,17 @@ def gelu(ctx: Call):
 def leaky_relu(ctx: Call):
     return ctx.add("leaky_relu", [ctx.tensor(ctx.arg(0))], {"alpha": float(ctx.literal(ctx.arg(1, "negative_slope",
                                                                                                   0.01)))})
+
+
+@register("torch", "frontend", aten.rrelu)
+def rrelu(ctx: Call):
+    """RReLU at inference: a leaky ReLU with the mean of its slopes' range (random slopes in training)."""
+    lower, upper = (float(ctx.literal(ctx.arg(i, name, default))) for i, name, default in (
+        (1, "lower", 1.0 / 8.0), (2, "upper", 1.0 / 3.0)))
+    if ctx.literal(ctx.arg(3, "training", False)):
+        return ctx.unsupported("RReLU in training mode draws random slopes. Expected training=False (the module "
+                               "in eval mode)")
+    return ctx.add("leaky_relu", [ctx.tensor(ctx.arg(0))], {"alpha": (lower + upper) / 2.0})
 
 
 @register("torch", "frontend", aten.elu)
@@ -88,17 +108,32 @@ def hard_sigmoid(ctx: Call):
 
 @register("torch", "frontend", aten.softplus)
 def softplus(ctx: Call):
+    """``log(1 + exp(beta * x)) / beta``, and ``x`` where ``beta * x > threshold``: the IR's softplus (with the
+    threshold) of ``beta * x``, divided by ``beta``."""
     beta, threshold = float(ctx.literal(ctx.arg(1, "beta", 1.0))), float(ctx.literal(ctx.arg(2, "threshold", 20.0)))
-    if beta != 1.0:
-        return ctx.unsupported(f"softplus with beta has no IR equivalent. Expected beta=1. Received: beta={beta}")
-    return ctx.add("softplus", [ctx.tensor(ctx.arg(0))], {"threshold": threshold})
+    x = ctx.tensor(ctx.arg(0))
+    if beta == 1.0:
+        return ctx.add("softplus", [x], {"threshold": threshold})
+    other = {"other": np.asarray(beta, dtype=ctx.dtype())}
+    scaled = ctx.add("mul", [x], {"constant": True}, other, role="scaled")
+    curve = ctx.add("softplus", [scaled], {"threshold": threshold}, role="softplus")
+    return ctx.add("div", [curve], {"constant": True}, other)
+
+
+@register("torch", "frontend", aten.log_sigmoid)
+def log_sigmoid(ctx: Call):
+    """``log(sigmoid(x)) = -softplus(-x)``, computed stably."""
+    flipped = ctx.add("neg", [ctx.tensor(ctx.arg(0))], role="flipped")
+    curve = ctx.add("softplus", [flipped], {"threshold": None}, role="softplus")
+    return ctx.add("neg", [curve])
 
 
 @register("torch", "frontend", aten.softmax, aten._softmax, aten.log_softmax, aten._log_softmax)
 def softmax(ctx: Call):
+    """Along ``dim``, in the dtype the call computes in (``F.softmax(x, dim, dtype=torch.float64)`` casts first)."""
     x = ctx.arg(0)
     op = "log_softmax" if "log" in ctx.op else "softmax"
-    return ctx.add(op, [ctx.tensor(x)], {"axis": ctx.axis(ctx.literal(ctx.arg(1, "dim")))})
+    return ctx.add(op, [as_dtype(ctx, x, ctx.dtype())], {"axis": ctx.axis(ctx.literal(ctx.arg(1, "dim")))})
 
 
 @register("torch", "frontend", aten.hardshrink, aten.softshrink)
@@ -131,3 +166,48 @@ def threshold(ctx: Call):
     x = ctx.tensor(ctx.arg(0))
     kept = ctx.add("less_equal", [x], {"constant": True}, {"other": np.asarray(limit, np.float32)}, role="kept")
     return ctx.add("where", [x, kept], {"value": value})
+
+
+@patterns.recogniser(aten.div)
+def written_softsign(ctx: Call):
+    """``x / (1 + |x|)`` (``F.softsign``, ``nn.Softsign``): the IR's softsign."""
+    if ctx.overload != "Tensor" or len(ctx.node.args) < 2:
+        return None
+    x, denominator = ctx.node.args[:2]
+    if not patterns.calls(denominator, "add") or patterns.argument(denominator, 2, "alpha", 1) != 1:
+        return None
+    magnitude, one = denominator.args[:2]
+    if patterns.calls(one, "abs"):
+        magnitude, one = one, magnitude
+    if not (patterns.calls(magnitude, "abs") and magnitude.args[0] is x and patterns.number(ctx, one) == 1.0):
+        return None
+    return ctx.add("softsign", [ctx.tensor(x)])
+
+
+_PROBE = np.concatenate([np.linspace(-9.0, 9.0, 721), [-30.0, -15.0, 15.0, 30.0]])
+_GELU = {"none": lambda t: 0.5 * t * (1.0 + patterns.erf(t / math.sqrt(2.0))),
+         "tanh": lambda t: 0.5 * t * (1.0 + np.tanh(math.sqrt(2.0 / math.pi) * (t + 0.044715 * t ** 3)))}
+
+
+@patterns.recogniser(aten.mul)
+def written_gelu(ctx: Call):
+    """An element-wise formula of one tensor, with a tanh or an erf in it, that computes GELU (exact, or its tanh
+    approximation) to within float64 rounding of its constants on [-30, 30]: the IR's gelu of that tensor."""
+    if ctx.dtype() not in ("float32", "float64", "float16", "bfloat16"):
+        return None
+    for root in patterns.single_root(ctx.node):
+        value = root.meta.get("val")
+        if not hasattr(value, "shape") or value.dtype != ctx.node.meta["val"].dtype \
+                or tuple(value.shape) != tuple(ctx.node.meta["val"].shape):
+            continue
+        function = patterns.formula(ctx, ctx.node, root)
+        if function is None:
+            continue
+        with np.errstate(all="ignore"):
+            computed = np.broadcast_to(np.asarray(function(_PROBE), dtype=np.float64), _PROBE.shape)
+        for approximate, exact in _GELU.items():
+            expected = exact(_PROBE)
+            if np.all(np.abs(computed - expected) <= 1e-9 * (1.0 + np.abs(expected))):
+                return ctx.add("gelu", [ctx.tensor(root)], {"approximate": approximate})
+        return None
+    return None

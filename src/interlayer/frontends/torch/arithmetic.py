@@ -1,15 +1,16 @@
 """Element-wise arithmetic and math: add/sub (with ``alpha``), mul, div (true and floor), pow, neg, reciprocal,
 rsqrt, floor division and remainder, maximum/minimum, and the unary functions (exp, log, sqrt, abs, sign, erf,
-floor, ceil, sin, cos). Operands are promoted as torch promotes them and constants stay constants
-(``operands.py``)."""
+floor, ceil, sin, cos, and their aliases: ``absolute``, ``special_erf``...), ``lerp``. Operands are promoted as
+torch promotes them and constants stay constants (``operands.py``)."""
 from __future__ import annotations
 
 import numpy as np
 import torch
 
 from ...registry import register
+from . import patterns
 from .context import Call
-from .operands import as_dtype, binary, computing_dtype, constant_array
+from .operands import as_dtype, binary, computing_dtype, constant_array, with_constant
 
 aten = torch.ops.aten
 
@@ -28,19 +29,28 @@ def add_or_sub(ctx: Call):
             scaled = ctx.add("mul", [as_dtype(ctx, right, dtype)], {"constant": True},
                              {"other": np.asarray(alpha, dtype=dtype)}, role="alpha")
             return ctx.add(op, [as_dtype(ctx, left, dtype), scaled])
-        right = float(array * alpha) if array.ndim == 0 else None
-        if right is None:
-            return ctx.unsupported("alpha scales a constant tensor. Expected alpha=1 with a tensor constant")
+        if array.ndim == 0:
+            return binary(ctx, op, left, float(array * alpha), dtype)
+        if constant_array(ctx, left, dtype) is not None:  # both constant: a tensor of constants
+            return binary(ctx, op, left, right, dtype)
+        scaled = np.asarray(array * np.asarray(alpha, dtype=array.dtype), dtype=array.dtype)
+        return with_constant(ctx, op, as_dtype(ctx, left, dtype), scaled, first=False)
     return binary(ctx, op, left, right, dtype)
 
 
-@register("torch", "frontend", aten.mul)
+@register("torch", "frontend", aten.mul, aten.multiply)
 def mul(ctx: Call):
+    found = patterns.recognised(ctx)
+    if found is not None:
+        return found
     return binary(ctx, "mul", ctx.arg(0, "self"), ctx.arg(1, "other"))
 
 
-@register("torch", "frontend", aten.div)
+@register("torch", "frontend", aten.div, aten.divide, aten.true_divide)
 def div(ctx: Call):
+    found = patterns.recognised(ctx)
+    if found is not None:
+        return found
     left, right = ctx.arg(0, "self"), ctx.arg(1, "other")
     mode = ctx.literal(ctx.arg(None, "rounding_mode", None)) if ctx.overload.endswith("mode") else None
     if mode == "floor":
@@ -112,7 +122,8 @@ def extremum(ctx: Call):
 
 
 _UNARY = {aten.exp: "exp", aten.log: "log", aten.sqrt: "sqrt", aten.abs: "abs", aten.neg: "neg", aten.sign: "sign",
-          aten.erf: "erf", aten.floor: "floor", aten.ceil: "ceil", aten.sin: "sin", aten.cos: "cos"}
+          aten.erf: "erf", aten.floor: "floor", aten.ceil: "ceil", aten.sin: "sin", aten.cos: "cos",
+          aten.absolute: "abs", aten.negative: "neg", aten.special_erf: "erf", aten.sgn: "sign"}
 
 
 def _unary(op: str):
@@ -126,3 +137,24 @@ def _unary(op: str):
 
 for _packet, _op in _UNARY.items():
     register("torch", "frontend", _packet)(_unary(_op))
+
+
+@register("torch", "frontend", aten.lerp)
+def lerp(ctx: Call):
+    """``start + weight * (end - start)``, as torch computes it for weights below 0.5 (``torch.lerp`` switches to
+    ``end - (1 - weight) * (end - start)`` above, which rounds differently by an ulp)."""
+    start, end, weight = ctx.arg(0, "self"), ctx.arg(1, "end"), ctx.arg(2, "weight")
+    dtype = ctx.dtype()
+    span = binary(ctx, "sub", end, start, dtype, role="span")
+    scalar = constant_array(ctx, weight, dtype)
+    if scalar is not None and scalar.ndim == 0:
+        step = ctx.add("mul", [span], {"constant": True}, {"other": scalar}, role="step")
+    else:
+        step = ctx.add("mul", [span, as_dtype(ctx, weight, dtype, "weight")], role="step")
+    return ctx.add("add", [as_dtype(ctx, start, dtype, "start"), step])
+
+
+@register("torch", "frontend", aten.square)
+def square(ctx: Call):
+    value = as_dtype(ctx, ctx.arg(0), ctx.dtype())
+    return ctx.add("mul", [value, value])

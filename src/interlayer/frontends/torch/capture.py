@@ -87,7 +87,10 @@ def _export(model, examples: list, dynamic_shapes):
     try:
         with torch.no_grad(), leaves.opaque(model, frontend_table(), kwargs) as leaf_modules:
             program = torch.export.export(model, (), kwargs=kwargs, dynamic_shapes=shapes)
-            return (program.run_decompositions({}) if _mutates(program) else program), leaf_modules
+            if _mutates(program):
+                _alias_inference_dropouts(program)
+                program = program.run_decompositions({})
+            return program, leaf_modules
     except SourceError:
         raise
     except Exception as exc:  # torch.export's errors are many types; its message says where and why
@@ -98,6 +101,26 @@ def _export(model, examples: list, dynamic_shapes):
             f"{ {name: tuple(t.shape) for name, t in kwargs.items() if hasattr(t, 'shape')} }. Expected a forward "
             f"that torch.export captures (no Python control flow on tensor values, sizes the model allows to vary). "
             f"Received: {type(exc).__name__}:\n  {summary}") from exc
+
+
+def _alias_inference_dropouts(program) -> None:
+    """An inactive dropout (``train=False``) returns its input itself, so an in-place call on its result
+    (``nn.ReLU(inplace=True)`` after ``nn.Dropout``) changes that input for every later reader; the exported
+    program records it as a new tensor. Each one is replaced by its input before the program is made functional,
+    which then carries the change to every reader as eager PyTorch does. (A dropout stays where no change reaches
+    another reader: the IR keeps its rate.)"""
+    def mutated(value) -> bool:
+        return any(getattr(getattr(user.target, "_schema", None), "is_mutable", False) and user.args
+                   and user.args[0] is value for user in value.users)
+
+    for node in list(program.graph_module.graph.nodes):
+        name = getattr(node.target, "__name__", "").split(".")[0] if node.op == "call_function" else ""
+        if name in ("dropout", "feature_dropout", "alpha_dropout", "feature_alpha_dropout") \
+                and len(node.args) > 2 and node.args[2] is False \
+                and (mutated(node) and len(node.args[0].users) > 1 or mutated(node.args[0])):
+            node.replace_all_uses_with(node.args[0])
+            program.graph_module.graph.erase_node(node)
+    program.graph_module.recompile()
 
 
 def _mutates(program) -> bool:
@@ -129,12 +152,29 @@ def _convert(model, program, examples: list, leaf_modules: dict) -> Graph:
             state.values[node] = parts[node.args[1]] if isinstance(parts, (list, tuple)) else None
     output_names = _outputs(state, program)
     _sizes_and_guards(state, program)
+    _still_generic(state, program)
     builder.prune()
     result = builder.finish()
     result.source["output_names"] = output_names if output_names != [""] else None
     if result.source["output_names"] is None:
         del result.source["output_names"]
     return result
+
+
+def _still_generic(state: Capture, program) -> None:
+    """Every input size that was generic still is: a converter that read a ``SymInt`` as a Python int would have
+    made torch take it for that value (an error of interlayer's, named here rather than a graph baked at one
+    size)."""
+    for node in program.graph.nodes:
+        value = node.meta.get("val") if node.op == "placeholder" else None
+        for axis, size in enumerate(getattr(value, "shape", ())):
+            symbol = getattr(getattr(size, "node", None), "_expr", None)
+            expression = getattr(getattr(size, "node", None), "expr", None)
+            if symbol is not None and getattr(symbol, "is_Symbol", False) and getattr(expression, "is_Integer", False) \
+                    and symbol in program.range_constraints:  # not a size torch.export itself fixed (weights, lstm)
+                raise InterlayerError(f"torch frontend: converting {node.name} fixed its size {axis} at "
+                                      f"{int(expression)}. Expected sizes kept generic; this is interlayer's error: "
+                                      f"report it with the model.")
 
 
 def _sizes_and_guards(state: Capture, program) -> None:
@@ -146,7 +186,8 @@ def _sizes_and_guards(state: Capture, program) -> None:
     checks (``_guards_code``, the Python conditions its module checks on each call): equalities and bounds
     between sizes (a flattened map that must be 1x1, a length at most the position table's) are kept; the
     conditions that only say a size is not 0 or 1 (how torch.export specialises) are not requirements of the
-    model and are left out."""
+    model and are left out, as are the inequalities (``A != B``): torch.export records them when the example's
+    sizes happened to differ, not because the model needs them to."""
     for symbol, bounds in program.range_constraints.items():
         name = state.names.names.get(str(symbol))
         if name is None:
@@ -160,7 +201,7 @@ def _sizes_and_guards(state: Capture, program) -> None:
 
 
 _GUARD_SIZE = re.compile(r"L\['(?P<input>[^']+)'\]\.size\(\)\[(?P<axis>\d+)\]")
-_SPECIALISATION = re.compile(r"^.*(!= [01]|>= [012])$")
+_SPECIALISATION = re.compile(r"^.*( != .*|>= [012])$")
 
 
 def _guards(state: Capture, program) -> list[str]:
@@ -183,8 +224,10 @@ def _guards(state: Capture, program) -> list[str]:
 
 
 def _always(guard: str) -> bool:
-    """A relation of ints alone (torch folds some): nothing to check."""
-    return not dims.relation_names(guard)
+    """A relation of ints alone (torch folds some), or of a size with itself (``T == T``, two inputs' axes that
+    are one size): nothing to check."""
+    left, operator_, right = guard.partition(" == ")[0], " == " in guard, guard.partition(" == ")[2]
+    return not dims.relation_names(guard) or (operator_ and dims.equal(left, right))
 
 
 def _bind_inputs(state: Capture, program, examples: list) -> None:
@@ -216,9 +259,13 @@ def _bind_inputs(state: Capture, program, examples: list) -> None:
 def _name_sizes(state: Capture, name: str, value, kinds: list) -> None:
     for axis, size in enumerate(value.shape):
         expression = getattr(getattr(size, "node", None), "expr", None)
-        if expression is None or not expression.is_Symbol:
-            continue
         kind = kinds[axis] if axis < len(kinds) else None
+        if expression is None or not expression.is_Symbol:
+            if isinstance(kind, str):
+                raise SourceError(f"torch frontend: input '{name}' axis {axis} is named '{kind}', but the model "
+                                  f"accepts only one size there ({int(size)}). Expected an axis the model lets "
+                                  f"vary. Write the size itself in the input spec, or '?' to let the model decide.")
+            continue
         wanted = kind if isinstance(kind, str) else role_name(axis, value.dim(), not value.is_floating_point())
         name = state.names.bind(str(expression), wanted)
         lowest = _lowest(size)
@@ -262,9 +309,20 @@ def _node_name(node, infos: dict) -> str:
     if not path:
         return op
     if leaf:
-        yields = any(infos.get(user, ("",))[0] != path for user in node.users) or not node.users
-        return path if yields else f"{path}_{op}"
+        return path if _yields(node, path, infos) else f"{path}_{op}"
     return f"{path}.{op}"
+
+
+def _yields(node, path: str, infos: dict) -> bool:
+    """Whether a call inside the leaf module at ``path`` gives the module's result: something outside reads it
+    (through the ``getitem`` of a call with several results, as ``aten.lstm``'s), or nothing does."""
+    for user in node.users:
+        if user.target is operator.getitem and infos.get(user, ("",))[0] == path:
+            if _yields(user, path, infos):
+                return True
+        elif infos.get(user, ("",))[0] != path:
+            return True
+    return not node.users
 
 
 def _call(state: Capture, node, infos: dict) -> None:
@@ -317,6 +375,8 @@ def _is_size_call(node) -> bool:
     import torch
 
     value = node.meta.get("val")
+    if getattr(node.target, "__name__", "").split(".")[0] in ("_local_scalar_dense", "item"):
+        return False  # a tensor's value read as a number (.item()): a converter refuses it, or it is folded
     return isinstance(value, (torch.SymInt, torch.SymFloat, torch.SymBool, int, float)) and not hasattr(value, "shape")
 
 
@@ -366,7 +426,22 @@ def _folded(state: Capture, node):
         result = node.target(*real(node.args), **{k: real(v) for k, v in node.kwargs.items()})
     if isinstance(result, (list, tuple)):
         return [Const(item) if isinstance(item, torch.Tensor) else item for item in result]
-    return Const(result) if isinstance(result, torch.Tensor) else result
+    if not isinstance(result, torch.Tensor):
+        return result
+    first = state.values.get(node.args[0]) if node.args and hasattr(node.args[0], "op") else None
+    if isinstance(first, Const) and first.source and _same_values(node, first.tensor, result):
+        return Const(result, first.source, first.trainable)  # gamma.view(1, -1, 1, 1): still the parameter gamma
+    return Const(result)
+
+
+_VIEWS = ("view", "reshape", "_unsafe_view", "unsqueeze", "squeeze", "flatten", "unflatten", "contiguous", "clone",
+          "detach", "alias", "to", "_to_copy", "type_as", "view_as", "reshape_as")
+
+
+def _same_values(node, before, after) -> bool:
+    """Whether a call only reshapes a constant (the same values in the same order, the same dtype)."""
+    name = getattr(node.target, "__name__", "").split(".")[0]
+    return name in _VIEWS and before.dtype == after.dtype and before.numel() == after.numel()
 
 
 def _outputs(state: Capture, program) -> list[str]:
@@ -387,7 +462,7 @@ def _outputs(state: Capture, program) -> list[str]:
         if isinstance(value, Const):
             value = Call(state, item, f"output_{index}", "", None).materialise(value)
         if not isinstance(value, str):
-            if value is not None or not hasattr(item, "op"):
+            if item is not None and (value is not None or not hasattr(item, "op")):  # None outputs are skipped
                 state.builder.unsupported(f"graph output {index}", (
                     f"is not a tensor computed by the model. Expected tensors, or structures of them. "
                     f"Received: {value!r}."))

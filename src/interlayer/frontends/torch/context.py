@@ -118,6 +118,8 @@ class Call:
             return found
         if isinstance(found, Const):
             return self.materialise(found)
+        if found is None and arg in self.capture.values and self.capture.builder.problems:
+            return f"<not converted: {arg!r}>"  # its own call was refused, and is named already
         self.unsupported(f"an argument is not a tensor. Expected a tensor. Received: {arg!r}")
         return f"<not a tensor: {arg!r}>"
 
@@ -142,9 +144,14 @@ class Call:
         return [self.size(arg) for arg in args]
 
     def literal(self, arg) -> Any:
-        """A plain Python value of an argument (a size that torch kept symbolic is refused by ``size``)."""
-        found = self.value(arg)
-        if hasattr(found, "node"):  # a SymInt/SymFloat
+        """A plain Python value of an argument; a size torch kept symbolic (a ``SymInt``, also inside a list) is
+        its IR size expression. (Reading a ``SymInt`` as an int would specialise the exported program's sizes.)"""
+        return self._plain(self.value(arg))
+
+    def _plain(self, found) -> Any:
+        if isinstance(found, (list, tuple)):
+            return type(found)(self._plain(item) for item in found)
+        if hasattr(found, "node"):  # a SymInt/SymFloat/SymBool
             return self.capture.names.dim(found)
         return found
 

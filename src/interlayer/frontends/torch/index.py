@@ -25,8 +25,35 @@ def index(ctx: Call):
         return ctx.add("gather", [ctx.tensor(x), ctx.tensor(indices[used[0]])], {"axis": used[0]})
     if used == [0, 1] and _counts_rows(ctx, indices[0], ctx.shape(x)[0]):
         return _row_picks(ctx, x, indices[1])
-    return ctx.unsupported(f"advanced indexing with {len(used)} index tensors. Expected one index tensor, or rows "
-                           f"(an arange of axis 0) with one column per row")
+    if used == list(range(len(used))):
+        return _leading(ctx, x, [indices[axis] for axis in used])
+    return ctx.unsupported(f"advanced indexing of axes {used}. Expected one index tensor, or index tensors for the "
+                           f"leading axes")
+
+
+def _leading(ctx: Call, x, indices: list) -> str:
+    """``x[i0, i1, ...]`` with index tensors for the first k axes, broadcast to one shape S: the result is
+    (*S, *rest). Each index is spread to S and flattened to P = prod(S) positions; a ``gather`` along axis 0 takes
+    the rows of i0, then each further index a ``gather_elements`` along axis 1 of what remains."""
+    shape, result = ctx.shape(x), ctx.shape()
+    common = list(result[:len(result) - (len(shape) - len(indices))])
+    rest = list(shape[len(indices):])
+    count = dims.product(common)
+    flats = []
+    for index, arg in enumerate(indices):
+        value = ctx.tensor(arg)
+        if tuple(ctx.shape(arg)) != tuple(common):
+            value = ctx.add("expand", [value], {"shape": common}, role=f"spread{index}")
+        flats.append(ctx.add("reshape", [value], {"shape": [count]}, role=f"flat{index}"))
+    value = ctx.add("gather", [ctx.tensor(x), flats[0]], {"axis": 0}, role="rows")
+    for index, flat in enumerate(flats[1:], 1):
+        remaining = [count, *shape[index:]]
+        column = ctx.add("reshape", [flat], {"shape": [count, 1] + [1] * (len(remaining) - 2)}, role=f"column{index}")
+        if len(remaining) > 2:
+            column = ctx.add("expand", [column], {"shape": [count, 1, *remaining[2:]]}, role=f"columns{index}")
+        picked = ctx.add("gather_elements", [value, column], {"axis": 1}, role=f"picked{index}")
+        value = ctx.add("reshape", [picked], {"shape": [count, *remaining[2:]]}, role=f"step{index}")
+    return ctx.add("reshape", [value], {"shape": [*common, *rest]})
 
 
 def _counts_rows(ctx: Call, arg, rows) -> bool:
@@ -102,6 +129,23 @@ def full(ctx: Call):
     return ctx.add("full", [], {"shape": list(ctx.shape()), "value": float(value), "dtype": ctx.dtype()})
 
 
+@register("torch", "frontend", aten.fill)
+def fill(ctx: Call):
+    """``y.fill_(v)`` made functional (``y[:, 0] = 5.0``): ``y``'s shape and dtype, every element ``v`` (a number, or
+    a 0-d tensor expanded)."""
+    value = ctx.arg(1, "value")
+    number = value if isinstance(value, (int, float, bool)) else None
+    const = ctx.const(value) if number is None and hasattr(value, "meta") else None
+    if const is not None and const.tensor.dim() == 0:
+        number = const.tensor.item()
+    if number is not None:
+        return ctx.add("full", [], {"shape": list(ctx.shape()), "value": float(number), "dtype": ctx.dtype()})
+    scalar = ctx.tensor(value)
+    if ctx.dtype(value) != ctx.dtype():
+        scalar = ctx.add("cast", [scalar], {"dtype": ctx.dtype()}, role="cast")
+    return ctx.add("expand", [scalar], {"shape": list(ctx.shape())})
+
+
 @register("torch", "frontend", aten.triu, aten.tril)
 def trilu(ctx: Call):
     diagonal = int(ctx.literal(ctx.arg(1, "diagonal", 0)))
@@ -143,3 +187,21 @@ def einsum(ctx: Call):
 
 def _dtype_of(value) -> str:
     return ir_dtype(value.dtype)
+
+
+@register("torch", "frontend", aten.nonzero, aten.argwhere, aten.masked_select, aten.unique_dim, aten._unique2,
+          aten.unique_consecutive)
+def value_sized(ctx: Call):
+    """Calls whose result's size depends on the tensor's values (``torch.nonzero``, ``x[mask]``, ``unique``):
+    an IR graph's sizes come from its inputs' sizes only."""
+    return ctx.unsupported(f"its result's size depends on the values of the tensor ({ctx.op}), not on the sizes "
+                           f"of the inputs. Expected sizes that follow from the inputs' sizes: a mask applied with "
+                           f"torch.where or masked_fill keeps them")
+
+
+@register("torch", "frontend", aten._local_scalar_dense, aten.item)
+def tensor_value(ctx: Call):
+    """``x.item()`` (and ``float(x)``, ``int(x)`` where torch.export lets them through): a tensor's value read
+    as a Python number, which the model then computes with outside any tensor."""
+    return ctx.unsupported("it reads a tensor's value as a Python number (Tensor.item()). Expected tensors kept as "
+                           "tensors: x * t instead of x * t.item()")

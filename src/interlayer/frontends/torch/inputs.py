@@ -5,7 +5,7 @@ their sizes stay generic.
 spec (``"input_ids:int64[batch,seq]"``, ``"x:float32[N,3,H=64,W=64]"``, ``"[1,3,224,224]"``); a list or tuple of
 these for several inputs; or a dict from parameter name to one of them. In a spec an axis is an int (fixed), a
 name (kept generic under that name; ``name=size`` gives the example's size, 2 for axis 0 and 8 otherwise when
-absent) or ``?`` (kept generic if the model allows it, named by its role). Axes of tensors and shapes are all
+absent) or ``?`` (kept generic if the model allows it, named by its role; ``?=size`` gives the example's size). Axes of tensors and shapes are all
 ``?``, but the channels of an image or a volume (axis 1 of a float tensor of rank 4 or 5), which stay the
 example's. torch.export decides which generic axes the model really allows to vary (``Dim.AUTO``); a named axis it
 cannot keep generic is an error naming it.
@@ -27,7 +27,7 @@ from ...ir import limits
 
 _SEED = 0
 _SPEC = re.compile(r"^\s*(?:(?P<name>[A-Za-z_][A-Za-z0-9_]*)\s*:\s*)?(?P<dtype>[a-z0-9]+)?\s*\[(?P<axes>[^\]]*)\]\s*$")
-_AXIS = re.compile(r"^\s*(?:(?P<size>\d+)|(?P<auto>\?)|(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?:\s*=\s*(?P<value>\d+))?)\s*$")
+_AXIS = re.compile(r"^\s*(?:(?P<size>\d+)|(?P<auto>\?)|(?P<name>[A-Za-z_][A-Za-z0-9_]*))(?:\s*=\s*(?P<value>\d+))?\s*$")
 _DTYPES = ("float32", "float64", "float16", "bfloat16", "int64", "int32", "int16", "int8", "uint8", "bool")
 
 
@@ -46,7 +46,9 @@ def parse_spec(text: str) -> tuple[str | None, str, list]:
     if match is None:
         raise SourceError(f"torch frontend: input spec {text!r} cannot be read. Expected name:dtype[axes] such as "
                           f"'input_ids:int64[batch,seq]' or 'x:float32[N,3,H=64,W=64]' (name and dtype optional).")
-    dtype = match["dtype"] or "float32"
+    name, dtype = match["name"], match["dtype"] or "float32"
+    if name is None and dtype not in _DTYPES:  # 'x[?,4]': a name without a dtype
+        name, dtype = dtype, "float32"
     if dtype not in _DTYPES:
         raise SourceError(f"torch frontend: input spec {text!r}: unknown dtype. Expected one of {list(_DTYPES)}. "
                           f"Received: dtype={dtype!r}.")
@@ -57,12 +59,13 @@ def parse_spec(text: str) -> tuple[str | None, str, list]:
             raise SourceError(f"torch frontend: input spec {text!r}: axis {part.strip()!r} is not a size. Expected "
                               f"an int, a name (name=size for the example's size) or '?'.")
         if axis["size"] is not None:
+            if axis["value"]:
+                raise SourceError(f"torch frontend: input spec {text!r}: axis {part.strip()!r} is a fixed size and "
+                                  f"an example size. Expected one of them.")
             axes.append(int(axis["size"]))
-        elif axis["auto"]:
-            axes.append(None)
         else:
-            axes.append((axis["name"], int(axis["value"]) if axis["value"] else None))
-    return match["name"], dtype, axes
+            axes.append((axis["name"] if axis["name"] else None, int(axis["value"]) if axis["value"] else None))
+    return name, dtype, axes
 
 
 def examples(model, example_inputs) -> list[Example]:
@@ -128,9 +131,8 @@ def _example(name, value, generator) -> Example:
         return Example(name, tensor, default_axes(tensor))
     if isinstance(value, str):
         spec_name, dtype, axes = parse_spec(value)
-        sizes = [a if isinstance(a, int) else (a[1] if a[1] else (2 if i == 0 else 8)) if isinstance(a, tuple)
-                 else (2 if i == 0 else 8) for i, a in enumerate(axes)]
-        kinds = [a if isinstance(a, int) else a[0] if isinstance(a, tuple) else None for a in axes]
+        sizes = [a if isinstance(a, int) else a[1] or (2 if i == 0 else 8) for i, a in enumerate(axes)]
+        kinds = [a if isinstance(a, int) else a[0] for a in axes]
         return Example(name or spec_name, _made(dtype, sizes, generator, name or spec_name), kinds)
     raise SourceError(f"torch frontend: each example input is a tensor, an array, a shape or an input spec. "
                       f"Received: {value!r}.")
@@ -149,6 +151,9 @@ def _made(dtype: str, sizes: list[int], generator, name) -> Any:
     """A seeded example of ``dtype``: floats standard normal, integers 0 or 1 (valid ids for any table), bools True."""
     import torch
 
+    if any(size < 0 for size in sizes):
+        where = f"torch frontend, example input '{name}'" if name else "torch frontend, example input"
+        raise SourceError(f"{where}: negative size. Expected sizes >= 0. Received: shape={list(sizes)}.")
     limits.check_tensor(f"torch frontend, example input {name or ''}".rstrip(), sizes, 4)
     torch_dtype = getattr(torch, dtype)
     if torch_dtype.is_floating_point:
@@ -159,22 +164,13 @@ def _made(dtype: str, sizes: list[int], generator, name) -> Any:
 
 
 def dynamic_shapes(examples_: list[Example]) -> dict:
-    """torch.export's ``dynamic_shapes`` for the examples, by parameter name: ``Dim.AUTO`` for auto axes, one
-    ``Dim`` per name shared by every axis of that name, nothing for fixed axes."""
+    """torch.export's ``dynamic_shapes`` for the examples, by parameter name: ``Dim.AUTO`` for every axis that
+    may vary (named or not: torch.export finds the range the model allows, a maximum position for instance, and
+    the name is given to the size afterwards), nothing for fixed axes."""
     from torch.export import Dim
 
-    named: dict[str, Any] = {}
-    spec = {}
-    for example in examples_:
-        axes = {}
-        for axis, kind in enumerate(example.axes):
-            if kind is None:
-                axes[axis] = Dim.AUTO
-            elif isinstance(kind, str):
-                named.setdefault(kind, Dim(kind))
-                axes[axis] = named[kind]
-        spec[example.name] = axes
-    return spec
+    return {example.name: {axis: Dim.AUTO for axis, kind in enumerate(example.axes) if not isinstance(kind, int)}
+            for example in examples_}
 
 
 def grown(example: Example) -> Any:

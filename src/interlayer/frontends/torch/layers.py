@@ -1,6 +1,6 @@
 """Layers with weights: linear (and GPT-2's ``addmm`` with its (in, out) weight), convolutions and transposed
-convolutions of 1 to 3 spatial axes, embeddings, PReLU; and matrix products, which are ``linear`` when one
-operand is a constant matrix.
+convolutions of 1 to 3 spatial axes, embeddings, PReLU; and matrix products: ``x @ W`` with W a parameter keeps W
+as the matmul's constant (its name and trainability), vectors are matrices of one row or column.
 
 A weight that is a computed tensor (not a constant) makes the call a ``matmul`` of two inputs; a convolution over
 a computed kernel has no IR form and is refused.
@@ -12,7 +12,7 @@ import torch
 
 from ...registry import register
 from .context import Call, to_numpy
-from .operands import binary
+from .operands import binary, with_constant
 
 aten = torch.ops.aten
 
@@ -43,7 +43,7 @@ def _linear(ctx: Call, x: str, weight, bias_arg, transposed: bool = False) -> st
         return _plus_bias(ctx, _linear(ctx, x, weight, None, transposed), bias_arg)
     attrs = {"in_features": int(array.shape[1]), "out_features": int(array.shape[0]), "bias": bias is not None}
     weights = {"weight": array, **({"bias": bias[0]} if bias is not None else {})}
-    sources = {"weight": None if transposed else source, "bias": bias[1] if bias is not None else None}
+    sources = {"weight": source, "bias": bias[1] if bias is not None else None}  # transposed: still that tensor
     return ctx.add("linear", [x], attrs, weights, sources)
 
 
@@ -81,23 +81,61 @@ def addmm(ctx: Call):
 
 
 def _matmul(ctx: Call, left, right, role: str | None = None) -> str:
-    """``left @ right``: a ``linear`` without bias for a constant 2-D right operand, else a matmul."""
-    weight = _weight(ctx, right)
-    if weight is not None and weight[0].ndim == 2 and ctx.is_tensor(left) and not ctx.is_const(left):
-        return _linear(ctx, ctx.tensor(left), weight, None, transposed=True) if role is None else ctx.add(
-            "linear", [ctx.tensor(left)], {"in_features": int(weight[0].shape[0]),
-                                           "out_features": int(weight[0].shape[1]), "bias": False},
-            {"weight": np.ascontiguousarray(weight[0].T)}, role=role)
+    """``left @ right``: a ``matmul``, a constant operand kept as its constant ``other`` (its state_dict name and
+    whether it is trained kept with it)."""
     return binary(ctx, "matmul", left, right, role=role)
 
 
 @register("torch", "frontend", aten.matmul, aten.mm, aten.bmm)
 def matmul(ctx: Call):
+    """``torch.matmul``: of matrices (batched, broadcast); a vector operand is a matrix of one row (on the left) or
+    one column (on the right), that axis removed from the product again."""
     left, right = ctx.arg(0, "self"), ctx.arg(1, "mat2" if ctx.op != "matmul" else "other")
-    if ctx.rank(left) < 2 or ctx.rank(right) < 2:
-        return ctx.unsupported(f"a matrix product of a vector. Expected operands of rank >= 2. Received: ranks "
-                               f"{ctx.rank(left)} and {ctx.rank(right)}")
-    return _matmul(ctx, left, right)
+    left_rank, right_rank = ctx.rank(left), ctx.rank(right)
+    if left_rank >= 2 and right_rank >= 2:
+        return _matmul(ctx, left, right)
+    if left_rank == 1 and right_rank == 1:
+        return _dot(ctx, left, right)
+    operands = []
+    for arg, rank, shape in ((left, left_rank, [1, -1]), (right, right_rank, [-1, 1])):
+        if rank != 1:
+            operands.append(ctx.tensor(arg) if not ctx.is_const(arg) else arg)
+            continue
+        const = ctx.const(arg)
+        if const is not None:
+            operands.append((const.tensor.reshape(shape), (const.source, const.trainable)))
+        else:
+            operands.append(ctx.add("reshape", [ctx.tensor(arg)], {"shape": [1, ctx.shape(arg)[0]] if shape[0] == 1
+                                                                   else [ctx.shape(arg)[0], 1]},
+                                    role="row" if shape[0] == 1 else "column"))
+    product = _matmul_values(ctx, operands, role="product")
+    return ctx.add("reshape", [product], {"shape": list(ctx.shape())})
+
+
+def _matmul_values(ctx: Call, operands: list, role: str) -> str:
+    """A matmul of two operands, each an IR value, an fx node of a constant, or (a reshaped constant tensor,
+    (its state_dict key, trainable))."""
+    values = []
+    for operand in operands:
+        if isinstance(operand, tuple):
+            values.append((to_numpy(operand[0]), operand[1]))
+        elif isinstance(operand, str):
+            values.append((operand, None))
+        else:
+            const = ctx.const(operand)
+            values.append((to_numpy(const.tensor), (const.source, const.trainable)))
+    (left, left_source), (right, right_source) = values
+    if right_source is not None:
+        return with_constant(ctx, "matmul", left, right, right_source, role=role)
+    if left_source is not None:
+        return with_constant(ctx, "matmul", right, left, left_source, first=True, role=role)
+    return ctx.add("matmul", [left, right], role=role)
+
+
+def _dot(ctx: Call, left, right) -> str:
+    """The dot product of two vectors: their element-wise product, summed."""
+    product = binary(ctx, "mul", left, right, role="products")
+    return ctx.add("reduce_sum", [product], {"axes": [0], "keepdims": False})
 
 
 @register("torch", "frontend", aten.baddbmm)
@@ -191,14 +229,25 @@ def _transposed_conv(ctx: Call, x, weight, bias_arg, stride, padding, output_pad
     bias = _weight(ctx, bias_arg) if bias_arg is not None else None
     if bias_arg is not None and bias is None:
         return ctx.unsupported("its bias is computed from the inputs. Expected a constant bias")
-    pads = _per_axis(padding, rank)
+    pads, strides, dilations = _per_axis(padding, rank), _per_axis(stride, rank), _per_axis(dilation, rank)
+    # an output padding computed from sizes (forward's output_size=skip.shape[2:]) varies with them: the largest
+    # one PyTorch allows, then the output cut to its size (output padding only adds positions at the end)
+    extra = list(output_padding) if isinstance(output_padding, (list, tuple)) else [output_padding] * rank
+    extra = extra * rank if len(extra) == 1 else extra
+    generic = [not isinstance(item, int) for item in extra]
+    extra = [max(s, d) - 1 if varies else int(item) for item, s, d, varies in zip(extra, strides, dilations, generic)]
     attrs = {"in_channels": int(array.shape[0]), "out_channels": int(array.shape[1]) * int(groups),
-             "kernel_size": [int(k) for k in array.shape[2:]], "strides": _per_axis(stride, rank),
-             "dilations": _per_axis(dilation, rank), "pads": pads + pads,
-             "output_padding": _per_axis(output_padding, rank), "groups": int(groups), "bias": bias is not None}
+             "kernel_size": [int(k) for k in array.shape[2:]], "strides": strides, "dilations": dilations,
+             "pads": pads + pads, "output_padding": extra, "groups": int(groups), "bias": bias is not None}
     weights = {"weight": array, **({"bias": bias[0]} if bias is not None else {})}
-    return ctx.add("conv_transpose", [ctx.tensor(x)], attrs, weights,
-                   {"weight": source, "bias": bias[1] if bias is not None else None})
+    value = ctx.add("conv_transpose", [ctx.tensor(x)], attrs, weights,
+                    {"weight": source, "bias": bias[1] if bias is not None else None},
+                    role="full" if any(generic) else None)
+    if not any(generic):
+        return value
+    axes = [axis + 2 for axis in range(rank) if generic[axis]]
+    ends = [ctx.shape()[axis] for axis in axes]
+    return ctx.add("slice", [value], {"axes": axes, "starts": [0] * len(axes), "ends": ends})
 
 
 @register("torch", "frontend", aten.embedding)

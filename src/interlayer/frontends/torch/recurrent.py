@@ -13,6 +13,7 @@ import torch
 
 from ...registry import register
 from .context import Call, to_numpy
+from .shape import transposed
 
 aten = torch.ops.aten
 _OPS = {"lstm": ("lstm", "tanh"), "gru": ("gru", "tanh"), "rnn_tanh": ("rnn", "tanh"), "rnn_relu": ("rnn", "relu")}
@@ -29,7 +30,9 @@ def recurrent(ctx: Call):
     directions = 2 if bidirectional else 1
     per = 4 if has_biases else 2
     if len(params) != layers * directions * per:
-        return ctx.unsupported("projected LSTM states (proj_size > 0) have no IR equivalent. Expected proj_size=0")
+        projected = getattr(ctx.module, "proj_size", None)
+        return ctx.unsupported(f"projected LSTM states (proj_size > 0) have no IR equivalent. Expected proj_size=0. "
+                               f"Received: proj_size={projected if projected is not None else '> 0'}")
     arrays = [ctx.const(p) for p in params]
     if any(a is None for a in arrays):
         return ctx.unsupported("its weights are computed from the inputs. Expected constant parameters")
@@ -46,16 +49,13 @@ def recurrent(ctx: Call):
     attrs = {"input_size": int(weights["weight_ih_l0"].shape[1]), "hidden_size": hidden, "num_layers": int(layers),
              "bias": bool(has_biases), "bidirectional": bool(bidirectional), "dropout": float(dropout),
              "return_state": _states_read(ctx.node), "activation": activation}
-    sequence = ctx.tensor(x) if batch_first else ctx.add("transpose", [ctx.tensor(x)], {"perm": _SWAP},
-                                                         role="batch_first")
+    sequence = ctx.tensor(x) if batch_first else transposed(ctx, ctx.tensor(x), _SWAP, role="batch_first")
     states = [hx] if op != "lstm" else list(hx)
     initial = [] if all(_zeros(ctx, state) for state in states) else [
-        ctx.add("transpose", [ctx.tensor(state)], {"perm": _SWAP}, role=f"initial{index}")
-        for index, state in enumerate(states)]
+        transposed(ctx, ctx.tensor(state), _SWAP, role=f"initial{index}") for index, state in enumerate(states)]
     outputs = ctx.add_node(op, [sequence, *initial], attrs, weights, sources, role=None if batch_first else "core")
-    output = outputs[0] if batch_first else ctx.add("transpose", [outputs[0]], {"perm": _SWAP})
-    finals = [ctx.add("transpose", [state], {"perm": _SWAP}, role=f"state{index}")
-              for index, state in enumerate(outputs[1:])]
+    output = outputs[0] if batch_first else transposed(ctx, outputs[0], _SWAP)
+    finals = [transposed(ctx, state, _SWAP, role=f"state{index}") for index, state in enumerate(outputs[1:])]
     count = 2 if op == "lstm" else 1
     return [output, *(finals or [None] * count)]
 

@@ -1,5 +1,5 @@
 """Reductions and scans: mean, sum, amax/amin, max/min along a dim (values and positions), argmax/argmin,
-cumsum, vector norms (orders 2, 1 and inf), variance and standard deviation (written out), any/all of bools."""
+cumsum, vector norms (any order), variance and standard deviation (written out), any/all of bools."""
 from __future__ import annotations
 
 import math
@@ -80,53 +80,75 @@ def cumsum(ctx: Call):
 
 @register("torch", "frontend", aten.linalg_vector_norm, aten.norm)
 def vector_norm(ctx: Call):
+    """``(sum |x|^p)^(1/p)`` over the dims: order 2 as a square root of squares, 1 a sum of magnitudes, inf and
+    -inf the largest and smallest magnitude, 0 the count of nonzero entries, any other order written out."""
     x = ctx.arg(0)
     order = ctx.literal(ctx.arg(1, "ord" if ctx.op == "linalg_vector_norm" else "p", 2))
-    dims = ctx.literal(ctx.arg(2, "dim", None))
-    keepdim = ctx.literal(ctx.arg(3, "keepdim", False))
-    value = ctx.tensor(x)
-    if order in (float("inf"),):
-        magnitude = ctx.add("abs", [value], role="abs")
-        return ctx.add("reduce_max", [magnitude], {"axes": _axes(ctx, dims, ctx.rank(x)), "keepdims": bool(keepdim)})
+    order = 2.0 if order is None else float(order)
+    dims_ = ctx.literal(ctx.arg(2, "dim", None))
+    keepdim = bool(ctx.literal(ctx.arg(3, "keepdim", False)))
+    if ctx.op == "linalg_vector_norm" and ctx.literal(ctx.arg(None, "dtype", None)) is not None \
+            or ctx.dtype(x) != ctx.dtype():
+        value = as_dtype(ctx, x, ctx.dtype())
+    else:
+        value = ctx.tensor(x)
+    reduced = {"axes": _axes(ctx, dims_, ctx.rank(x)), "keepdims": keepdim}
+    if order == 2:
+        squares = ctx.add("mul", [value, value], role="squares")
+        total = ctx.add("reduce_sum", [squares], reduced, role="sum")
+        return ctx.add("sqrt", [total])
+    if order == 0:
+        nonzero = ctx.add("not_equal", [value], {"constant": True}, {"other": np.asarray(0, dtype=ctx.dtype())},
+                          role="nonzero")
+        counted = ctx.add("cast", [nonzero], {"dtype": ctx.dtype()}, role="counted")
+        return ctx.add("reduce_sum", [counted], reduced)
+    magnitude = ctx.add("abs", [value], role="abs")
+    if math.isinf(order):
+        return ctx.add("reduce_max" if order > 0 else "reduce_min", [magnitude], reduced)
     if order == 1:
-        magnitude = ctx.add("abs", [value], role="abs")
-        return ctx.add("reduce_sum", [magnitude], {"axes": _axes(ctx, dims, ctx.rank(x)), "keepdims": bool(keepdim)})
-    if order != 2:
-        return ctx.unsupported(f"a vector norm of order {order}. Expected order 2, 1 or inf")
-    squares = ctx.add("mul", [value, value], role="squares")
-    total = ctx.add("reduce_sum", [squares], {"axes": _axes(ctx, dims, ctx.rank(x)), "keepdims": bool(keepdim)},
-                    role="sum")
-    return ctx.add("sqrt", [total])
+        return ctx.add("reduce_sum", [magnitude], reduced)
+    exponent = np.asarray(order, dtype=ctx.dtype())
+    powers = ctx.add("pow", [magnitude], {"constant": True}, {"other": exponent}, role="powers")
+    total = ctx.add("reduce_sum", [powers], reduced, role="sum")
+    return ctx.add("pow", [total], {"constant": True}, {"other": np.asarray(1.0 / order, dtype=ctx.dtype())})
 
 
 @register("torch", "frontend", aten.var, aten.std)
 def variance(ctx: Call):
     """``mean((x - mean(x))^2) * n / (n - correction)`` over the dims; its square root for ``std``."""
     x = ctx.arg(0)
-    dims = ctx.literal(ctx.arg(1, "dim", None))
-    correction = ctx.literal(ctx.arg(None, "correction", None))
-    if ctx.overload in ("default", "dim") and correction is None:
-        unbiased = ctx.literal(ctx.arg(None, "unbiased", True)) if ctx.overload == "dim" else ctx.literal(
-            ctx.arg(1, "unbiased", True))
-        correction = 1 if unbiased else 0
-        if ctx.overload == "default":
-            dims = None
-    keepdim = bool(ctx.literal(ctx.arg(None, "keepdim", False)))
-    rank, value = ctx.rank(x), ctx.tensor(x)
+    if ctx.overload == "default":  # (self, unbiased=True)
+        dims, keepdim = None, False
+        correction = 1 if ctx.literal(ctx.arg(1, "unbiased", True)) else 0
+    elif ctx.overload == "dim":  # (self, dim, unbiased=True, keepdim=False)
+        dims, keepdim = ctx.literal(ctx.arg(1, "dim", None)), bool(ctx.literal(ctx.arg(3, "keepdim", False)))
+        correction = 1 if ctx.literal(ctx.arg(2, "unbiased", True)) else 0
+    else:  # (self, dim=None, *, correction=None, keepdim=False): no correction given is 1
+        dims, keepdim = ctx.literal(ctx.arg(1, "dim", None)), bool(ctx.literal(ctx.arg(None, "keepdim", False)))
+        correction = ctx.literal(ctx.arg(None, "correction", None))
+        correction = 1 if correction is None else correction
+    rank, value, dtype = ctx.rank(x), ctx.tensor(x), ctx.dtype()
     axes = _axes(ctx, dims, rank)
     sizes = [ctx.shape(x)[axis] for axis in axes]
-    if any(not isinstance(size, int) for size in sizes):
-        return ctx.unsupported("a variance over an axis whose size is not fixed. Expected static sizes")
-    count = math.prod(sizes)
     mean = ctx.add("reduce_mean", [value], {"axes": axes, "keepdims": True}, role="mean")
     centred = ctx.add("sub", [value, mean], role="centred")
     squares = ctx.add("mul", [centred, centred], role="squares")
-    result = ctx.add("reduce_mean", [squares], {"axes": axes, "keepdims": keepdim}, role="biased")
-    if correction:
-        factor = np.asarray(count / max(count - correction, 1), np.float32)
-        result = ctx.add("mul", [result], {"constant": True}, {"other": factor},
-                         role=None if ctx.op == "var" else "unbiased")
-    return ctx.add("sqrt", [result]) if ctx.op == "std" else result
+    last = ctx.op == "var"
+    if not correction:
+        result = ctx.add("reduce_mean", [squares], {"axes": axes, "keepdims": keepdim}, role=None if last else "var")
+    elif all(isinstance(size, int) for size in sizes):
+        count = math.prod(sizes)
+        result = ctx.add("reduce_mean", [squares], {"axes": axes, "keepdims": keepdim}, role="biased")
+        factor = np.asarray(count / max(count - correction, 1), dtype)
+        result = ctx.add("mul", [result], {"constant": True}, {"other": factor}, role=None if last else "var")
+    else:  # the count is a generic size: sum / (count - correction), the count summed from ones of those sizes
+        total = ctx.add("reduce_sum", [squares], {"axes": axes, "keepdims": keepdim}, role="sum")
+        ones = ctx.add("full", [], {"shape": sizes, "value": 1.0, "dtype": dtype}, role="ones")
+        count = ctx.add("reduce_sum", [ones], {"axes": list(range(len(sizes))), "keepdims": False}, role="count")
+        divisor = ctx.add("sub", [count], {"constant": True}, {"other": np.asarray(correction, dtype)},
+                          role="divisor")
+        result = ctx.add("div", [total, divisor], role=None if last else "var")
+    return result if last else ctx.add("sqrt", [result])
 
 
 @register("torch", "frontend", aten.any, aten.all)
@@ -142,3 +164,20 @@ def any_or_all(ctx: Call):
     reduced = ctx.add(op, [as_int], {"axes": _axes(ctx, dims, ctx.rank(x)), "keepdims": bool(keepdim)},
                       role="reduced")
     return ctx.add("cast", [reduced], {"dtype": "bool"})
+
+
+@register("torch", "frontend", aten.logsumexp)
+def logsumexp(ctx: Call):
+    """``log(sum(exp(x)))`` over the dims, computed stably: the largest value taken out first."""
+    x = ctx.arg(0)
+    axes = _axes(ctx, ctx.literal(ctx.arg(1, "dim", None)), ctx.rank(x))
+    keepdim = bool(ctx.literal(ctx.arg(2, "keepdim", False)))
+    value = as_dtype(ctx, x, ctx.dtype())
+    peak = ctx.add("reduce_max", [value], {"axes": axes, "keepdims": True}, role="peak")
+    shifted = ctx.add("sub", [value, peak], role="shifted")
+    powers = ctx.add("exp", [shifted], role="exp")
+    total = ctx.add("reduce_sum", [powers], {"axes": axes, "keepdims": keepdim}, role="sum")
+    logged = ctx.add("log", [total], role="log")
+    if not keepdim:
+        peak = ctx.add("reshape", [peak], {"shape": list(ctx.shape())}, role="peak_kept")
+    return ctx.add("add", [logged, peak])

@@ -13,6 +13,7 @@ import torch
 from ...ir import dims
 from ...registry import register
 from .context import Call, Const
+from .operands import as_dtype
 
 aten = torch.ops.aten
 _END = 2 ** 62
@@ -64,9 +65,20 @@ def transpose(ctx: Call):
     else:
         a, b = (int(ctx.literal(ctx.arg(i))) % rank for i in (1, 2))
         order[a], order[b] = order[b], order[a]
-    if order == list(range(rank)):
-        return ctx.tensor(x)
-    return ctx.add("transpose", [ctx.tensor(x)], {"perm": order})
+    return transposed(ctx, ctx.tensor(x), order)
+
+
+def transposed(ctx: Call, value: str, perm: list[int], role: str | None = None) -> str:
+    """``value`` transposed by ``perm``: nothing for the identity; a transpose of a transpose is one transpose of
+    the first one's input (none when they cancel, as ``x.transpose(0, 1)`` around a time-major layer do); the
+    first one stays only if something else reads it."""
+    producer = next((node for node in reversed(ctx.capture.builder.nodes) if value in node.outputs), None)
+    if producer is not None and producer.op == "transpose":
+        perm = [producer.attrs["perm"][axis] for axis in perm]
+        value = producer.inputs[0]
+    if perm == list(range(len(perm))):
+        return value
+    return ctx.add("transpose", [value], {"perm": list(perm)}, role=role)
 
 
 @register("torch", "frontend", aten.expand, aten.expand_as, aten.broadcast_to)
@@ -78,13 +90,28 @@ def expand(ctx: Call):
     return ctx.add("expand", [ctx.tensor(x)], {"shape": list(target)})
 
 
-@register("torch", "frontend", aten.repeat)
+@register("torch", "frontend", aten.repeat, aten.tile)
 def repeat(ctx: Call):
-    x, counts = ctx.arg(0), [int(c) for c in ctx.literal(ctx.arg(1, "repeats"))]
-    value, shape = ctx.tensor(x), ctx.shape(x)
+    """``x.repeat(counts)``: a ``tile``; an axis repeated a number of times that is a size (the batch's: BLOOM's
+    ALiBi slopes for each example) is a new axis in front of it expanded to that count, then merged with it.
+    ``torch.tile(x, dims)`` is the same with fewer counts than axes meaning 1 for the leading ones."""
+    x, counts = ctx.arg(0), list(ctx.literal(ctx.arg(1, "repeats" if ctx.op == "repeat" else "dims")))
+    value, shape = ctx.tensor(x), list(ctx.shape(x))
+    if len(counts) < len(shape):
+        counts = [1] * (len(shape) - len(counts)) + counts
     if len(counts) > len(shape):
-        shape = (1,) * (len(counts) - len(shape)) + tuple(shape)
+        shape = [1] * (len(counts) - len(shape)) + shape
         value = ctx.add("reshape", [value], {"shape": list(shape)}, role="rank")
+    for axis, count in enumerate(counts):
+        if isinstance(count, int):
+            continue
+        split = [*shape[:axis], 1, *shape[axis:]]
+        grown = [*shape[:axis], count, *shape[axis:]]
+        shape[axis] = dims.mul(count, shape[axis])
+        value = ctx.add("reshape", [value], {"shape": split}, role=f"axis{axis}")
+        value = ctx.add("expand", [value], {"shape": grown}, role=f"copies{axis}")
+        value = ctx.add("reshape", [value], {"shape": list(shape)}, role=f"merged{axis}")
+        counts[axis] = 1
     if all(count == 1 for count in counts):
         return value
     return ctx.add("tile", [value], {"repeats": counts})
@@ -239,3 +266,107 @@ def dropout(ctx: Call):
                                f"Received: p={rate}, train=True")
     value = ctx.add("dropout", [ctx.tensor(ctx.arg(0))], {"rate": rate})
     return [value, None] if ctx.op == "native_dropout" else value
+
+
+@register("torch", "frontend", aten.repeat_interleave)
+def repeat_interleave(ctx: Call):
+    """``x.repeat_interleave(count, dim)``: each position of the axis repeated ``count`` times in place (a new axis
+    after it expanded to the count, then merged with it); without ``dim``, of the flattened tensor. Counts given
+    as a tensor (one per position) make a size that depends on their values, which torch.export refuses first."""
+    x = ctx.arg(0)
+    count, dim = ctx.arg(1, "repeats"), ctx.arg(2, "dim", None)
+    if ctx.overload != "self_int" or hasattr(count, "meta") and not isinstance(ctx.value(count), int):
+        return ctx.unsupported("repeat counts given as a tensor. Expected one count for every position (an int)")
+    count = ctx.literal(count)
+    value, shape = ctx.tensor(x), list(ctx.shape(x))
+    if dim is None:
+        value = ctx.add("reshape", [value], {"shape": [dims.product(shape)]}, role="flat")
+        shape, axis = [dims.product(shape)], 0
+    else:
+        axis = ctx.axis(ctx.literal(dim))
+    split = [*shape[:axis + 1], 1, *shape[axis + 1:]]
+    grown = [*shape[:axis + 1], count, *shape[axis + 1:]]
+    spread = ctx.add("reshape", [value], {"shape": split}, role="axis")
+    copies = ctx.add("expand", [spread], {"shape": grown}, role="copies")
+    return ctx.add("reshape", [copies], {"shape": list(ctx.shape())})
+
+
+@register("torch", "frontend", aten.unfold)
+def unfold(ctx: Call):
+    """``x.unfold(dim, size, step)``: the windows of ``size`` positions every ``step`` along an axis, their
+    positions as a new last axis: a ``gather`` of the (windows, size) positions ``start + offset`` (the starts an
+    ``arange`` of the generic count), then that axis moved to the end."""
+    import numpy as np
+
+    x = ctx.arg(0)
+    axis, size, step = ctx.axis(ctx.literal(ctx.arg(1, "dimension"))), int(ctx.literal(ctx.arg(2, "size"))), int(
+        ctx.literal(ctx.arg(3, "step")))
+    count, rank = ctx.shape()[axis], ctx.rank(x)
+    starts = ctx.add("arange", [], {"start": 0, "limit": dims.mul(count, step), "step": step, "dtype": "int64"},
+                     role="starts")
+    column = ctx.add("reshape", [starts], {"shape": [count, 1]}, role="column")
+    positions = ctx.add("add", [column], {"constant": True, "constant_shape": [1, size]},
+                        {"other": np.arange(size, dtype=np.int64).reshape(1, size)}, role="positions")
+    last = axis == rank - 1  # the window's positions follow its start: already the last axis
+    windows = ctx.add("gather", [ctx.tensor(x), positions], {"axis": axis}, role=None if last else "windows")
+    if last:
+        return windows
+    return ctx.add("transpose", [windows], {"perm": [*range(axis + 1), *range(axis + 2, rank + 1), axis + 1]})
+
+
+@register("torch", "frontend", aten.flip)
+def flip(ctx: Call):
+    """``torch.flip(x, dims)``: each axis read backwards, a ``gather`` of the positions -1, -2, ... -size (from
+    the end: ``-1 - arange(size)``)."""
+    import numpy as np
+
+    x = ctx.arg(0)
+    axes = [ctx.axis(d) for d in ctx.literal(ctx.arg(1, "dims"))]
+    value = ctx.tensor(x)
+    for index, axis in enumerate(axes):
+        size = ctx.shape(x)[axis]
+        forwards = ctx.add("arange", [], {"start": 0, "limit": size, "dtype": "int64"}, role=f"positions{axis}")
+        backwards = ctx.add("sub", [forwards], {"constant": True, "constant_first": True},
+                            {"other": np.asarray(-1, np.int64)}, role=f"backwards{axis}")
+        last = index == len(axes) - 1
+        value = ctx.add("gather", [value, backwards], {"axis": axis}, role=None if last else f"flipped{axis}")
+    return value
+
+
+@register("torch", "frontend", aten.slice_scatter, aten.select_scatter)
+def scatter_into_slice(ctx: Call):
+    """``y[:, a:b] = src`` and ``y[:, i] = src`` made functional (``slice_scatter``, ``select_scatter``): the
+    positions before the slice, ``src``, and the positions after it, joined along the axis."""
+    x, src = ctx.arg(0), ctx.arg(1, "src")
+    axis = ctx.axis(ctx.literal(ctx.arg(2, "dim", 0)))
+    size = ctx.shape(x)[axis]
+    dtype = ctx.dtype()
+    values = as_dtype(ctx, src, dtype, "src")
+    if ctx.op == "select_scatter":
+        start = resolved(ctx, size, ctx.arg(3, "index"), 0)
+        end = dims.add(start, 1)
+        shape = list(ctx.shape(x))
+        values = ctx.add("reshape", [values], {"shape": [*shape[:axis], 1, *shape[axis + 1:]]}, role="src_axis")
+    else:
+        start = resolved(ctx, size, ctx.arg(3, "start", None), 0)
+        end = resolved(ctx, size, ctx.arg(4, "end", None), size)
+        if int(ctx.literal(ctx.arg(5, "step", 1))) != 1:
+            return ctx.unsupported("an assignment to a strided slice (x[:, ::2] = y). Expected a step of 1")
+    target = ctx.tensor(x)
+    parts = []
+    if start != 0:
+        parts.append(ctx.add("slice", [target], {"axes": [axis], "starts": [0], "ends": [start]}, role="before"))
+    parts.append(values)
+    if not dims.equal(end, size):
+        parts.append(ctx.add("slice", [target], {"axes": [axis], "starts": [end], "ends": [size]}, role="after"))
+    return parts[0] if len(parts) == 1 else ctx.add("concat", parts, {"axis": axis})
+
+
+@register("torch", "frontend", aten.copy)
+def copy(ctx: Call):
+    """``y.copy_(src)`` made functional: ``src`` broadcast to ``y``'s shape, in ``y``'s dtype."""
+    x, src = ctx.arg(0), ctx.arg(1, "src")
+    value = as_dtype(ctx, src, ctx.dtype(), "cast")
+    if tuple(ctx.shape(src)) == tuple(ctx.shape()):
+        return value
+    return ctx.add("expand", [value], {"shape": list(ctx.shape())})

@@ -13,6 +13,7 @@ from ...errors import ValidationError
 from .. import dims
 
 REQUIRED = object()
+_FLOATS = ("float32", "float16", "bfloat16", "float64")
 
 def _is_dim(value: Any) -> bool:
     """An int, or the text of a size expression (``interlayer.ir.dims``)."""
@@ -102,10 +103,16 @@ class OpSchema:
     def output_count(self, attrs: dict[str, Any]) -> int:
         return self.outputs(attrs) if callable(self.outputs) else self.outputs
 
-    def output_dtypes(self, attrs: dict[str, Any], dtypes: list[str]) -> list[str]:
+    def output_dtypes(self, attrs: dict[str, Any], dtypes: list[str], weights: dict[str, str] | None = None
+                      ) -> list[str]:
+        """The dtype of each output: the op's own rule, else its first input's when that is a float, else its
+        first weight's (an embedding of int64 ids gives its table's dtype), else the first input's."""
         if self.dtypes is not None:
             return list(self.dtypes(attrs, dtypes))
-        return [dtypes[0] if dtypes else "float32"] * self.output_count(attrs)
+        first = dtypes[0] if dtypes else "float32"
+        if first not in _FLOATS and weights:
+            first = next(iter(weights.values()))
+        return [first] * self.output_count(attrs)
 
     def fill(self, attrs: dict[str, Any]) -> dict[str, Any]:
         """The attributes with defaults filled in, in declaration order. Unknown or missing ones raise."""
