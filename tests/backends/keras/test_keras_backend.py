@@ -72,7 +72,7 @@ EXTRA = {
     "linear-on-feature-map": lambda: chain_graph([
         ("conv", conv(2, 3, (1, 1))), ("linear", {"in_features": 5, "out_features": 2})], (2, 2, 4, 5)),
     "reshape-after-conv": lambda: chain_graph([
-        ("conv", conv(2, 3, (3, 3))), ("reshape", {"shape": [3, -1]})], (2, 2, 5, 5)),
+        ("conv", conv(2, 3, (3, 3))), ("reshape", {"shape": ["N", 3, -1]})], (2, 2, 5, 5)),
     "transpose-of-input-is-output": lambda: single_op_graph("transpose", {"perm": [0, 2, 3, 1]}, [(2, 3, 4, 5)]),
     "transpose-then-softmax": lambda: chain_graph([
         ("transpose", {"perm": [0, 2, 3, 1]}), ("softmax", {"axis": 3})], (2, 3, 4, 5)),

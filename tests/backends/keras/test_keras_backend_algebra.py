@@ -94,9 +94,10 @@ def test_squeeze_excitation_layers():
 def test_convnext_layer_scale_is_laid_out_channels_last():
     graph = BLOCKS["torch-convnext-style"]()
     model = build(graph)
-    scale = model.get_layer("mul")
+    node = next(node for node in graph.nodes if node.op == "mul" and node.attrs["constant"])  # the layer scale
+    scale = model.get_layer(node.name)
     assert type(scale).__name__ == "ConstantOperand" and scale.op == "multiply"
-    other = graph.node("mul").weights["other"]  # (C,) on the last axis, which the NHWC tensor holds last
+    other = node.weights["other"]  # (C,) on the last axis, which the NHWC tensor holds last
     assert np.array_equal(scale.get_weights()[0], other.reshape(1, 1, 8))
     assert [w.name for w in scale.trainable_weights] == ["other"]
 

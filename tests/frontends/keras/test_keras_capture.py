@@ -209,7 +209,7 @@ def test_squeeze_excitation_needs_no_transpose():
     graph = check(squeeze_excitation())
     assert "transpose" not in [node.op for node in graph.nodes]
     reshape = next(node for node in graph.nodes if node.op == "reshape")
-    assert reshape.attrs["shape"] == [8, 1, 1], "Keras's (N, 1, 1, C) is the IR's (N, C, 1, 1), held channels-last"
+    assert reshape.attrs["shape"] == ["N", 8, 1, 1], "Keras's (N, 1, 1, C) is the IR's (N, C, 1, 1), held channels-last"
 
 
 def test_separable_conv_is_depthwise_then_pointwise():

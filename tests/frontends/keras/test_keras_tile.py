@@ -50,13 +50,17 @@ def test_ops_tile_of_features():
     assert [(node.op, node.attrs) for node in graph.nodes[1:]] == [("tile", {"repeats": [1, 3]})]
 
 
+def test_ops_tile_of_the_batch_axis():
+    """IR format 2: the batch is an axis like the others, repeated as numpy.tile repeats any axis."""
+    graph = check(conv_then(lambda y: keras.ops.tile(y, (2, 1, 3, 1))))
+    assert [(node.op, node.attrs) for node in graph.nodes[1:]] == [("tile", {"repeats": [2, 1, 1, 3]})]
+
+
 @pytest.mark.parametrize("repeats, message", [
-    pytest.param((2, 1, 1, 1), "repeating the batch axis has no IR equivalent: the batch stays the batch. Expected "
-                 "1 as the first repeat. Received: repeats=[2, 1, 1, 1]", id="batch"),
     pytest.param((1, 1, 1, 1, 2), "more repeats than axes put new axes in front of the batch. Expected at most 4 "
                  "repeats for a rank 4 input. Received: repeats=[1, 1, 1, 1, 2]", id="new-axis"),
 ])
-def test_ops_tile_that_moves_the_batch_is_refused(repeats, message):
+def test_ops_tile_that_adds_axes_is_refused(repeats, message):
     with pytest.raises(UnsupportedLayerError) as caught:
         capture(conv_then(lambda y: keras.ops.tile(y, repeats)))
     [(where, problem)] = caught.value.problems
@@ -72,6 +76,8 @@ WRITTEN = [
                   ("tile", {"repeats": [1, 2, 3, 1]})], (2, 3, 6, 5), id="conv-tile"),
     pytest.param([("tile", {"repeats": [1, 3]})], (2, 6), id="tile-features"),
     pytest.param([("tile", {"repeats": [1, 1, 2]})], (2, 3, 7), id="tile-1d"),
+    pytest.param([("conv", {"in_channels": 3, "out_channels": 4, "kernel_size": [3, 3]}),
+                  ("tile", {"repeats": [2, 2, 1, 1]})], (2, 3, 6, 5), id="conv-tile-batch"),
 ]
 
 

@@ -1,8 +1,10 @@
 """Arithmetic, matmul, reductions, stack and split, laid out wherever their inputs are held.
 
-* Element-wise ops keep the held perm: two inputs are brought to the perm of the one with the output's shape
-  (Add, Subtract, Multiply; BinaryOp for divide and power), and a constant operand is transposed into the
-  input's perm (a (C, 1, 1) constant on an NHWC-held map becomes (1, 1, C)) and kept as the weight of a
+* Element-wise ops keep the held perm: inputs of one rank are brought to the perm of the one with the output's
+  shape (Add, Subtract, Multiply for floats of one size on Keras's axis 0, which those merges take for the
+  batch; else BinaryOp, as for divide, power, floor_div and mod), inputs of different ranks to the IR's own
+  order (numpy broadcasting aligns them at the right). A constant operand is transposed into the input's perm (a
+  (C, 1, 1) constant on an NHWC-held map becomes (1, 1, C)) and kept, in its own dtype, as the weight of a
   ConstantOperand layer, so a .keras file saves it.
 * ``x @ W`` with a 2-D constant is a Dense layer without bias; other matmuls need the last two axes held in
   canonical order (the axes in front may be held in any order).
@@ -14,36 +16,56 @@ from __future__ import annotations
 import keras
 import numpy as np
 
-from ...ir import layout
+from ...ir import dims, layout
 from ...registry import register
 from .build import BuildContext, Held, assign, prefers
 from .layers import BinaryOp, ConstantOperand, Reduce, Split, Stack
 
-_KERAS_OPS = {"add": "add", "sub": "subtract", "mul": "multiply", "div": "divide", "pow": "power", "matmul": "matmul"}
+_KERAS_OPS = {"add": "add", "sub": "subtract", "mul": "multiply", "div": "divide", "pow": "power",
+              "floor_div": "floor_divide", "mod": "mod", "matmul": "matmul", "equal": "equal",
+              "not_equal": "not_equal", "less": "less", "less_equal": "less_equal", "greater": "greater",
+              "greater_equal": "greater_equal", "logical_and": "logical_and", "logical_or": "logical_or",
+              "logical_xor": "logical_xor"}
+"""the keras.ops function of each binary IR op"""
 _MERGES = {"add": keras.layers.Add, "sub": keras.layers.Subtract, "mul": keras.layers.Multiply}
 _GLOBAL = {"reduce_mean": {1: keras.layers.GlobalAveragePooling1D, 2: keras.layers.GlobalAveragePooling2D,
                            3: keras.layers.GlobalAveragePooling3D},
            "reduce_max": {1: keras.layers.GlobalMaxPooling1D, 2: keras.layers.GlobalMaxPooling2D,
                           3: keras.layers.GlobalMaxPooling3D}}
-_REDUCE = {"reduce_mean": "mean", "reduce_sum": "sum", "reduce_max": "max"}
+_REDUCE = {"reduce_mean": "mean", "reduce_sum": "sum", "reduce_max": "max", "reduce_min": "min"}
 
 
-def held_constant(array: np.ndarray, perm) -> np.ndarray:
+def held_constant(array: np.ndarray, perm, min_rank: int = 0) -> np.ndarray:
     """A constant broadcast against an input held in ``perm``, as the Keras tensor sees it: brought to the
-    input's rank, transposed by ``perm``, without the batch axis (which is 1)."""
-    if array.ndim == 0:
+    input's rank and transposed by ``perm``, then without its axis 0 where that is 1 (numpy broadcasting puts it
+    back), down to ``min_rank`` axes. A constant of higher rank than the input is left as it is (the input is
+    then held in the IR's order)."""
+    if array.ndim == 0 or array.ndim > len(perm):
         return array
-    full = array.reshape((1,) * (len(perm) - array.ndim) + array.shape)
-    return np.ascontiguousarray(np.transpose(full, perm)[0])
+    held = np.transpose(array.reshape((1,) * (len(perm) - array.ndim) + array.shape), perm)
+    if held.ndim > min_rank and held.shape[0] == 1:
+        held = held[0]
+    return np.ascontiguousarray(held)
 
 
 def with_constant(ctx: BuildContext, node, x: Held, other: np.ndarray) -> Held:
-    """``x`` combined with the constant ``other`` (already in x's layout) by a ConstantOperand layer."""
+    """``x`` combined with the constant ``other`` (already in x's layout) by a ConstantOperand layer; the output
+    held as ``x``, or in the IR's order when the constant has more axes."""
+    floating = other.dtype.kind == "f" or other.dtype.name == "bfloat16"
     layer = ctx.layer(ConstantOperand, op=_KERAS_OPS[node.op], shape=other.shape,
-                      constant_first=bool(ctx.attrs.get("constant_first")), trainable=ctx.attrs["trainable"])
+                      constant_first=bool(ctx.attrs.get("constant_first")), trainable=ctx.attrs["trainable"],
+                      other_dtype=None if floating else other.dtype.name)
     y = layer(x.tensor)
     assign(layer.other, other)
-    return ctx.output(y, x.perm)
+    return ctx.output(y, x.perm if other.ndim <= x.rank else layout.identity(other.ndim))
+
+
+def constant_operand(ctx: BuildContext, node, x: Held) -> Held:
+    """``op(x, other)`` of a node with the constant operand 'other', in x's layout."""
+    other = node.weights["other"]
+    if other.ndim > x.rank:
+        x = ctx.identity(x)
+    return with_constant(ctx, node, x, held_constant(other, x.perm))
 
 
 def common_perm(ctx: BuildContext, inputs: list[Held]) -> tuple[int, ...]:
@@ -52,16 +74,36 @@ def common_perm(ctx: BuildContext, inputs: list[Held]) -> tuple[int, ...]:
     return (full or inputs)[0].perm
 
 
-@register("keras", "backend", "add", "sub", "mul", "div", "pow")
+def same_layout(ctx: BuildContext, inputs: list[Held]) -> tuple[list[Held], tuple[int, ...]]:
+    """Inputs of an element-wise op held alike, and the perm of the result: the perm of an input shaped like the
+    output when their ranks are equal; else each in the IR's own order (numpy broadcasting aligns the ranks at
+    the right)."""
+    if len({x.rank for x in inputs}) == 1:
+        perm = common_perm(ctx, inputs)
+        return [ctx.hold(x, perm) for x in inputs], perm
+    return [ctx.identity(x) for x in inputs], layout.identity(len(ctx.output_shape))
+
+
+def mergeable(ctx: BuildContext, held: list[Held]) -> bool:
+    """Whether a Keras merge layer (Add, Concatenate, Maximum...) computes the op on ``held``: float inputs of
+    one rank and one size on Keras's axis 0, which a merge takes for the batch (it would declare a broadcast one
+    as size 1 and any other dtype as float)."""
+    if len({x.rank for x in held}) != 1 or any("float" not in ctx.input_dtype(i) for i in range(len(held))):
+        return False
+    return len({dims.normal(x.shape[x.perm[0]]) for x in held}) == 1
+
+
+@register("keras", "backend", "add", "sub", "mul", "div", "pow", "floor_div", "mod")
 @prefers("any")
 def elementwise(ctx: BuildContext, node, inputs):
     if ctx.attrs["constant"]:
-        x = inputs[0]
-        return with_constant(ctx, node, x, held_constant(node.weights["other"], x.perm))
-    perm = common_perm(ctx, inputs)
-    tensors = [ctx.hold(x, perm).tensor for x in inputs]
-    layer = ctx.layer(_MERGES[node.op]) if node.op in _MERGES else ctx.layer(BinaryOp, op=_KERAS_OPS[node.op])
-    return ctx.output(layer(tensors), perm)
+        return constant_operand(ctx, node, inputs[0])
+    held, perm = same_layout(ctx, inputs)
+    if node.op in _MERGES and mergeable(ctx, held):
+        layer = ctx.layer(_MERGES[node.op])
+    else:
+        layer = ctx.layer(BinaryOp, op=_KERAS_OPS[node.op])
+    return ctx.output(layer([x.tensor for x in held]), perm)
 
 
 def _matrix_perm(x: Held) -> tuple[int, ...]:
@@ -76,20 +118,22 @@ def matmul(ctx: BuildContext, node, inputs):
     attrs = ctx.attrs
     x = inputs[0]
     if not attrs["constant"]:
-        perm = _matrix_perm(x)
-        tensors = [ctx.hold(item, perm).tensor for item in inputs]
+        if len({item.rank for item in inputs}) > 1:  # the axes in front broadcast aligned at the right
+            tensors, perm = [ctx.identity(item).tensor for item in inputs], layout.identity(len(ctx.output_shape))
+        else:
+            perm = _matrix_perm(x)
+            tensors = [ctx.hold(item, perm).tensor for item in inputs]
         return ctx.output(ctx.layer(BinaryOp, op="matmul")(tensors), perm)
     other = node.weights["other"]
-    if other.ndim == 2 and not attrs["constant_first"] and x.perm[-1] == x.rank - 1:
+    floating = other.dtype.kind == "f" or other.dtype.name == "bfloat16"
+    if other.ndim == 2 and not attrs["constant_first"] and x.perm[-1] == x.rank - 1 and floating:
         layer = ctx.layer(keras.layers.Dense, units=other.shape[1], use_bias=False, trainable=attrs["trainable"])
         y = layer(x.tensor)
         assign(layer.kernel, other)  # x @ W is Dense's x @ kernel on the last axis, whatever the others hold
         return ctx.output(y, x.perm)
-    x = ctx.hold(x, _matrix_perm(x))
-    if x.rank > 2:  # the axes in front of the matrices broadcast like an element-wise constant's
-        lead = other.reshape((1,) * (x.rank - other.ndim) + other.shape)
-        other = np.ascontiguousarray(np.transpose(lead, x.perm)[0])
-    return with_constant(ctx, node, x, other)
+    x = ctx.hold(x, _matrix_perm(x) if other.ndim <= x.rank else layout.identity(x.rank))
+    # the axes in front of the matrices broadcast like an element-wise constant's
+    return with_constant(ctx, node, x, held_constant(other, x.perm, min_rank=2))
 
 
 def _reduce_prefers(node) -> str:

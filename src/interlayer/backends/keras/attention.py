@@ -10,8 +10,9 @@ import math
 import keras
 
 from ...registry import register
-from .algebra import common_perm
+from .algebra import same_layout
 from .build import BuildContext, assign, prefers
+from .sizes import BroadcastTo
 
 
 @keras.saving.register_keras_serializable(package="interlayer")
@@ -36,7 +37,8 @@ class BatchConstant(keras.layers.Layer):
 
 @keras.saving.register_keras_serializable(package="interlayer")
 class Expand(keras.layers.Layer):
-    """``broadcast_to(x, (batch, *shape))``: axes of size 1 repeat; the batch axis is kept."""
+    """``broadcast_to(x, (batch, *shape))``: axes of size 1 repeat; the batch axis is kept. (Models saved before IR
+    format 2 hold it; the backend now writes :class:`~interlayer.backends.keras.sizes.BroadcastTo`.)"""
 
     def __init__(self, shape, **kwargs):
         super().__init__(**kwargs)
@@ -113,17 +115,24 @@ def batch_constant(ctx: BuildContext, node, inputs):
 @register("keras", "backend", "expand")
 @prefers("any")
 def expand(ctx: BuildContext, node, inputs):
-    x = inputs[0]
-    shape = [ctx.attrs["shape"][axis - 1] for axis in x.perm[1:]]  # the target sizes in the held order
-    return ctx.output(ctx.layer(Expand, shape=shape)(x.tensor), x.perm)
+    """interlayer's BroadcastTo on the tensor as it is held (the target sizes in the held order); an input with
+    fewer axes than the result is held in the IR's order, the new axes in front."""
+    x, target = inputs[0], list(ctx.attrs["shape"])
+    if len(target) == x.rank:
+        target, perm = [target[axis] for axis in x.perm], x.perm
+    else:
+        x = ctx.identity(x)
+        perm = tuple(range(len(target)))
+    sources, bindings = ctx.size_inputs(target)
+    layer = ctx.layer(BroadcastTo, shape=target, bindings=bindings)
+    return ctx.output(layer([x.tensor, *sources]), perm)
 
 
 @register("keras", "backend", "where")
 @prefers("any")
 def where(ctx: BuildContext, node, inputs):
-    perm = common_perm(ctx, inputs)
-    tensors = [ctx.hold(x, perm).tensor for x in inputs]
-    return ctx.output(ctx.layer(MaskedFill, value=ctx.attrs["value"])(tensors), perm)
+    held, perm = same_layout(ctx, inputs)
+    return ctx.output(ctx.layer(MaskedFill, value=ctx.attrs["value"])([x.tensor for x in held]), perm)
 
 
 @register("keras", "backend", "scaled_dot_product_attention")

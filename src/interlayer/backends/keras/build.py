@@ -3,8 +3,16 @@
 Every IR value is tracked as a :class:`Held` Keras tensor: ``keras_tensor = numpy.transpose(ir_value, perm)``.
 Spatial layers read channels-last tensors, so a feature map (N, C, H, W) in the IR is a Keras (N, H, W, C)
 tensor held with ``perm = (0, 2, 3, 1)``. A converter asks for the layout it needs (``ctx.channels_last(x)``,
-``ctx.identity(x)``, ...); a Keras ``Permute`` layer is inserted only when the held perm differs, and an IR
-``transpose`` only changes the perm.
+``ctx.identity(x)``, ...); a Keras ``Permute`` layer is inserted only when the held perm differs (a
+``keras.ops.transpose`` when the perm moves axis 0, which Permute keeps), and an IR ``transpose`` only changes
+the perm.
+
+No axis is special: Keras Inputs have the IR's whole shape (axis 0 included, ``None`` for a size name), and a size
+known only when the model runs (a size expression of ``reshape``, ``expand``, ``full``, ``arange``, ``slice``) is
+computed by interlayer's layers from the shapes of the graph inputs that bind its names
+(:meth:`BuildContext.size_inputs`; ``sizes.py``). Inputs have the graph's dtypes (int64 ids, bool masks), and an
+integer or bool value keeps the dtype the IR infers for it (``infer_dtypes``): where Keras gives another (its int32
+argmax), a cast follows.
 
 A converter is ``fn(ctx, node, inputs) -> Held | None`` registered with ``@register("keras", "backend", op)``:
 ``inputs`` are the held inputs of ``node``; it creates layers with ``ctx.layer`` and returns the held output
@@ -23,8 +31,8 @@ import keras
 import numpy as np
 
 from ...errors import InterlayerError, UnsupportedLayerError
-from ...ir import layout, ops
-from ...ir.check import validate
+from ...ir import dims, layout, ops
+from ...ir.check import bound_names, infer_dtypes, validate
 from ...ir.graph import Graph, Node
 from ...ir.provenance import shared_nodes
 from ...registry import lookup
@@ -69,7 +77,8 @@ def build(graph: Graph, keep_input_layout: bool = False, **options: Any) -> kera
     if options:
         raise InterlayerError(f"{CONTEXT}: unknown option(s). Expected keep_input_layout. Received: {sorted(options)}.")
     validate(graph)
-    graph = layout.refold_flatten(graph, "channels_last")  # a plain Flatten before Dense reads NHWC order
+    if _refoldable(graph):
+        graph = layout.refold_flatten(graph, "channels_last")  # a plain Flatten before Dense reads NHWC order
     state = _State(graph)
     inputs = [state.declare_input(spec, keep_input_layout) for spec in graph.inputs]
     for node in graph.nodes:
@@ -89,15 +98,29 @@ def build(graph: Graph, keep_input_layout: bool = False, **options: Any) -> kera
     return model
 
 
+def _refoldable(graph: Graph) -> bool:
+    """Whether every flatten reads a map of int sizes, which ``layout.refold_flatten`` needs to permute the
+    columns of the linear layers behind it (else each flatten reads in its own order, behind a Permute)."""
+    shapes = graph.shapes()
+    return all(isinstance(size, int) for node in graph.nodes if node.op == "flatten"
+               for size in shapes[node.inputs[0]][1:])
+
+
 def predict(model: keras.Model, inputs: Sequence[np.ndarray]) -> list[np.ndarray]:
-    """Run a model made by :func:`build` on canonical (IR-layout) inputs; returns canonical float32 outputs."""
+    """Run a model made by :func:`build` on canonical (IR-layout) inputs; returns canonical outputs, float32 for
+    floating outputs and their own dtype for integer and bool ones."""
     perms = getattr(model, "_interlayer_perms", None) or {}
     input_perms = perms.get("inputs") or [None] * len(inputs)
     arrays = [np.asarray(x) if perm is None else np.transpose(x, perm) for x, perm in zip(inputs, input_perms)]
     outputs = run_native(model, arrays)
     output_perms = perms.get("outputs") or [None] * len(outputs)
-    return [np.asarray(out if perm is None else np.transpose(out, layout.invert(perm)), dtype=np.float32)
+    return [_canonical_output(out if perm is None else np.transpose(out, layout.invert(perm)))
             for out, perm in zip(outputs, output_perms)]
+
+
+def _canonical_output(array: np.ndarray) -> np.ndarray:
+    array = np.asarray(array)
+    return array if array.dtype.kind in "biu" else np.asarray(array, dtype=np.float32)
 
 
 def run_native(model: keras.Model, inputs: Sequence[np.ndarray]) -> list[np.ndarray]:
@@ -135,6 +158,10 @@ class _State:
     def __init__(self, graph: Graph):
         self.graph = graph
         self.shapes = graph.shapes()
+        self.dtypes = infer_dtypes(graph)
+        self.bound = bound_names(graph)
+        """size name -> (graph input index, axis) of the first input axis it is the size of"""
+        self.inputs: list[Held] = []
         self.consumers = graph.consumers()
         self.names = _Names()
         self.held: dict[str, Held] = {}
@@ -151,10 +178,11 @@ class _State:
         rank = len(spec.shape)
         wanted = None if keep_input_layout or rank < 3 else _wanted_perm(self, spec.name, rank)
         perm = wanted or layout.identity(rank)
-        keras_shape = [None if isinstance(spec.shape[axis], str) else spec.shape[axis] for axis in perm[1:]]
-        tensor = keras.Input(shape=tuple(keras_shape), name=self.names.take(spec.name), dtype=spec.dtype)
+        tensor = keras.Input(batch_shape=keras_shape(spec.shape, perm), name=self.names.take(spec.name),
+                             dtype=spec.dtype)
         self.held[spec.name] = Held(tensor, perm, tuple(spec.shape))
         self.input_tensors.add(id(tensor))
+        self.inputs.append(self.held[spec.name])
         return self.held[spec.name]
 
     def output(self, value: str) -> Held:
@@ -165,6 +193,18 @@ class _State:
             held = Held(tensor, held.perm, held.shape)
         self.outputs_taken.add(id(held.tensor))
         return held
+
+
+def keras_shape(shape, perm) -> tuple:
+    """The static Keras shape of an IR ``shape`` held in ``perm``: None for a size known only when it runs."""
+    return tuple(shape[axis] if isinstance(shape[axis], int) else None for axis in perm)
+
+
+def grown(size, amount: int):
+    """``size + amount`` for an int or a size expression; a size no expression names ('?') stays unknown."""
+    if isinstance(size, int) or dims.is_symbolic(size) and size != "?":
+        return dims.add(size, amount)
+    return size
 
 
 def _one_or_list(tensors: list):
@@ -188,9 +228,24 @@ def _build_node(state: _State, node: Node) -> list[Held]:
         result = converter(ctx, node, [state.held[value] for value in node.inputs])
     if ctx.failed or result is None:
         shapes = [state.shapes[value] for value in node.outputs]
-        return [Held(keras.Input(shape=tuple(None if isinstance(d, str) else d for d in shape[1:])),
+        return [Held(keras.Input(batch_shape=keras_shape(shape, layout.identity(len(shape)))),
                      layout.identity(len(shape)), shape) for shape in shapes]
-    return list(result) if isinstance(result, (list, tuple)) else [result]
+    held = list(result) if isinstance(result, (list, tuple)) else [result]
+    return [_with_dtype(held_value, state.dtypes[value]) for held_value, value in zip(held, node.outputs)]
+
+
+def _with_dtype(held: Held, dtype: str) -> Held:
+    """``held`` cast to the IR's ``dtype`` where both are integers or bools and differ (Keras's argmax is int32,
+    the IR's int64). Floats are left as they are: their width follows Keras's dtype policy, and a float against an
+    integer is a dtype one side only declares."""
+    have = keras.backend.standardize_dtype(held.tensor.dtype)
+    if have == dtype or _is_float(have) or _is_float(dtype):
+        return held
+    return Held(keras.ops.cast(held.tensor, dtype), held.perm, held.shape)
+
+
+def _is_float(dtype: str) -> bool:
+    return "float" in dtype
 
 
 class BuildContext:
@@ -206,6 +261,9 @@ class BuildContext:
     @property
     def output_shape(self) -> tuple:
         return self._state.shapes[self.node.outputs[0]]
+
+    def input_dtype(self, index: int = 0) -> str:
+        return self._state.dtypes[self.node.inputs[index]]
 
     def input_shape(self, index: int = 0) -> tuple:
         """The IR shape of an input (symbolic sizes as names)."""
@@ -232,7 +290,8 @@ class BuildContext:
         return Held(tensor, tuple(perm), self.output_shape)
 
     def hold(self, x: Held, perm: Sequence[int]) -> Held:
-        """``x`` held in ``perm``: a Permute layer (one per tensor and perm) when it is held otherwise."""
+        """``x`` held in ``perm``: a Permute layer (one per tensor and perm) when it is held otherwise, or a
+        ``keras.ops.transpose`` when axis 0 moves (Permute keeps Keras's axis 0 in place)."""
         perm = tuple(perm)
         if x.perm == perm:
             return x
@@ -240,8 +299,11 @@ class BuildContext:
         if key not in self._state.permutes:
             # T(value, perm) = T(T(value, held), r) with r = compose(invert(held), perm)
             moves = layout.compose(layout.invert(x.perm), perm)
-            permute = self.layer(keras.layers.Permute, "permute", dims=tuple(moves[1:]))
-            self._state.permutes[key] = Held(permute(x.tensor), perm, x.shape)
+            if moves[0] == 0:
+                tensor = self.layer(keras.layers.Permute, "permute", dims=tuple(moves[1:]))(x.tensor)
+            else:
+                tensor = keras.ops.transpose(x.tensor, moves)
+            self._state.permutes[key] = Held(tensor, perm, x.shape)
         return self._state.permutes[key]
 
     def identity(self, x: Held) -> Held:
@@ -249,6 +311,30 @@ class BuildContext:
 
     def channels_last(self, x: Held) -> Held:
         return self.hold(x, layout.channels_last(x.rank))
+
+    def size_inputs(self, sizes: Sequence) -> tuple[list, dict[str, list[int]]]:
+        """What a layer of ``sizes.py`` needs to compute ``sizes`` (ints or size expressions) when the model runs:
+        the Keras Inputs of the graph inputs that bind their names, and for each name the (position among those
+        inputs, Keras axis) whose size it is. No inputs when every size is an int."""
+        state = self._state
+        names = sorted(set().union(set(), *(dims.names(size) for size in sizes)))
+        tensors: list = []
+        bindings: dict[str, list[int]] = {}
+        for name in names:
+            index, axis = state.bound[name]
+            held = state.inputs[index]
+            positions = [position for position, tensor in enumerate(tensors) if tensor is held.tensor]
+            if not positions:
+                tensors.append(held.tensor)
+                positions = [len(tensors) - 1]
+            bindings[name] = [positions[0], held.perm.index(axis)]
+        return tensors, bindings
+
+    def anchors(self, sizes: Sequence = ()) -> tuple[list, dict[str, list[int]]]:
+        """:meth:`size_inputs`, with the first graph input when no size needs one: a value made from nothing
+        (constant, full, arange) still comes from the model's inputs in a functional model."""
+        tensors, bindings = self.size_inputs(sizes)
+        return (tensors or [self._state.inputs[0].tensor]), bindings
 
     def unsupported(self, message: str) -> None:
         self.failed = True

@@ -11,35 +11,47 @@ import keras
 import numpy as np
 
 from ...ir.ops.schema import ceil_overflow, spatial_out
+from .sizes import SizedLayer, config_size
 
 
 @keras.saving.register_keras_serializable(package="interlayer")
 class Padding(keras.layers.Layer):
-    """Pads the spatial axes of a channels-last tensor in one of numpy.pad's modes, which Keras's padding layers
-    (zeros only) lack: 'constant' fills with ``value`` (e.g. -inf before a max pooling); 'reflect' mirrors the
-    input without repeating its edge (PyTorch's ReflectionPad), each pad < the axis size; 'edge' repeats the edge
-    value (ReplicationPad); 'wrap' continues from the other end (CircularPad), each pad <= the axis size.
+    """Pads axes of a tensor in one of numpy.pad's modes, which Keras's padding layers (zeros only) lack:
+    'constant' fills with ``value`` (e.g. -inf before a max pooling); 'reflect' mirrors the input without
+    repeating its edge (PyTorch's ReflectionPad), each pad < the axis size; 'edge' repeats the edge value
+    (ReplicationPad); 'wrap' continues from the other end (CircularPad), each pad <= the axis size.
 
-    ``padding`` has one ``(begin, end)`` pair per spatial axis, each >= 0. Spatial sizes may be unknown (None)
-    until the model runs.
+    ``padding`` has one ``(begin, end)`` pair per padded axis, each >= 0. The padded axes are ``axes`` (any axes
+    of the tensor as this layer gets it, axis 0 included), by default the spatial axes of a channels-last tensor
+    (1 to rank - 2). Sizes may be unknown (None) until the model runs.
     """
 
     MODES = ("constant", "reflect", "edge", "wrap")
 
-    def __init__(self, padding, mode: str = "constant", value: float = 0.0, **kwargs):
+    def __init__(self, padding, mode: str = "constant", value: float = 0.0, axes=None, **kwargs):
         super().__init__(**kwargs)
         self.padding = tuple((int(begin), int(end)) for begin, end in padding)
         self.mode = _choice(mode, self.MODES, "mode")
         self.value = float(value)
+        self.axes = None if axes is None else tuple(int(axis) for axis in axes)
         if any(amount < 0 for pair in self.padding for amount in pair):
             raise ValueError(f"padding amounts must be >= 0. Received: padding={self.padding}.")
+        if self.axes is not None and (len(self.axes) != len(self.padding) or len(set(self.axes)) != len(self.axes)):
+            raise ValueError(f"Padding: one (begin, end) pair per distinct axis. Received: axes={self.axes}, "
+                             f"padding={self.padding}.")
+
+    def padded_axes(self, rank: int) -> tuple[int, ...]:
+        return self.axes if self.axes is not None else tuple(range(1, rank - 1))
 
     def call(self, inputs):
+        axes = self.padded_axes(len(inputs.shape))
         if self.mode in ("constant", "reflect"):  # TensorFlow's pad has these two (and 'symmetric')
-            widths = ((0, 0), *self.padding, (0, 0))
+            widths = [(0, 0)] * len(inputs.shape)
+            for axis, pair in zip(axes, self.padding):
+                widths[axis] = pair
             fill = {"constant_values": self.value} if self.mode == "constant" else {}
             return keras.ops.pad(inputs, widths, mode=self.mode, **fill)
-        for axis, (begin, end) in enumerate(self.padding, start=1):
+        for axis, (begin, end) in zip(axes, self.padding):
             inputs = self._copy_ends(inputs, axis, begin, end)
         return inputs
 
@@ -58,13 +70,18 @@ class Padding(keras.layers.Layer):
         return x if len(parts) == 1 else keras.ops.concatenate(parts, axis=axis)
 
     def compute_output_shape(self, input_shape):
-        spatial = [None if size is None else size + begin + end
-                   for size, (begin, end) in zip(input_shape[1:-1], self.padding)]
-        return (input_shape[0], *spatial, input_shape[-1])
+        shape = list(input_shape)
+        for axis, (begin, end) in zip(self.padded_axes(len(shape)), self.padding):
+            shape[axis] = None if shape[axis] is None else shape[axis] + begin + end
+        return tuple(shape)
+
+    def compute_output_spec(self, inputs):
+        return keras.KerasTensor(self.compute_output_shape(inputs.shape), dtype=inputs.dtype)
 
     def get_config(self):
-        return {**super().get_config(), "padding": [list(pair) for pair in self.padding], "mode": self.mode,
-                "value": self.value}
+        config = {**super().get_config(), "padding": [list(pair) for pair in self.padding], "mode": self.mode,
+                  "value": self.value}
+        return config if self.axes is None else {**config, "axes": list(self.axes)}
 
 
 @keras.saving.register_keras_serializable(package="interlayer")
@@ -143,8 +160,9 @@ class Gelu(keras.layers.Layer):
 
 # arithmetic, matmul, reductions, stack and split (the algebra op family) -----------------------------------
 
-_BINARY = ("add", "subtract", "multiply", "divide", "power", "matmul")
-_REDUCTIONS = ("mean", "sum", "max")
+_BINARY = ("add", "subtract", "multiply", "divide", "power", "matmul", "floor_divide", "mod", "equal", "not_equal",
+           "less", "less_equal", "greater", "greater_equal", "logical_and", "logical_or", "logical_xor")
+_REDUCTIONS = ("mean", "sum", "max", "min")
 
 
 def _choice(value: str, choices: tuple[str, ...], what: str) -> str:
@@ -157,37 +175,50 @@ def _choice(value: str, choices: tuple[str, ...], what: str) -> str:
 class ConstantOperand(keras.layers.Layer):
     """``op(x, other)``, or ``op(other, x)`` with ``constant_first``, where ``other`` is this layer's weight.
 
-    ``op`` names a ``keras.ops`` function (add, subtract, multiply, divide, power, matmul); ``shape`` is the
-    constant's shape as this layer sees it, already in its input's layout. The weight is saved with the model
-    and trains only when the layer is ``trainable``.
+    ``op`` names a binary ``keras.ops`` function (add, subtract, multiply, divide, power, matmul, floor_divide,
+    mod, the comparisons equal ... greater_equal, logical_and/or/xor); ``shape`` is the constant's shape as this
+    layer sees it, already in its input's layout. ``other_dtype`` is the weight's dtype when it is not a float
+    (an int64 token id, a bool mask). The weight is saved with the model and trains only when the layer is
+    ``trainable`` and it is a float.
     """
 
-    def __init__(self, op: str, shape=(), constant_first: bool = False, **kwargs):
+    def __init__(self, op: str, shape=(), constant_first: bool = False, other_dtype: str | None = None, **kwargs):
         super().__init__(**kwargs)
         self.op = _choice(op, _BINARY, "op")
         self.shape = tuple(int(d) for d in shape)
         self.constant_first = bool(constant_first)
-        self.other = self.add_weight(name="other", shape=self.shape, initializer="zeros")
+        self.other_dtype = None if other_dtype is None else keras.backend.standardize_dtype(other_dtype)
+        if self.other_dtype is None:
+            self.other = self.add_weight(name="other", shape=self.shape, initializer="zeros")
+        else:
+            self.other = self.add_weight(name="other", shape=self.shape, initializer="zeros", dtype=self.other_dtype,
+                                         trainable=False)
 
     def call(self, inputs):
         fn = getattr(keras.ops, self.op)
         return fn(self.other, inputs) if self.constant_first else fn(inputs, self.other)
 
     def get_config(self):
-        return {**super().get_config(), "op": self.op, "shape": list(self.shape), "constant_first": self.constant_first}
+        config = {**super().get_config(), "op": self.op, "shape": list(self.shape),
+                  "constant_first": self.constant_first}
+        return config if self.other_dtype is None else {**config, "other_dtype": self.other_dtype}
 
 
 @keras.saving.register_keras_serializable(package="interlayer")
 class BinaryOp(keras.layers.Layer):
-    """``op(a, b)`` of two tensors with broadcasting, for what Keras has no merge layer for (divide, power, matmul)."""
+    """``op(a, b)`` of two tensors with numpy broadcasting (``op(op(a, b), c)`` for more), for what Keras has no
+    merge layer for (divide, power, matmul, floor_divide, mod) or where a merge layer would take a broadcast
+    axis 0 for the batch, or integer inputs for floats."""
 
     def __init__(self, op: str, **kwargs):
         super().__init__(**kwargs)
         self.op = _choice(op, _BINARY, "op")
 
     def call(self, inputs):
-        first, second = inputs
-        return getattr(keras.ops, self.op)(first, second)
+        first, *rest = inputs
+        for second in rest:
+            first = getattr(keras.ops, self.op)(first, second)
+        return first
 
     def get_config(self):
         return {**super().get_config(), "op": self.op}
@@ -267,67 +298,118 @@ class SizedReshape(keras.layers.Layer):
 
 @keras.saving.register_keras_serializable(package="interlayer")
 class Tile(keras.layers.Layer):
-    """``keras.ops.tile(x, (1, *repeats))``: each axis after the batch repeated ``repeats[i]`` times, in the order
-    the layer's input holds them; the batch axis is kept."""
+    """``keras.ops.tile(x, (first, *repeats))``: each axis after the first repeated ``repeats[i]`` times, in the
+    order the layer's input holds them, and axis 0 ``first`` times (1 by default: kept)."""
 
-    def __init__(self, repeats, **kwargs):
+    def __init__(self, repeats, first: int = 1, **kwargs):
         super().__init__(**kwargs)
         self.repeats = tuple(int(count) for count in repeats)
+        self.first = int(first)
 
     def call(self, inputs):
-        return keras.ops.tile(inputs, (1, *self.repeats))
+        return keras.ops.tile(inputs, (self.first, *self.repeats))
 
-    def compute_output_shape(self, input_shape):
-        return (input_shape[0], *(size if count == 1 else None if size is None else size * count
-                                  for size, count in zip(input_shape[1:], self.repeats)))
+    def compute_output_spec(self, inputs):
+        shape = tuple(size if count == 1 else None if size is None else size * count
+                      for size, count in zip(inputs.shape, (self.first, *self.repeats)))
+        return keras.KerasTensor(shape, dtype=inputs.dtype)
 
     def get_config(self):
-        return {**super().get_config(), "repeats": list(self.repeats)}
+        config = {**super().get_config(), "repeats": list(self.repeats)}
+        return config if self.first == 1 else {**config, "first": self.first}
 
 
 # resizing (the spatial op family) --------------------------------------------------------------------------
 
 
 @keras.saving.register_keras_serializable(package="interlayer")
-class Resize(keras.layers.Layer):
-    """Resizes the spatial axes of a channels-last tensor to ``sizes``, one axis after the other, by a matrix
-    product with that axis's interpolation matrix: one-hot rows (nearest) or two weights per row (linear).
+class Resize(SizedLayer):
+    """Resizes the spatial axes of a channels-last tensor to ``sizes``, one axis after the other: one-hot rows
+    (nearest) or two weights per row (linear) of that axis's interpolation matrix
+    (``interlayer.reference.spatial.resize_matrix``).
 
     It computes the IR's ``resize`` exactly where Keras's own layers do not: align_corners, PyTorch's
-    scale_factor coordinates, non-integer nearest, 1-D and 3-D linear. The matrices are made from the input's
-    static sizes when the layer is built (``interlayer.reference.spatial.resize_matrix``), never saved.
+    scale_factor coordinates, non-integer nearest, 1-D and 3-D linear. With static input sizes and int ``sizes``
+    the matrices are made when the layer is built, never saved, and applied as matrix products; a size known only
+    when the model runs (a size expression of ``sizes``, bound as ``sizes.py`` describes, or an input size None)
+    has its positions and weights computed then, and applied by ``take``.
     """
 
-    def __init__(self, sizes, mode: str = "nearest", coordinate_mode: str = "asymmetric", scales=None, **kwargs):
-        super().__init__(**kwargs)
-        self.sizes = tuple(int(size) for size in sizes)
+    def __init__(self, sizes, mode: str = "nearest", coordinate_mode: str = "asymmetric", scales=None,
+                 bindings=None, **kwargs):
+        super().__init__(bindings, **kwargs)
+        self.sizes = tuple(config_size(size) for size in sizes)
         self.mode = mode
         self.coordinate_mode = coordinate_mode
         self.scales = None if scales is None else tuple(float(scale) for scale in scales)
-        self._matrices = ()
+        self._matrices = None
 
     def build(self, input_shape):
         from ...reference.spatial import resize_matrix
 
+        if input_shape and isinstance(input_shape[0], (list, tuple)):  # [x, *sources]
+            input_shape = input_shape[0]
         spatial = input_shape[1:-1]
-        if len(spatial) != len(self.sizes) or any(size is None for size in spatial):
-            raise ValueError(f"Resize needs {len(self.sizes)} static spatial axes. Received: shape={input_shape}.")
-        scales = self.scales or (None,) * len(spatial)
-        self._matrices = tuple(resize_matrix(n, m, self.mode, self.coordinate_mode, scale)
-                               for n, m, scale in zip(spatial, self.sizes, scales))
+        if len(spatial) != len(self.sizes):
+            raise ValueError(f"Resize needs {len(self.sizes)} spatial axes. Received: shape={input_shape}.")
+        if all(isinstance(size, int) for size in (*spatial, *self.sizes)):
+            scales = self.scales or (None,) * len(spatial)
+            self._matrices = tuple(resize_matrix(n, m, self.mode, self.coordinate_mode, scale)
+                                   for n, m, scale in zip(spatial, self.sizes, scales))
 
     def call(self, inputs):
-        for axis, matrix in enumerate(self._matrices, start=1):
-            matrix = keras.ops.convert_to_tensor(matrix, dtype=inputs.dtype)
-            inputs = keras.ops.moveaxis(keras.ops.tensordot(inputs, matrix, axes=[[axis], [1]]), -1, axis)
-        return inputs
+        (x,), sources = self.split(inputs)
+        if self._matrices is not None:
+            for axis, matrix in enumerate(self._matrices, start=1):
+                matrix = keras.ops.convert_to_tensor(matrix, dtype=x.dtype)
+                x = keras.ops.moveaxis(keras.ops.tensordot(x, matrix, axes=[[axis], [1]]), -1, axis)
+            return x
+        scales = self.scales or (None,) * len(self.sizes)
+        for axis, (size, scale) in enumerate(zip(self.computed(self.sizes, sources), scales), start=1):
+            x = self._resize_axis(x, axis, size, scale)
+        return x
 
-    def compute_output_shape(self, input_shape):
-        return (input_shape[0], *self.sizes, input_shape[-1])
+    def _resize_axis(self, x, axis: int, m, scale):
+        """One axis resized to ``m`` positions (an int or a size tensor) as resize_matrix's rows say."""
+        n = keras.ops.shape(x)[axis]
+        dtype = "float32" if self.mode == "nearest" else "float64"  # as the reference computes coordinates
+        coordinates = _coordinates(n, m, self.coordinate_mode, scale, dtype)
+        last = keras.ops.cast(n, "int32") - 1
+        low = keras.ops.floor(coordinates)
+        first = keras.ops.minimum(keras.ops.cast(low, "int32"), last)
+        if self.mode == "nearest":
+            return keras.ops.take(x, first, axis=axis)
+        shape = [1] * len(x.shape)
+        shape[axis] = -1
+        fraction = keras.ops.reshape(keras.ops.cast(coordinates - low, x.dtype), shape)
+        second = keras.ops.minimum(first + 1, last)
+        return keras.ops.take(x, first, axis=axis) * (1 - fraction) + keras.ops.take(x, second, axis=axis) * fraction
+
+    def compute_output_spec(self, inputs):
+        (x,), sources = self.split(inputs)
+        return keras.KerasTensor((x.shape[0], *self.known(self.sizes, sources), x.shape[-1]), dtype=x.dtype)
 
     def get_config(self):
-        return {**super().get_config(), "sizes": list(self.sizes), "mode": self.mode,
-                "coordinate_mode": self.coordinate_mode, "scales": None if self.scales is None else list(self.scales)}
+        config = {**super().get_config(), "sizes": list(self.sizes), "mode": self.mode,
+                  "coordinate_mode": self.coordinate_mode, "scales": None if self.scales is None else list(self.scales)}
+        return config if self.bindings else {key: value for key, value in config.items() if key != "bindings"}
+
+
+def _coordinates(n, m, coordinate_mode: str, scale, dtype: str):
+    """The input coordinate each of the ``m`` output positions reads (``reference.spatial._coordinates``), for
+    sizes known when the model runs."""
+    o = keras.ops.arange(m, dtype=dtype)
+    n_, m_ = keras.ops.cast(n, "float64"), keras.ops.cast(m, "float64")
+    if coordinate_mode == "align_corners":  # (n - 1) / (m - 1), rounded to dtype; all 0 when m is 1
+        ratio = keras.ops.where(m_ > 1, (n_ - 1) / keras.ops.maximum(m_ - 1, 1), 0.0)
+        return o * keras.ops.cast(ratio, dtype)
+    if scale is not None:
+        step = keras.ops.cast(1.0 / scale, dtype)
+    else:
+        step = keras.ops.cast(n, dtype) / keras.ops.cast(m, dtype)
+    if coordinate_mode == "asymmetric":
+        return o * step
+    return keras.ops.maximum((o + 0.5) * step - 0.5, 0.0)  # half_pixel, clamped at 0 as PyTorch
 
 
 # local response normalisation (the normalization op family) -----------------------------------------------
@@ -457,6 +539,6 @@ def _window_scales(sizes, pool_size, strides, padding, count_include_pad, ceil_m
     return scales.astype(np.float32)
 
 
-# the layers defined beside their converters (attention, math) register with this module too, so that importing
-# it is all a saved model needs
-from . import attention, math  # noqa: E402,F401
+# the layers defined beside their converters (attention, index, math, sizes) register with this module too, so that
+# importing it is all a saved model needs
+from . import attention, index, math, sizes  # noqa: E402,F401

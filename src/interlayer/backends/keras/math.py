@@ -16,7 +16,7 @@ from .build import BuildContext, prefers
 _ACTIVATIONS = {"exp": "exponential", "selu": "selu", "softsign": "softsign"}
 # ops that are one keras.ops function, through the Elementwise layer
 _FUNCTIONS = {"log": "log", "sqrt": "sqrt", "abs": "absolute", "neg": "negative", "sign": "sign", "erf": "erf",
-              "floor": "floor", "ceil": "ceil"}
+              "floor": "floor", "ceil": "ceil", "sin": "sin", "cos": "cos"}
 # the threshold of Keras's hard_shrink and soft_shrink activations
 _SHRINK_THRESHOLD = 0.5
 # from this threshold on, x and softplus(x) above it differ by under exp(-15) relative: invisible in float32

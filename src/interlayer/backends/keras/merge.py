@@ -1,11 +1,15 @@
 """concat -> Concatenate, maximum -> Maximum, minimum -> Minimum; every input is brought to the first input's
-held layout. (add is built with the other arithmetic, in algebra.py.)"""
+held layout. Where a merge layer would misread its inputs (integers or bools, which it declares as floats; a
+broadcast on Keras's axis 0, which it takes for the batch; different ranks), ``keras.ops.concatenate``,
+``maximum`` and ``minimum`` calls instead. (add is built with the other arithmetic, in algebra.py.)"""
 from __future__ import annotations
+
+import functools
 
 import keras
 
 from ...registry import register
-from .algebra import common_perm
+from .algebra import mergeable, same_layout
 from .build import BuildContext, prefers
 
 
@@ -13,9 +17,11 @@ from .build import BuildContext, prefers
 @prefers("any")
 def concat(ctx: BuildContext, node, inputs):
     perm = inputs[0].perm
-    tensors = [ctx.hold(x, perm).tensor for x in inputs]
-    layer = ctx.layer(keras.layers.Concatenate, axis=perm.index(ctx.attrs["axis"]))
-    return ctx.output(layer(tensors), perm)
+    held = [ctx.hold(x, perm) for x in inputs]
+    axis = perm.index(ctx.attrs["axis"])
+    if all("float" in ctx.input_dtype(i) for i in range(len(held))):
+        return ctx.output(ctx.layer(keras.layers.Concatenate, axis=axis)([x.tensor for x in held]), perm)
+    return ctx.output(keras.ops.concatenate([x.tensor for x in held], axis=axis), perm)
 
 
 _EXTREMUM = {"maximum": keras.layers.Maximum, "minimum": keras.layers.Minimum}
@@ -26,10 +32,8 @@ _EXTREMUM = {"maximum": keras.layers.Maximum, "minimum": keras.layers.Minimum}
 def extremum(ctx: BuildContext, node, inputs):
     """Keras's Maximum/Minimum broadcast equal-rank inputs as numpy does; every input is held as the first one
     shaped like the output (a broadcast operand moves, not the feature map)."""
-    if any(x.rank != inputs[0].rank for x in inputs):
-        ctx.unsupported(f"Keras merges inputs of one rank. Expected equal ranks. "
-                        f"Received: ranks={[x.rank for x in inputs]}")
-        return None
-    perm = common_perm(ctx, inputs)
-    tensors = [ctx.hold(x, perm).tensor for x in inputs]
-    return ctx.output(ctx.layer(_EXTREMUM[node.op])(tensors), perm)
+    held, perm = same_layout(ctx, inputs)
+    if mergeable(ctx, held):
+        return ctx.output(ctx.layer(_EXTREMUM[node.op])([x.tensor for x in held]), perm)
+    function = getattr(keras.ops, node.op)
+    return ctx.output(functools.reduce(function, [x.tensor for x in held]), perm)

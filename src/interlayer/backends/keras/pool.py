@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import keras
 
-from ...ir import layout
+from ...ir import dims, layout
 from ...registry import register
 from .build import BuildContext, Held, prefers
+from .index import Slice
 from .layers import AveragePooling
 from .window import ceil_extra, pad, padding_mode
 
@@ -47,14 +48,34 @@ def max_pool(ctx: BuildContext, node, inputs):
     rank = len(attrs["kernel_size"])
     extra = ceil_extra(x.shape[2:], attrs, attrs["dilations"])
     if extra is None:
-        ctx.unsupported("ceil_mode needs static spatial sizes. Expected int sizes. "
-                        f"Received: shape={list(x.shape)}")
-        return None
+        return _max_pool_ceil_sized(ctx, x)
     begin, end = attrs["pads"][:rank], [p + e for p, e in zip(attrs["pads"][rank:], extra)]
     padding = padding_mode(begin, end, x.shape[2:], attrs["kernel_size"], attrs["strides"])
     if padding is None:  # padded positions never win: pad with -inf, then pool without padding
         x, padding = pad(ctx, x, begin, end, value=float("-inf")), "valid"
     return _window(ctx, x, _MAX, padding)
+
+
+def _max_pool_ceil_sized(ctx: BuildContext, x: Held) -> Held:
+    """ceil_mode over sizes known only when the model runs: -inf padding up to stride - 1 past the end pads gives
+    a 'valid' pass ceil_mode's count of windows; a Slice then drops the last one where it would start past the
+    input and its begin padding (PyTorch's rule, the min() in the output size)."""
+    attrs = ctx.attrs
+    rank, kernel, strides = len(attrs["kernel_size"]), attrs["kernel_size"], attrs["strides"]
+    begin, end = attrs["pads"][:rank], attrs["pads"][rank:]
+    padded = pad(ctx, x, begin, [e + s - 1 for e, s in zip(end, strides)], value=float("-inf"))
+    pooled = _window(ctx, padded, _MAX, "valid")
+    counts = [dims.add(dims.floordiv(dims.add(size, b + e - k), s), 1)
+              for size, k, s, b, e in zip(x.shape[2:], kernel, strides, begin, end)]
+    cut = [(axis, out) for axis, (count, out) in enumerate(zip(counts, ctx.output_shape[2:]), start=2)
+           if not dims.equal(count, out)]
+    if not cut:
+        return pooled
+    ends = [out for _, out in cut]
+    sources, bindings = ctx.size_inputs(ends)
+    layer = ctx.layer(Slice, "last_window", axes=[x.perm.index(axis) for axis, _ in cut], starts=[0] * len(cut),
+                      ends=ends, bindings=bindings)
+    return ctx.output(layer([pooled.tensor, *sources]), x.perm)
 
 
 @register("keras", "backend", "avg_pool")

@@ -5,9 +5,10 @@ from __future__ import annotations
 import keras
 import numpy as np
 
+from ...ir import dims
 from ...reference.spatial import resize_matrices
 from ...registry import register
-from .build import BuildContext, Held, assign, prefers
+from .build import BuildContext, Held, assign, grown, prefers
 from .layers import Resize
 from .window import pad
 
@@ -48,7 +49,7 @@ def conv_transpose(ctx: BuildContext, node, inputs):
     if attrs["bias"]:
         assign(layer.bias, node.weights["bias"])
     shape = ctx.output_shape
-    full = Held(y, x.perm, (*shape[:2], *(n + b + e for n, b, e in zip(shape[2:], crop_begin, crop_end))))
+    full = Held(y, x.perm, (*shape[:2], *(grown(n, b + e) for n, b, e in zip(shape[2:], crop_begin, crop_end))))
     if any(crop_begin) or any(crop_end):
         full = pad(ctx, full, [-b for b in crop_begin], [-c for c in crop_end], suffix="crop")
     return ctx.output(full.tensor, x.perm)
@@ -76,6 +77,8 @@ def resize(ctx: BuildContext, node, inputs):
     attrs = ctx.attrs
     x = ctx.channels_last(inputs[0])
     spatial, sizes, rank = list(x.shape[2:]), attrs["sizes"], x.rank - 2
+    if not all(isinstance(size, int) for size in (*spatial, *sizes)):
+        return _resize_sized(ctx, x)
     matrices = resize_matrices(attrs, spatial)
     factors = [m // n if m % n == 0 else None for n, m in zip(spatial, sizes)]
     integer = None not in factors
@@ -93,6 +96,32 @@ def resize(ctx: BuildContext, node, inputs):
         layer = ctx.layer(Resize, sizes=sizes, mode=attrs["mode"], coordinate_mode=attrs["coordinate_mode"],
                           scales=attrs["scales"])
     return ctx.output(layer(x.tensor), x.perm)
+
+
+def _resize_sized(ctx: BuildContext, x: Held) -> Held:
+    """A resize whose sizes are known only when the model runs: UpSampling where it repeats each position a whole
+    number of times (nearest, asymmetric, the sizes a multiple of the input's), else interlayer's Resize, which
+    computes its positions and weights then."""
+    attrs, rank = ctx.attrs, x.rank - 2
+    factors = [_factor(n, m) for n, m in zip(x.shape[2:], attrs["sizes"])]
+    scales = attrs["scales"] or [None] * rank
+    repeats = (attrs["mode"] == "nearest" and attrs["coordinate_mode"] == "asymmetric" and None not in factors
+               and all(scale is None or scale == factor for scale, factor in zip(scales, factors)))
+    if repeats and rank in _UPSAMPLING:
+        layer = ctx.layer(_UPSAMPLING[rank], size=factors[0] if rank == 1 else tuple(factors))
+        return ctx.output(layer(x.tensor), x.perm)
+    sources, bindings = ctx.size_inputs(attrs["sizes"])
+    layer = ctx.layer(Resize, sizes=attrs["sizes"], mode=attrs["mode"], coordinate_mode=attrs["coordinate_mode"],
+                      scales=attrs["scales"], bindings=bindings)
+    return ctx.output(layer([x.tensor, *sources]), x.perm)
+
+
+def _factor(n, m) -> int | None:
+    """The whole number ``m / n`` of two sizes (ints or size expressions), where the expressions show it."""
+    if not all(isinstance(size, int) or dims.is_symbolic(size) and size != "?" for size in (n, m)):
+        return None
+    factor = dims.floordiv(m, n)
+    return factor if isinstance(factor, int) and factor >= 1 and dims.equal(dims.mul(n, factor), m) else None
 
 
 def _bilinear(matrices, spatial, sizes) -> bool:

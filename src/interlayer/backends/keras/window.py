@@ -5,7 +5,7 @@ import keras
 
 from ...ir import layout
 from ...ir.ops.schema import ceil_overflow
-from .build import BuildContext, Held
+from .build import BuildContext, Held, grown
 from .layers import ConstantPadding, Padding
 
 _ZERO_PADDING = {1: keras.layers.ZeroPadding1D, 2: keras.layers.ZeroPadding2D, 3: keras.layers.ZeroPadding3D}
@@ -56,5 +56,5 @@ def pad(ctx: BuildContext, x: Held, begin, end, value: float = 0.0, suffix: str 
         crop_suffix = "crop" if grows or suffix is not None else None
         tensor = ctx.layer(_CROPPING[rank], crop_suffix, cropping=crop[0] if rank == 1 else tuple(crop))(tensor)
     for i, (b, e) in enumerate(zip(begin, end)):
-        shape[2 + i] = shape[2 + i] + b + e if isinstance(shape[2 + i], int) else shape[2 + i]
+        shape[2 + i] = grown(shape[2 + i], b + e)
     return Held(tensor, x.perm, tuple(shape))

@@ -19,7 +19,7 @@ def _unary(op: str, **attrs) -> Emit:
 
 
 def _softmax(ctx: LayerContext, x: Held, name: str) -> Held | None:
-    axis = ctx.keras_axis(x, -1)
+    axis = ctx.keras_axis(x, -1, batch=True)
     return None if axis is None else ctx.add("softmax", [x], {"axis": x.perm[axis]}, perm=x.perm, name=name)
 
 
@@ -112,7 +112,7 @@ def softmax(ctx: LayerContext, layer, inputs):
             ctx.unsupported(f"softmax over several axes has no IR op. Expected one axis. Received: axis={axis}")
             return None
         axis = axis[0]
-    index = ctx.keras_axis(x, int(axis))
+    index = ctx.keras_axis(x, int(axis), batch=True)
     return None if index is None else ctx.add("softmax", [x], {"axis": x.perm[index]}, perm=x.perm)
 
 

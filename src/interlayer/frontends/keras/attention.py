@@ -5,8 +5,8 @@ Keras keeps one kernel per head axis: query/key/value ``(features, heads, head_s
 ``(heads, value_size, features_out)``. Each becomes a ``linear`` whose ``(out, in)`` weight is the kernel read
 row-major with the head axes merged, so the heads split and merge by plain reshapes:
 
-    q = linear(query) -> reshape [T, H, Dk] -> transpose (N, H, T, Dk)      (k and v alike)
-    o = scaled_dot_product_attention(q, k, v, mask, causal) -> transpose -> reshape [T, H*Dv] -> linear
+    q = linear(query) -> reshape [N, T, H, Dk] -> transpose (N, H, T, Dk)      (k and v alike)
+    o = scaled_dot_product_attention(q, k, v, mask, causal) -> transpose -> reshape [N, T, H*Dv] -> linear
 
 Keras scales the query by 1/sqrt(key_dim) before the product, the IR the product: equal up to rounding.
 Sizes that Keras leaves unknown (a sequence length) stay symbolic.
@@ -36,16 +36,16 @@ def multi_head_attention(ctx: LayerContext, layer, inputs):
     v = _heads(ctx, layer._value_dense, value, "value", heads, value_size)
     attention_inputs = [q, k, v]
     if mask is not None:
-        length, keys = ctx.shape(mask)[1:]
-        attention_inputs.append(ctx.add("reshape", [mask], {"shape": [1, length, keys]}, perm=(0, 1, 2, 3),
+        batch, length, keys = ctx.shape(mask)
+        attention_inputs.append(ctx.add("reshape", [mask], {"shape": [batch, 1, length, keys]}, perm=(0, 1, 2, 3),
                                         name=f"{ctx.name}_mask"))
     causal = bool(ctx.node.arguments.kwargs.get("use_causal_mask", False))
     attended = ctx.add("scaled_dot_product_attention", attention_inputs,
                        {"scale": float(1.0 / np.sqrt(key_size)), "causal": causal}, perm=(0, 1, 2, 3),
                        name=f"{ctx.name}_attention")
     merged = ctx.add("transpose", [attended], {"perm": [0, 2, 1, 3]}, perm=(0, 1, 2, 3), name=f"{ctx.name}_merge")
-    length = ctx.shape(query)[1]
-    merged = ctx.add("reshape", [merged], {"shape": [length, heads * value_size]}, perm=(0, 1, 2),
+    batch, length = ctx.shape(query)[:2]
+    merged = ctx.add("reshape", [merged], {"shape": [batch, length, heads * value_size]}, perm=(0, 1, 2),
                      name=f"{ctx.name}_merged")
     dense = layer._output_dense
     kernel = array(dense.kernel)  # (heads, value_size, features_out)
@@ -100,7 +100,7 @@ def _heads(ctx: LayerContext, dense, x: Held, role: str, heads: int, size: int) 
         weights["bias"], sources["bias"] = array(dense.bias).reshape(-1), dense.bias
     attrs = {"in_features": int(kernel.shape[0]), "out_features": heads * size, "bias": dense.bias is not None}
     projected = ctx.add("linear", [x], attrs, weights, perm=(0, 1, 2), sources=sources, name=f"{ctx.name}_{role}")
-    length = ctx.shape(x)[1]
-    split = ctx.add("reshape", [projected], {"shape": [length, heads, size]}, perm=(0, 1, 2, 3),
+    batch, length = ctx.shape(x)[:2]
+    split = ctx.add("reshape", [projected], {"shape": [batch, length, heads, size]}, perm=(0, 1, 2, 3),
                     name=f"{ctx.name}_{role}_heads")
     return ctx.add("transpose", [split], {"perm": [0, 2, 1, 3]}, perm=(0, 1, 2, 3), name=f"{ctx.name}_{role}_t")

@@ -19,6 +19,7 @@ maps each Keras variable to the first call's tensor, and ``graph.source["shared"
 """
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import keras
@@ -72,6 +73,8 @@ class _State:
     def __init__(self, builder: GraphBuilder):
         self.builder = builder
         self.shapes: dict[str, tuple] = {}
+        self.dtypes: dict[str, str] = {}
+        """every IR value's dtype, as its op's schema infers it"""
         self.transposes: dict[tuple[str, tuple[int, ...]], Held] = {}
         self.calls: dict[int, int] = {}
         """how many calls of each layer object (by id) were converted so far"""
@@ -88,6 +91,7 @@ class _State:
         recorded = None if perm == layout.identity(rank) else perm
         value = self.builder.input(operation.name, shape, _dtype(tensor), recorded)
         self.shapes[value] = shape
+        self.dtypes[value] = _dtype(tensor)
         return Held(value, perm)
 
     def placeholder(self, tensor, name: str) -> Held:
@@ -96,6 +100,7 @@ class _State:
         self.placeholders.add(value)
         perm = layout.identity(len(tensor.shape))
         self.shapes[value] = _canonical_shape(tensor.shape, perm, value)
+        self.dtypes[value] = _dtype(tensor)
         return Held(value, perm)
 
 
@@ -183,6 +188,7 @@ def _convert_layer(state: _State, node, inputs: list[Held], prefix: str) -> list
         outputs = [outputs]
     if ctx.failed or outputs is None:
         return [state.placeholder(tensor, ctx.name) for tensor in node.outputs]
+    outputs = [_with_dtype(ctx, held, _dtype(tensor)) for held, tensor in zip(outputs, node.outputs)]
     if call == 0:
         state.layer_outputs[ctx.name] = [held.value for held in outputs]
     return list(outputs)
@@ -268,13 +274,35 @@ def _wants_channels_last(functional: Functional, tensor, seen: set | None = None
 
 
 def _canonical_shape(keras_shape, perm, name: str) -> tuple:
-    """The IR shape of a tensor Keras holds as ``keras_shape`` in ``perm``; unknown sizes become symbols."""
+    """The IR shape of a tensor Keras holds as ``keras_shape`` in ``perm``: Keras's batch axis is the IR's axis 0,
+    named ``N`` unless the model fixes it (``batch_shape``); another unknown size is named after its tensor and axis
+    (``ids_1``), a name of its own."""
     shape: list[Any] = [None] * len(keras_shape)
     for position, size in enumerate(keras_shape):
         axis = perm[position]
-        shape[axis] = BATCH if axis == 0 else (int(size) if size is not None else f"{name}.{axis}")
+        if size is not None:
+            shape[axis] = int(size)
+        else:
+            shape[axis] = BATCH if axis == 0 else size_name(name, axis)
     return tuple(shape)
 
 
+def size_name(tensor: str, axis: int) -> str:
+    """The size name of an unknown axis: ``<tensor>_<axis>`` made an identifier (``input_layer_1``)."""
+    name = re.sub(r"\W", "_", f"{tensor}_{axis}")
+    return name if re.match(r"^[A-Za-z_]", name) and name not in ("max", "min", BATCH) else f"_{name}"
+
+
 def _dtype(tensor) -> str:
-    return str(getattr(tensor, "dtype", "float32") or "float32")
+    return keras.backend.standardize_dtype(getattr(tensor, "dtype", None) or "float32")
+
+
+def _with_dtype(ctx: LayerContext, held: Held, dtype: str) -> Held:
+    """``held`` cast to the dtype of the Keras tensor it stands for where both are integers or bools and differ
+    (Keras's int32 argmax, where the IR's is int64). Floats are left as they are: their width follows Keras's
+    dtype policy, and a float against an integer is a dtype one side only declares (a merge layer declares
+    its compute dtype for integer inputs)."""
+    have = ctx.dtype(held)
+    if have == dtype or "float" in have or "float" in dtype:
+        return held
+    return ctx.add("cast", [held], {"dtype": dtype}, perm=held.perm, name=f"{ctx.name}_cast")

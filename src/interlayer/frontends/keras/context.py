@@ -95,7 +95,8 @@ class LayerContext:
         return self.hold(x, layout.invert(moved))
 
     def reshape(self, x: Held, keras_shape: Sequence[int], name: str | None = None) -> Held:
-        """Keras's row-major reshape of ``x`` to ``keras_shape`` (batch axis excluded), as one IR reshape.
+        """Keras's row-major reshape of ``x`` to ``keras_shape`` (batch axis excluded: it keeps its size), as one
+        IR reshape, which gives every axis.
 
         The result is held channels-last when that reads the same elements in the same order (only size-1
         axes move: (N, 1, 1, C) is the IR's (N, C, 1, 1), as a squeeze-excitation needs it), else as the IR
@@ -109,19 +110,22 @@ class LayerContext:
         if not same_order(perm, target):
             perm = layout.identity(rank)
         canonical = [target[position] for position in layout.invert(perm)]
-        return self.add("reshape", [x], {"shape": canonical[1:]}, perm=perm, name=name)
+        return self.add("reshape", [x], {"shape": canonical}, perm=perm, name=name)
 
     def constant(self, x: Held, array, dtype="float32", min_rank: int = 0) -> np.ndarray:
         """A constant that Keras broadcasts against ``x`` (numpy rules, in Keras's axis order) in the IR's
-        order: transposed as ``x`` is held, leading size-1 axes dropped down to ``min_rank`` (a scalar is 0-d). None
-        (after reporting) when it would broadcast over the batch axis."""
+        order: transposed as ``x`` is held, leading size-1 axes dropped down to ``min_rank`` (a scalar is 0-d). One
+        with more axes than ``x`` is taken as it is when ``x`` is held in the IR's order; else None (after
+        reporting)."""
         array = np.asarray(array, dtype=dtype)
         if array.size == 1 and not min_rank:
             return array.reshape(())
-        if array.ndim > x.rank or (array.ndim == x.rank and array.shape[0] != 1):
-            self.unsupported(f"a constant operand must not broadcast over the batch axis. Expected at most "
-                             f"{x.rank - 1} axes. Received: constant shape={array.shape}, input shape="
-                             f"{self.keras_shape(x)}")
+        if array.ndim > x.rank:
+            if x.perm == layout.identity(x.rank):
+                return np.ascontiguousarray(array)
+            self.unsupported(f"a constant operand with more axes than its input broadcasts the input's axes as "
+                             f"Keras holds them. Expected at most {x.rank} axes. Received: constant shape="
+                             f"{array.shape}, input shape={self.keras_shape(x)}")
             return None
         full = array.reshape((1,) * (x.rank - array.ndim) + array.shape)
         canonical = np.transpose(full, layout.invert(x.perm))
@@ -158,14 +162,21 @@ class LayerContext:
 
         return [replace(item) for item in self.node.arguments.args]
 
-    def keras_axis(self, x: Held, axis: int) -> int:
-        """A Keras axis of ``x`` as a non-negative index; None (after reporting) for the batch axis or out of range."""
+    def keras_axis(self, x: Held, axis: int, batch: bool = False) -> int:
+        """A Keras axis of ``x`` as a non-negative index; None (after reporting) out of range, or for the batch
+        axis unless ``batch`` (the IR op takes any axis, as concat and softmax do)."""
         index = axis + x.rank if axis < 0 else axis
-        if not 1 <= index < x.rank:
-            self.unsupported(f"the axis must be a non-batch axis of the rank {x.rank} input. "
-                             f"Expected -{x.rank - 1} <= axis < {x.rank}, axis != 0. Received: axis={axis}")
+        if not (0 if batch else 1) <= index < x.rank:
+            which = "an" if batch else "a non-batch"
+            self.unsupported(f"the axis must be {which} axis of the rank {x.rank} input. "
+                             f"Expected -{x.rank - (0 if batch else 1)} <= axis < {x.rank}"
+                             f"{'' if batch else ', axis != 0'}. Received: axis={axis}")
             return None
         return index
+
+    def dtype(self, x: Held) -> str:
+        """The IR dtype of ``x``."""
+        return self._state.dtypes[x.value]
 
     def channels_last_format(self) -> bool:
         """False (after reporting it) when the layer computes channels-first, which no IR op reads."""
@@ -190,6 +201,7 @@ class LayerContext:
         paths = {weight: variable.path for weight, variable in (sources or {}).items()}
         value = state.builder.add(op, [x.value for x in inputs], filled, weights, name=name or self.name, sources=paths)
         state.shapes[value] = tuple(schema.infer(filled, [self.shape(x) for x in inputs])[0])
+        state.dtypes[value] = schema.output_dtypes(filled, [self.dtype(x) for x in inputs])[0]
         return Held(value, tuple(perm))
 
     def add_outputs(self, op: str, inputs: list[Held], attrs: dict | None = None, *, perm: Sequence[int],
@@ -200,6 +212,8 @@ class LayerContext:
         values = self._state.builder.add_node(op, [x.value for x in inputs], filled, name=name or self.name)
         for value, shape in zip(values, schema.infer(filled, [self.shape(x) for x in inputs])):
             self._state.shapes[value] = tuple(shape)
+        for value, dtype in zip(values, schema.output_dtypes(filled, [self.dtype(x) for x in inputs])):
+            self._state.dtypes[value] = dtype
         return [Held(value, tuple(perm)) for value in values]
 
     def unsupported(self, message: str) -> None:

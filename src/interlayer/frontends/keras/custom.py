@@ -9,15 +9,33 @@ from ...backends.keras.math import Elementwise, LogSoftmax, Shrink, ThresholdedS
 from ...ir import layout
 from ...registry import register
 from .context import LayerContext, array, prefers
+from .sizes import sizes
+
+
+def _pads_spatial(layer) -> str:
+    return "channels_last" if getattr(layer, "axes", None) is None else "any"
 
 
 @register("keras", "frontend", ConstantPadding, Padding)
-@prefers("channels_last")
+@prefers(_pads_spatial)
 def padding(ctx: LayerContext, layer, inputs):
-    """The layer's mode is the IR's; its value fills 'constant' padding only."""
-    x = ctx.channels_last(inputs[0])
-    pads = [begin for begin, _ in layer.padding] + [end for _, end in layer.padding]
+    """The layer's mode is the IR's; its value fills 'constant' padding only. The IR pads the last axes: the
+    spatial axes of a channels-last map (the layer's default), or the IR axes the layer's ``axes`` hold, moved
+    last by a transpose where they are not."""
     value = layer.value if layer.mode == "constant" else 0.0
+    if layer.axes is None:
+        x = ctx.channels_last(inputs[0])
+        pairs = list(layer.padding)
+    else:
+        x = inputs[0]
+        padded = {x.perm[axis]: pair for axis, pair in zip(layer.axes, layer.padding)}
+        last = tuple(range(x.rank - len(padded), x.rank))
+        if tuple(sorted(padded)) != last:  # hold the padded axes as the IR's last, in their order
+            order = sorted(p for p in x.perm if p not in padded) + sorted(padded)  # the new IR value's axes
+            x = ctx.hold(x, tuple(order.index(p) for p in x.perm))
+            padded = {order.index(axis): pair for axis, pair in padded.items()}
+        pairs = [padded[axis] for axis in last]
+    pads = [begin for begin, _ in pairs] + [end for _, end in pairs]
     return ctx.add("pad", [x], {"pads": pads, "value": value, "mode": layer.mode}, perm=x.perm)
 
 
@@ -60,11 +78,7 @@ def thresholded_softplus(ctx: LayerContext, layer, inputs):
 def log_softmax(ctx: LayerContext, layer, inputs):
     """Along the layer's axis of the tensor as Keras holds it: the IR axis ``perm[axis]``."""
     x = inputs[0]
-    axis = x.perm[layer.axis % x.rank]
-    if axis == 0:
-        return ctx.unsupported(f"log_softmax over the batch axis has no IR equivalent. Expected an axis other "
-                               f"than the batch. Received: axis={layer.axis}")
-    return ctx.add("log_softmax", [x], {"axis": axis}, perm=x.perm)
+    return ctx.add("log_softmax", [x], {"axis": x.perm[layer.axis % x.rank]}, perm=x.perm)
 
 
 @register("keras", "frontend", Shrink)
@@ -84,13 +98,19 @@ def local_response_normalization(ctx: LayerContext, layer, inputs):
 
 # the algebra and spatial families' layers ------------------------------------------------------------------
 
-_KERAS_OPS = {"add": "add", "subtract": "sub", "multiply": "mul", "divide": "div", "power": "pow", "matmul": "matmul"}
+_KERAS_OPS = {"add": "add", "subtract": "sub", "multiply": "mul", "divide": "div", "power": "pow", "matmul": "matmul",
+              "floor_divide": "floor_div", "mod": "mod", "equal": "equal", "not_equal": "not_equal", "less": "less",
+              "less_equal": "less_equal", "greater": "greater", "greater_equal": "greater_equal",
+              "logical_and": "logical_and", "logical_or": "logical_or", "logical_xor": "logical_xor"}
+_UNORDERED = ("add", "mul", "equal", "not_equal", "logical_and", "logical_or", "logical_xor")
+"""ops whose schema has no constant_first: the constant's side does not matter"""
 
 
 @register("keras", "frontend", ConstantOperand)
 @prefers("any")
 def constant_operand(ctx: LayerContext, layer, inputs):
-    """``op(x, other)``: ``other`` is held as the input is, without the batch axis (matrices stay 2-D)."""
+    """``op(x, other)``: ``other`` is held as the input is, broadcast as numpy does (matrices stay 2-D); a
+    constant with more axes than the input needs the input in the IR's own order."""
     x, op = inputs[0], _KERAS_OPS[layer.op]
     other = array(layer.other)
     matrix = op == "matmul"
@@ -98,23 +118,39 @@ def constant_operand(ctx: LayerContext, layer, inputs):
         ctx.unsupported(f"a matmul's matrices must be held in the IR's order. Expected the last two axes held last. "
                         f"Received: perm={x.perm}")
         return None
+    if other.ndim > x.rank:
+        x = ctx.identity(x)
     if matrix and other.ndim == 2:
         constant = other  # x @ W on the last axis, whatever the others hold
     else:
-        constant = ctx.constant(x, other.reshape((1, *other.shape)), dtype=other.dtype, min_rank=2 if matrix else 0)
+        constant = ctx.constant(x, other, dtype=other.dtype, min_rank=2 if matrix else 0)
     if constant is None:
         return None
-    return ctx.with_constant(op, x, constant, first=layer.constant_first, trainable=layer.trainable,
-                             source=layer.other)
+    first = layer.constant_first and op not in _UNORDERED
+    trainable = layer.trainable and getattr(layer, "other_dtype", None) is None
+    return ctx.with_constant(op, x, constant, first=first, trainable=trainable, source=layer.other)
 
 
 @register("keras", "frontend", BinaryOp)
 @prefers("any")
 def binary_op(ctx: LayerContext, layer, inputs):
-    held = ctx.common(inputs)
-    if layer.op == "matmul" and held[0].perm[-2:] != (held[0].rank - 2, held[0].rank - 1):
+    """Inputs of one rank held alike (a matmul's matrices in the IR's order), of several ranks in the IR's own
+    order (numpy aligns them at the right, as the IR does); more than two folded from the left."""
+    op = _KERAS_OPS[layer.op]
+    if len({x.rank for x in inputs}) > 1:
         held = [ctx.identity(x) for x in inputs]
-    return ctx.add(_KERAS_OPS[layer.op], held, perm=held[0].perm)
+    else:
+        held = ctx.common(inputs)
+        if op == "matmul" and held[0].perm[-2:] != (held[0].rank - 2, held[0].rank - 1):
+            held = [ctx.identity(x) for x in inputs]
+    perm = held[0].perm if len({x.rank for x in held}) == 1 else layout.identity(max(x.rank for x in held))
+    if op == "add" or len(held) == 2:
+        return ctx.add(op, held, perm=perm)
+    result = held[0]
+    for index, x in enumerate(held[1:], start=1):
+        name = None if index == len(held) - 1 else f"{ctx.name}_{op}{index}"
+        result = ctx.add(op, [result, x], perm=perm, name=name)
+    return result
 
 
 @register("keras", "frontend", Reduce)
@@ -133,8 +169,8 @@ def stack(ctx: LayerContext, layer, inputs):
     """Keras stacks at held position ``axis``; the IR at canonical axis ``axis`` with the others shifted."""
     perm, rank = inputs[0].perm, inputs[0].rank + 1
     position = int(layer.axis) + rank if int(layer.axis) < 0 else int(layer.axis)
-    if not 1 <= position < rank:
-        ctx.unsupported(f"stacking along the batch axis has no IR op. Expected 1 <= axis < {rank}. "
+    if not 0 <= position < rank:
+        ctx.unsupported(f"the axis must be an axis of the result. Expected {-rank} <= axis < {rank}. "
                         f"Received: axis={layer.axis}")
         return None
     shifted = [p if p < position else p + 1 for p in perm]
@@ -152,8 +188,10 @@ def split(ctx: LayerContext, layer, inputs):
 @register("keras", "frontend", Resize)
 @prefers("channels_last")
 def resize(ctx: LayerContext, layer, inputs):
+    """Sizes known when the model runs are this graph's size expressions (``sizes.sizes``)."""
     x = ctx.channels_last(inputs[0])
-    attrs = {"sizes": list(layer.sizes), "mode": layer.mode, "coordinate_mode": layer.coordinate_mode,
+    attrs = {"sizes": sizes(ctx, layer, inputs[1:], layer.sizes), "mode": layer.mode,
+             "coordinate_mode": layer.coordinate_mode,
              "scales": None if layer.scales is None else list(layer.scales)}
     return ctx.add("resize", [x], attrs, perm=x.perm)
 
@@ -161,17 +199,18 @@ def resize(ctx: LayerContext, layer, inputs):
 @register("keras", "frontend", SizedReshape)
 @prefers("identity")
 def sized_reshape(ctx: LayerContext, layer, inputs):
+    """The layer (of models saved before IR format 2) keeps axis 0 and copies some sizes from its input."""
     x = ctx.identity(inputs[0])
     shape = ctx.shape(x)
-    target = [shape[axis] if axis >= 0 else size for size, axis in zip(layer.sizes, layer.copies)]
-    return ctx.add("reshape", [x], {"shape": target}, perm=tuple(range(len(target) + 1)))
+    target = [shape[0]] + [shape[axis] if axis >= 0 else size for size, axis in zip(layer.sizes, layer.copies)]
+    return ctx.add("reshape", [x], {"shape": target}, perm=tuple(range(len(target))))
 
 
 @register("keras", "frontend", Tile)
 @prefers("any")
 def tile(ctx: LayerContext, layer, inputs):
     """The layer's counts are in the order its input is held: each belongs to the IR axis held there."""
-    x, held = inputs[0], [1, *layer.repeats]
+    x, held = inputs[0], [layer.first, *layer.repeats]
     return ctx.add("tile", [x], {"repeats": [int(held[i]) for i in layout.invert(x.perm)]}, perm=x.perm)
 
 
@@ -204,11 +243,10 @@ def batch_constant(ctx: LayerContext, layer, inputs):
 @register("keras", "frontend", Expand)
 @prefers("any")
 def expand(ctx: LayerContext, layer, inputs):
+    """The layer (of models saved before IR format 2) keeps axis 0 and gives the sizes after it, as held."""
     x = inputs[0]
-    shape = [0] * (x.rank - 1)
-    for position, axis in enumerate(x.perm[1:]):
-        shape[axis - 1] = int(layer.shape[position])
-    return ctx.add("expand", [x], {"shape": shape}, perm=x.perm)
+    held = [ctx.keras_shape(x)[0], *(int(size) for size in layer.shape)]
+    return ctx.add("expand", [x], {"shape": [held[position] for position in layout.invert(x.perm)]}, perm=x.perm)
 
 
 @register("keras", "frontend", MaskedFill)

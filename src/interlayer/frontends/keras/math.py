@@ -1,6 +1,6 @@
 """``keras.ops`` element-wise math recorded in a functional graph: exp, log, sqrt, abs, negative, softplus, selu, sign,
-softsign, erf, floor, ceil, hard_shrink, soft_shrink, log_softmax. (The activations of the same names, in Activation
-and Dense layers, are in activation.py's table.)"""
+softsign, erf, floor, ceil, sin, cos, hard_shrink, soft_shrink, log_softmax. (The activations of the same names, in
+Activation and Dense layers, are in activation.py's table.)"""
 from __future__ import annotations
 
 from keras.src.ops import math as math_ops
@@ -12,7 +12,8 @@ from .context import Held, LayerContext, prefers
 
 _UNARY = {numpy_ops.Exp: "exp", numpy_ops.Log: "log", numpy_ops.Sqrt: "sqrt", numpy_ops.Absolute: "abs",
           numpy_ops.Negative: "neg", nn_ops.Softplus: "softplus", nn_ops.Selu: "selu", numpy_ops.Sign: "sign",
-          nn_ops.Softsign: "softsign", math_ops.Erf: "erf", numpy_ops.Floor: "floor", numpy_ops.Ceil: "ceil"}
+          nn_ops.Softsign: "softsign", math_ops.Erf: "erf", numpy_ops.Floor: "floor", numpy_ops.Ceil: "ceil",
+          numpy_ops.Sin: "sin", numpy_ops.Cos: "cos"}
 
 
 @register("keras", "frontend", *_UNARY)
@@ -32,7 +33,7 @@ def shrink(ctx: LayerContext, operation, inputs):
 
 def log_softmax_along(ctx: LayerContext, x: Held, axis: int, name: str | None = None) -> Held | None:
     """log_softmax along Keras axis ``axis`` of ``x``, mapped to the IR's axis through the held perm."""
-    index = ctx.keras_axis(x, int(axis))
+    index = ctx.keras_axis(x, int(axis), batch=True)
     if index is None:
         return None
     return ctx.add("log_softmax", [x], {"axis": x.perm[index]}, perm=x.perm, name=name)

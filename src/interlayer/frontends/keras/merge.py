@@ -76,7 +76,7 @@ def extremum(ctx: LayerContext, layer, inputs):
 @prefers("any")
 def concatenate(ctx: LayerContext, layer, inputs):
     perm = inputs[0].perm
-    axis = ctx.keras_axis(inputs[0], int(layer.axis))
+    axis = ctx.keras_axis(inputs[0], int(layer.axis), batch=True)
     if axis is None:
         return None
     return ctx.add("concat", [ctx.hold(x, perm) for x in inputs], {"axis": perm[axis]}, perm=perm)

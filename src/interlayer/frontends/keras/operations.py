@@ -11,28 +11,33 @@ import numpy as np
 from keras.src.ops import nn as nn_ops
 from keras.src.ops import numpy as numpy_ops
 
-from ...ir import layout
+from ...ir import dims, layout
 from ...registry import register
 from . import activation
 from .context import Held, LayerContext, prefers
 from .merge import aligned
 
 _BINARY = {numpy_ops.Add: "add", numpy_ops.Subtract: "sub", numpy_ops.Multiply: "mul", numpy_ops.Divide: "div",
-           numpy_ops.TrueDivide: "div", numpy_ops.Maximum: "maximum", numpy_ops.Minimum: "minimum"}
-_COMMUTATIVE = {"add", "mul"}
+           numpy_ops.TrueDivide: "div", numpy_ops.Maximum: "maximum", numpy_ops.Minimum: "minimum",
+           numpy_ops.Power: "pow", numpy_ops.FloorDivide: "floor_div", numpy_ops.Mod: "mod"}
+_COMMUTATIVE = {"add", "mul", "equal", "not_equal", "logical_and", "logical_or", "logical_xor"}
 
 
 @register("keras", "frontend", *_BINARY)
 @prefers("any")
 def binary(ctx: LayerContext, operation, inputs):
     """Two tensors (broadcast as numpy does), or a tensor and a constant on either side."""
-    op = _BINARY[type(operation)]
+    return binary_op(ctx, _BINARY[type(operation)], inputs)
+
+
+def binary_op(ctx: LayerContext, op: str, inputs):
+    """The IR ``op`` of a binary ``keras.ops`` call: two tensors of one rank held alike, of different ranks in
+    the IR's own order (numpy aligns them at the right, as the IR does), or a tensor and a constant."""
     first, second = ctx.arguments(inputs)[:2]
     if isinstance(first, Held) and isinstance(second, Held):
         if first.rank != second.rank:
-            ctx.unsupported(f"both operands must have one rank (the batch axis first). Expected equal ranks. "
-                            f"Received: shapes {ctx.keras_shape(first)} and {ctx.keras_shape(second)}")
-            return None
+            held = [ctx.identity(first), ctx.identity(second)]
+            return ctx.add(op, held, perm=layout.identity(max(first.rank, second.rank)))
         held = aligned(ctx, [first, second])
         return ctx.add(op, held, perm=held[0].perm)
     x, constant, constant_first = (first, second, False) if isinstance(first, Held) else (second, first, True)
@@ -45,7 +50,14 @@ def binary(ctx: LayerContext, operation, inputs):
         ctx.unsupported(f"{op} with a constant operand has no IR op. Expected two tensors. "
                         f"Received: constant={np.asarray(constant).tolist()}")
         return None
-    array = ctx.constant(x, constant, dtype=_dtype(ctx, x))
+    if constant.ndim > x.rank:
+        x = ctx.identity(x)
+    dtype = keras.backend.standardize_dtype(ctx.node.outputs[0].dtype)
+    if dtype == "bool":  # a comparison: the constant is compared as the input's dtype
+        dtype = ctx.dtype(x)
+    elif "float" in dtype and "float" not in ctx.dtype(x):  # ids * 0.5: Keras computes in floats
+        x = ctx.add("cast", [x], {"dtype": dtype}, perm=x.perm, name=f"{ctx.name}_cast")
+    array = ctx.constant(x, constant, dtype=dtype)
     if array is None:
         return None
     return ctx.with_constant(op, x, array, first=constant_first and op not in _COMMUTATIVE)
@@ -53,18 +65,11 @@ def binary(ctx: LayerContext, operation, inputs):
 
 def _numeric(value) -> np.ndarray | None:
     """A constant argument as an array: a number, a numpy array or an eager backend tensor; else None."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, (int, float, np.ndarray, np.generic)):
+    if isinstance(value, (bool, int, float, np.ndarray, np.generic)):
         return np.asarray(value)
     if keras.ops.is_tensor(value) and not isinstance(value, keras.KerasTensor):
         return np.asarray(keras.ops.convert_to_numpy(value))
     return None
-
-
-def _dtype(ctx: LayerContext, x: Held) -> str:
-    tensor = ctx.node.outputs[0]
-    return str(getattr(tensor, "dtype", "float32") or "float32")
 
 
 def _unary(op: str, **attrs):
@@ -106,16 +111,21 @@ def gelu(ctx: LayerContext, operation, inputs):
 register("keras", "frontend", nn_ops.Softmax)(activation.softmax)  # keras.ops.softmax: as the layer
 
 
-@register("keras", "frontend", numpy_ops.Mean)
+_REDUCE = {numpy_ops.Mean: "reduce_mean", numpy_ops.Sum: "reduce_sum", numpy_ops.Max: "reduce_max",
+           numpy_ops.Min: "reduce_min"}
+
+
+@register("keras", "frontend", *_REDUCE)
 @prefers("any")
-def mean(ctx: LayerContext, operation, inputs):
-    """keras.ops.mean over non-batch axes (e.g. the spatial axes of a squeeze-excitation)."""
+def reduce(ctx: LayerContext, operation, inputs):
+    """keras.ops.mean, sum, max and min over some axes (the spatial axes of a squeeze-excitation), or all."""
     x, axis = inputs[0], operation.axis
-    if axis is None:
-        ctx.unsupported("a mean over every axis includes the batch axis. Expected axis to name non-batch axes. "
-                        "Received: axis=None")
+    if getattr(operation, "initial", None) is not None:
+        ctx.unsupported(f"a max or min with an initial value has no IR op. Expected initial=None. "
+                        f"Received: initial={operation.initial}")
         return None
-    keras_axes = [ctx.keras_axis(x, int(a)) for a in (axis if isinstance(axis, (list, tuple)) else [axis])]
+    axis = range(x.rank) if axis is None else axis if isinstance(axis, (list, tuple)) else [axis]
+    keras_axes = [ctx.keras_axis(x, int(a), batch=True) for a in axis]
     if None in keras_axes:
         return None
     axes = sorted(x.perm[a] for a in keras_axes)
@@ -125,14 +135,14 @@ def mean(ctx: LayerContext, operation, inputs):
     else:
         kept = [p for k, p in enumerate(x.perm) if k not in keras_axes]
         perm = tuple(sorted(kept).index(p) for p in kept)
-    return ctx.add("reduce_mean", [x], {"axes": axes, "keepdims": keepdims}, perm=perm)
+    return ctx.add(_REDUCE[type(operation)], [x], {"axes": axes, "keepdims": keepdims}, perm=perm)
 
 
 @register("keras", "frontend", numpy_ops.Tile)
 @prefers("any")
 def tile(ctx: LayerContext, operation, inputs):
     """keras.ops.tile(x, repeats), numpy's rule: fewer repeats than axes repeat the last axes. Each count belongs to
-    the IR axis Keras holds at its position; the batch's must be 1."""
+    the IR axis Keras holds at its position."""
     x, repeats = inputs[0], operation.repeats
     counts = list(repeats) if isinstance(repeats, (list, tuple)) else [repeats]
     if not all(isinstance(count, (int, np.integer)) and not isinstance(count, bool) for count in counts):
@@ -143,8 +153,113 @@ def tile(ctx: LayerContext, operation, inputs):
                         f"repeats for a rank {x.rank} input. Received: repeats={list(counts)}")
         return None
     counts = [1] * (x.rank - len(counts)) + [int(count) for count in counts]
-    if counts[0] != 1:
-        ctx.unsupported(f"repeating the batch axis has no IR equivalent: the batch stays the batch. Expected 1 as "
-                        f"the first repeat. Received: repeats={counts}")
-        return None
     return ctx.add("tile", [x], {"repeats": [counts[i] for i in layout.invert(x.perm)]}, perm=x.perm)
+
+
+@register("keras", "frontend", numpy_ops.Transpose)
+@prefers("any")
+def transpose(ctx: LayerContext, operation, inputs):
+    """No node: the same IR value, held in the transposed order (Keras out = transpose(in, axes)); axis 0 may move."""
+    x = inputs[0]
+    axes = tuple(reversed(range(x.rank))) if operation.axes is None else tuple(int(a) % x.rank for a in operation.axes)
+    return Held(x.value, layout.compose(x.perm, axes))
+
+
+@register("keras", "frontend", numpy_ops.Concatenate)
+@prefers("any")
+def concatenate(ctx: LayerContext, operation, inputs):
+    """keras.ops.concatenate along any axis (the batch's too), every input held as the first."""
+    tensors = [x for x in ctx.arguments(inputs)[0]]
+    if not all(isinstance(x, Held) for x in tensors):
+        ctx.unsupported("concatenate joins tensors of the model. Expected no constants among its inputs. "
+                        f"Received: {[type(x).__name__ for x in tensors]}")
+        return None
+    perm = tensors[0].perm
+    axis = ctx.keras_axis(tensors[0], int(operation.axis), batch=True)
+    if axis is None:
+        return None
+    return ctx.add("concat", [ctx.hold(x, perm) for x in tensors], {"axis": perm[axis]}, perm=perm)
+
+
+@register("keras", "frontend", numpy_ops.Stack)
+@prefers("any")
+def stack(ctx: LayerContext, operation, inputs):
+    """keras.ops.stack: the new axis at the same position of the IR value as of the Keras tensor."""
+    tensors = ctx.arguments(inputs)[0]
+    if not all(isinstance(x, Held) for x in tensors):
+        ctx.unsupported("stack joins tensors of the model. Expected no constants among its inputs.")
+        return None
+    perm, rank = tensors[0].perm, tensors[0].rank + 1
+    position = int(operation.axis) % rank
+    shifted = [p if p < position else p + 1 for p in perm]
+    held = [ctx.hold(x, perm) for x in tensors]
+    return ctx.add("stack", held, {"axis": position}, perm=(*shifted[:position], position, *shifted[position:]))
+
+
+@register("keras", "frontend", numpy_ops.GetItem)
+@prefers("any")
+def get_item(ctx: LayerContext, operation, inputs):
+    """``x[key]`` with ints, slices of positive step and one Ellipsis: a slice of the IR axes held there, its
+    bounds resolved against their sizes (size expressions where they are symbolic), then a reshape that drops
+    the axes an int picked."""
+    x, key = ctx.arguments(inputs)[:2]
+    parts = _key_parts(ctx, x, key)
+    if parts is None:
+        return None
+    shape = ctx.shape(x)
+    axes, starts, ends, steps, dropped = [], [], [], [], []
+    for position, part in enumerate(parts):
+        axis, size = x.perm[position], shape[x.perm[position]]
+        if isinstance(part, slice):
+            if part == slice(None):
+                continue
+            start, end = _bound(part.start, size, 0), _bound(part.stop, size, size)
+            end = dims.maximum(start, end) if not (isinstance(start, int) and isinstance(end, int)) else max(start, end)
+            axes.append(axis), starts.append(start), ends.append(end), steps.append(part.step or 1)
+        else:
+            start = _bound(part, size, 0)
+            axes.append(axis), starts.append(start), ends.append(dims.add(start, 1)), steps.append(1)
+            dropped.append(axis)
+    value = x
+    if axes:
+        value = ctx.add("slice", [x], {"axes": axes, "starts": starts, "ends": ends, "steps": steps}, perm=x.perm,
+                        name=f"{ctx.name}_slice" if dropped else None)
+    if not dropped:
+        return value
+    sliced = ctx.shape(value)
+    target = [size for axis, size in enumerate(sliced) if axis not in dropped]
+    perm = tuple(p - sum(d < p for d in dropped) for p in x.perm if p not in dropped)
+    return ctx.add("reshape", [value], {"shape": target}, perm=perm)
+
+
+def _key_parts(ctx: LayerContext, x, key) -> list | None:
+    """One int or slice per Keras axis of ``x`` (the Ellipsis and the missing ones whole); None (after reporting)
+    for anything else (a new axis, a tensor index, a negative step)."""
+    key = list(key) if isinstance(key, (tuple, list)) else [key]
+    if key.count(Ellipsis) > 1 or not isinstance(x, Held) or any(
+            not (part is Ellipsis or isinstance(part, slice) or isinstance(part, (int, np.integer))
+                 and not isinstance(part, bool)) for part in key):
+        ctx.unsupported(f"only ints, slices and one Ellipsis index a tensor here. Expected x[0], x[:, 1:-1], "
+                        f"x[..., ::2]. Received: key={key!r}")
+        return None
+    if Ellipsis in key:
+        index = key.index(Ellipsis)
+        key = key[:index] + [slice(None)] * (x.rank - len(key) + 1) + key[index + 1:]
+    key = key + [slice(None)] * (x.rank - len(key))
+    if len(key) != x.rank or any(isinstance(part, slice) and (part.step or 1) < 1 for part in key) or any(
+            isinstance(part, slice) and not all(isinstance(b, (int, np.integer, type(None)))
+                                                 for b in (part.start, part.stop, part.step)) for part in key):
+        ctx.unsupported(f"the key must index at most the {x.rank} axes with int bounds and positive steps. "
+                        f"Received: key={key!r}")
+        return None
+    return key
+
+
+def _bound(bound, size, default):
+    """A Python index or slice bound as a position in [0, size]: a negative one counts from the end."""
+    if bound is None:
+        return default
+    bound = int(bound)
+    if isinstance(size, int):
+        return min(max(bound + size if bound < 0 else bound, 0), size)
+    return dims.maximum(dims.add(size, bound), 0) if bound < 0 else dims.minimum(bound, size)

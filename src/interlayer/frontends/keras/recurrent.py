@@ -103,7 +103,7 @@ def _initial_states(ctx: LayerContext, inputs: list[Held], count: int, dirs: int
     found = []
     for kind in range(count):
         parts = [ctx.identity(inputs[d * count + kind]) for d in range(dirs)]
-        rows = [ctx.add("reshape", [p], {"shape": [1, ctx.shape(p)[1]]}, perm=(0, 1, 2),
+        rows = [ctx.add("reshape", [p], {"shape": [ctx.shape(p)[0], 1, ctx.shape(p)[1]]}, perm=(0, 1, 2),
                         name=f"{ctx.name}_initial{kind}_{d}") for d, p in enumerate(parts)]
         found.append(rows[0] if dirs == 1 else ctx.add("concat", rows, {"axis": 1}, perm=(0, 1, 2),
                                                        name=f"{ctx.name}_initial{kind}"))
@@ -120,6 +120,8 @@ def _add(ctx: LayerContext, op: str, inputs: list[Held], attrs: dict, weights: d
     shapes = schema.infer(filled, [ctx.shape(x) for x in inputs])
     for value, shape in zip(values, shapes):
         state.shapes[value] = tuple(shape)
+    for value, dtype in zip(values, schema.output_dtypes(filled, [ctx.dtype(x) for x in inputs])):
+        state.dtypes[value] = dtype
     return [Held(value, tuple(range(len(shape)))) for value, shape in zip(values, shapes)]
 
 
@@ -130,7 +132,7 @@ def _flatten_states(ctx: LayerContext, outputs: list[Held], count: int, dirs: in
         pieces = [state] if dirs == 1 else ctx.add_outputs("split", [state], {"axis": 1, "sizes": [1, 1]},
                                                            perm=(0, 1, 2), name=f"{ctx.name}_state{kind}")
         for d, piece in enumerate(pieces):
-            parts[d, kind] = ctx.add("reshape", [piece], {"shape": [hidden]}, perm=(0, 1),
+            parts[d, kind] = ctx.add("reshape", [piece], {"shape": [ctx.shape(piece)[0], hidden]}, perm=(0, 1),
                                      name=f"{ctx.name}_state{kind}_{d}")
     return [outputs[0]] + [parts[d, kind] for d in range(dirs) for kind in range(count)]
 
