@@ -1,10 +1,12 @@
-"""Arithmetic, matmul, reductions, stack and split as plain torch code: ``x + y``, ``x @ w``, ``torch.mean(...)``.
+"""Arithmetic, matmul, reductions, stack and split as plain torch code: ``x + y``, ``x @ w``, ``ids // 2``,
+``torch.mean(...)``; broadcasting is numpy's, as the IR's.
 
 A constant operand (the weight ``other``) becomes, by one rule:
 
 * an ``nn.Parameter`` at ``<node>.other`` when the IR marks it ``trainable`` (a layer scale stays trainable);
 * otherwise a Python literal when it is 0-d (a Python float holds every float16/bfloat16/float32/float64 value
-  exactly, and torch computes ``x * 0.5`` in ``x``'s dtype as it did ``x * tensor(0.5)``);
+  exactly, and torch computes ``x * 0.5`` in ``x``'s dtype as it did ``x * tensor(0.5)``; an integer constant is
+  a Python int, ``ids // 2``, and a bool one a Python bool, so integer arithmetic stays integer);
 * otherwise a buffer at ``<node>.other``: saved in the state dict, never trained.
 """
 from __future__ import annotations
@@ -18,15 +20,18 @@ from ...registry import register
 from .context import Step, parameter, tensor
 
 _OPERATORS = {"add": operator.add, "sub": operator.sub, "mul": operator.mul, "div": operator.truediv,
-              "pow": operator.pow, "matmul": operator.matmul}
-_REDUCTIONS = {"reduce_mean": torch.mean, "reduce_sum": torch.sum, "reduce_max": torch.amax}
+              "pow": operator.pow, "matmul": operator.matmul, "floor_div": operator.floordiv, "mod": operator.mod}
+"""``//`` and ``%`` on tensors are torch.floor_divide and torch.remainder: numpy's floor and sign of the divisor."""
+_REDUCTIONS = {"reduce_mean": torch.mean, "reduce_sum": torch.sum, "reduce_max": torch.amax, "reduce_min": torch.amin}
 
 
-def constant(ctx: Step, node):
-    """The constant operand as a literal, or a get_attr of the parameter or buffer ``<node>.other``."""
+def constant(ctx: Step, node, literal: bool = True):
+    """The constant operand as a literal (unless ``literal`` is False), or a get_attr of the parameter or buffer
+    ``<node>.other``."""
     array = node.weights["other"]
-    if array.ndim == 0 and not ctx.attrs["trainable"]:
-        return float(array)
+    if array.ndim == 0 and not ctx.attrs["trainable"] and literal:
+        kind = array.dtype.kind
+        return bool(array) if kind == "b" else int(array) if kind in "iu" else float(array)
     path = ctx.emitter.names.module(node.name)
     holder = nn.Module()
     if ctx.attrs["trainable"]:
@@ -37,11 +42,11 @@ def constant(ctx: Step, node):
     return ctx.emitter.graph.create_node("get_attr", f"{path}.other", name=f"{node.name}_other")
 
 
-def operands(ctx: Step, node) -> list:
+def operands(ctx: Step, node, literal: bool = True) -> list:
     """The inputs, or the input and the constant in their order."""
     if not ctx.attrs["constant"]:
         return ctx.inputs
-    other = constant(ctx, node)
+    other = constant(ctx, node, literal)
     return [other, ctx.input] if ctx.attrs.get("constant_first") else [ctx.input, other]
 
 
@@ -53,7 +58,7 @@ def add(ctx: Step, node):
     return first
 
 
-@register("torch", "backend", "sub", "mul", "div", "pow", "matmul")
+@register("torch", "backend", "sub", "mul", "div", "pow", "matmul", "floor_div", "mod")
 def binary(ctx: Step, node) -> fx.Node:
     return ctx.call(_OPERATORS[node.op], *operands(ctx, node))
 

@@ -5,13 +5,15 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ...ir import dims
 from ...registry import register
-from .context import Step, parameter, tensor
+from .context import Step, parameter, same_size, tensor
 
 
 @register("torch", "backend", "batch_constant")
 def batch_constant(ctx: Step, node):
-    """``value.expand(x.size(0), ...)``: a parameter when trainable (a class token), else a buffer."""
+    """``value.expand(N, ...)``, N the size of x's axis 0: a parameter when trainable (a class token), else a
+    buffer."""
     path = ctx.emitter.names.module(node.name)
     holder = nn.Module()
     if ctx.attrs["trainable"]:
@@ -20,13 +22,18 @@ def batch_constant(ctx: Step, node):
         holder.register_buffer("value", tensor(node.weights["value"]))
     ctx.emitter.attach(path, holder)
     value = ctx.emitter.graph.create_node("get_attr", f"{path}.value", name=f"{node.name}_value")
-    batch = ctx.method("size", ctx.input, 0, suffix="_batch")
-    return ctx.method("expand", value, batch, *ctx.attrs["shape"])
+    return ctx.method("expand", value, ctx.axis_size(0), *ctx.attrs["shape"])
 
 
 @register("torch", "backend", "expand")
 def expand(ctx: Step, node):
-    return ctx.method("expand", ctx.input, -1, *ctx.attrs["shape"])
+    """``x.expand(N, -1, 6)``: -1 keeps an axis whose size the result keeps, new axes in front and grown ones take
+    their size, computed at run time."""
+    shape, target = ctx.shape(), [dims.normal(d) for d in ctx.attrs["shape"]]
+    new = len(target) - len(shape)
+    sizes = [-1 if index >= new and same_size(shape[index - new], want) else ctx.size(want)
+             for index, want in enumerate(target)]
+    return ctx.method("expand", ctx.input, *sizes)
 
 
 @register("torch", "backend", "where")

@@ -6,13 +6,14 @@ collected and raised as one :class:`UnsupportedLayerError`, and no model is retu
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 from typing import Any
 
 import numpy as np
 
 from ...errors import InterlayerError, UnsupportedLayerError
 from ...ir import layout
-from ...ir.check import validate
+from ...ir.check import bound_names, infer_dtypes, validate
 from ...ir.graph import Graph, Node
 from ...ir.provenance import shared_nodes
 from ...registry import converters
@@ -24,13 +25,15 @@ def build(graph: Graph, **options: Any):
     from torch import fx
 
     from .context import Emitter, Step
+    from .sizes import Sizes
 
     if options:
         raise InterlayerError(f"torch backend: unknown option(s). Expected none. Received: {sorted(options)}.")
     validate(graph)
     graph = layout.refold_flatten(graph, "channels_first")
     shared = shared_nodes(graph)  # every node listed, so a node named "" is never taken for another's original
-    emitter = Emitter(graph.shapes(), {node.name: shared.get(node.name) for node in graph.nodes})
+    emitter = Emitter(graph.shapes(), {node.name: shared.get(node.name) for node in graph.nodes},
+                      infer_dtypes(graph))
     table = converters("torch", "backend")
     taken: set[str] = set()
     for spec in graph.inputs:
@@ -39,6 +42,9 @@ def build(graph: Graph, **options: Any):
             name += "_"
         taken.add(name)
         emitter.values[spec.name] = emitter.graph.placeholder(name)
+    # each size name read from the input that binds it, at the top of forward (only those the code uses remain)
+    emitter.sizes = Sizes(emitter.graph, {name: (emitter.values[graph.inputs[index].name], axis)
+                                          for name, (index, axis) in bound_names(graph).items()})
     with _no_initialisation():
         for node in graph.nodes:
             step = Step(emitter, node)
@@ -54,6 +60,7 @@ def build(graph: Graph, **options: Any):
                 emitter.values.update(dict.fromkeys(node.outputs, value if value is not None else step.input))
     if emitter.problems:
         raise UnsupportedLayerError("torch backend", emitter.problems)
+    emitter.sizes.prune()
     results = [emitter.values[spec.name] for spec in graph.outputs]
     emitter.graph.output(results[0] if len(results) == 1 else tuple(results))
     _safe_names(emitter.graph)
@@ -63,9 +70,10 @@ def build(graph: Graph, **options: Any):
                                        if isinstance(node, fx.Node)}
     model.meta["interlayer.input_shapes"] = [tuple(spec.shape) for spec in graph.inputs]
     # the graph without its weights (the module holds those): what seeded inputs for checks are made from
-    model.meta["interlayer.graph"] = Graph([Node(node.name, node.op, list(node.inputs), list(node.outputs),
-                                                 dict(node.attrs)) for node in graph.nodes],
-                                           list(graph.inputs), list(graph.outputs), graph.name, dict(graph.source))
+    model.meta["interlayer.graph"] = dataclasses.replace(
+        graph, nodes=[Node(node.name, node.op, list(node.inputs), list(node.outputs), dict(node.attrs))
+                      for node in graph.nodes],
+        inputs=list(graph.inputs), outputs=list(graph.outputs), source=dict(graph.source))
     return model.eval()
 
 
@@ -103,15 +111,17 @@ def built(model) -> bool:
     return getattr(model, "meta", {}).get("interlayer.values") is not None or getattr(model, "interlayer_built", False)
 
 
-def predict(model, inputs) -> list[np.ndarray]:
+def predict(model, inputs, names: list[str] | None = None) -> list[np.ndarray]:
     """Run any torch module on canonical numpy inputs; the outputs, flattened in order, as float32 arrays.
 
     A tuple, list, dict or ``ModelOutput`` result is flattened as the torch frontend records graph outputs
-    (``frontends.torch.outputs.flat_outputs``), so a source model's outputs line up with its graph's.
+    (``frontends.torch.outputs.flat_outputs``), so a source model's outputs line up with its graph's. With
+    ``names`` (a source model's graph input names: its forward's parameters), the inputs are given by name when
+    forward takes every one of them by name; otherwise in order.
     """
     import torch
 
-    from ...frontends.torch.outputs import flat_outputs, forward_options
+    from ...frontends.torch.outputs import flat_outputs
 
     arrays = [np.array(array) if not np.asarray(array).flags.writeable else np.ascontiguousarray(array)
               for array in (inputs if isinstance(inputs, (list, tuple)) else [inputs])]
@@ -121,14 +131,67 @@ def predict(model, inputs) -> list[np.ndarray]:
         value = torch.from_numpy(array)
         tensors.append(value.to(dtype) if dtype is not None and value.is_floating_point() else value)
     modes = {module: module.training for module in model.modules()}
-    model.eval()
+    to_eval(model)
     try:
         with torch.no_grad():
-            result = model(*tensors, **forward_options(model.forward, len(tensors)))
+            result = call(model, tensors, names)
     finally:
         for module, mode in modes.items():
             module.training = mode
     return [_numpy(item) for _, item in flat_outputs(result)]
+
+
+def to_eval(model) -> None:
+    """``model.eval()``; a program torch.export loaded (``.pt2``) is in eval mode already and refuses it."""
+    try:
+        model.eval()
+    except NotImplementedError:
+        pass
+
+
+def call(model, tensors: list, names: list[str] | None = None):
+    """``model(...)`` on ``tensors``: by name when ``names`` are given and forward takes each by name (a source
+    model's graph input names are its forward's parameters), else in order; forward's other options as the
+    frontend captured them (``forward_options``)."""
+    from ...frontends.torch.outputs import forward_options
+
+    if names is not None and _takes_names(model.forward, names):
+        given = dict(zip(names, tensors))
+        return model(**given, **{k: v for k, v in forward_options(model.forward, 0).items() if k not in given})
+    return model(*tensors, **forward_options(model.forward, len(tensors)))
+
+
+def _takes_names(forward, names: list[str]) -> bool:
+    import inspect
+
+    try:
+        parameters = inspect.signature(forward).parameters
+    except (TypeError, ValueError):
+        return False
+    positional = [name for name, p in parameters.items() if p.kind in (inspect.Parameter.POSITIONAL_ONLY,
+                                                                       inspect.Parameter.POSITIONAL_OR_KEYWORD)]
+    if positional[:len(names)] == list(names):  # in order anyway (a loaded .pt2 takes positions only)
+        return False
+    keywords = {name for name, p in parameters.items()
+                if p.kind in (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)}
+    return set(names) <= keywords
+
+
+def output_error(actual: np.ndarray, expected: np.ndarray) -> float:
+    """How far an output of a written copy (a package, a program) is from the built model's: the relative error
+    of floats, NaN where the model has NaN counting as agreement (a fully masked row); integers and bools must
+    be equal (0.0, else inf)."""
+    from ...tolerance import relative_error
+
+    actual, expected = np.asarray(actual), np.asarray(expected)
+    if actual.shape != expected.shape:
+        return float("inf")
+    if expected.dtype.kind != "f" or actual.dtype.kind != "f":
+        return 0.0 if np.array_equal(actual, expected) else float("inf")
+    missing = np.isnan(expected)
+    if not np.array_equal(np.isnan(actual), missing):
+        return float("inf")
+    return relative_error(np.where(missing, 0.0, actual), np.where(missing, 0.0, expected))
 
 
 def _numpy(value) -> np.ndarray:

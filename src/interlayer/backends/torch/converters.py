@@ -3,3 +3,4 @@ from . import activations, algebra, layers, merge, normalization, pool, spatial,
 from . import recurrent  # noqa: F401  (recurrent layers)
 from . import attention  # noqa: F401  (transformer ops)
 from . import math  # noqa: F401  (element-wise math)
+from . import compare, index  # noqa: F401  (comparisons and logic; sizes, integers and indexing)

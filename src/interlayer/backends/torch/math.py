@@ -1,5 +1,5 @@
-"""Element-wise math as torch functions (torch.exp, torch.erf, torch.floor, ...) and layers (nn.Softplus, nn.SELU,
-nn.Softsign, nn.Hardshrink, nn.Softshrink, nn.LogSoftmax)."""
+"""Element-wise math as torch functions (torch.exp, torch.erf, torch.floor, torch.sin, ...) and layers
+(nn.Softplus, nn.SELU, nn.Softsign, nn.Hardshrink, nn.Softshrink, nn.LogSoftmax)."""
 from __future__ import annotations
 
 import torch
@@ -9,7 +9,8 @@ from ...registry import register
 from .context import Step
 
 _FUNCTIONS = {"exp": torch.exp, "log": torch.log, "sqrt": torch.sqrt, "abs": torch.abs, "neg": torch.neg,
-              "sign": torch.sign, "erf": torch.erf, "floor": torch.floor, "ceil": torch.ceil}
+              "sign": torch.sign, "erf": torch.erf, "floor": torch.floor, "ceil": torch.ceil, "sin": torch.sin,
+              "cos": torch.cos}
 
 # PyTorch's default threshold: above 20, log(1 + exp(x)) and x differ by under exp(-20) ~ 2e-9, far below float32's
 # resolution there (its spacing at 20 is 2e-6), so nn.Softplus() is the exact softplus in float32.

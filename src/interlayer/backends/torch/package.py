@@ -1,11 +1,12 @@
 """Write a built model as a folder a person can keep: ``model.py`` (plain PyTorch) and ``model.safetensors``.
 
 ``model.py`` defines one ``nn.Module`` class whose ``__init__`` creates the native layers under their names and
-whose ``forward`` is the code torch.fx generates for the graph, plus ``load()`` for the trained weights. It needs
-only torch and safetensors (and, for a layer no torch class computes, a copy of interlayer's own small module
-for it). Every constructor call is written from a table of the arguments each layer class takes and the
-attribute each is read from, rendered from literals only, and checked to recreate the layer exactly; names are
-sanitised identifiers or quoted string literals, so nothing from a model's names can become code.
+whose ``forward`` is the code torch.fx generates for the graph (sizes read from the inputs and computed where they
+are used, slices as ``a:b``: ``forward_text.py``), plus ``load()`` for the trained weights. It needs only torch
+and safetensors (and, for a layer no torch class computes, a copy of interlayer's own small module for it).
+Every constructor call is written from a table of the arguments each layer class takes and the attribute each
+is read from, rendered from literals only, and checked to recreate the layer exactly; names are sanitised
+identifiers or quoted string literals, so nothing from a model's names can become code.
 
 Before the folder is reported written, its ``model.py`` is imported, loaded and run on seeded inputs made from
 the graph, and must reproduce the built model: a package whose code cannot run is never written.
@@ -13,6 +14,7 @@ the graph, and must reproduce the built model: a package whose code cannot run i
 from __future__ import annotations
 
 import ast
+import builtins
 import inspect
 import json
 import math
@@ -21,6 +23,7 @@ import shutil
 from pathlib import Path
 
 from ...errors import ConversionError, InterlayerError
+from .forward_text import INLINE, readable
 from .names import FX_GLOBALS, part
 
 RTOL = 1e-6
@@ -101,6 +104,39 @@ def _helpers() -> dict:
     return {recurrent._merge: ("_merge",), recurrent.MergedRecurrent: ("_merge", "MergedRecurrent")}
 
 
+INPUTS_KEY = "interlayer.inputs"
+"""model.safetensors metadata: the input specs of the model (JSON list), so that the folder is a source too"""
+
+
+def _input_metadata(graph) -> dict[str, str] | None:
+    """The graph's inputs as input specs (``x:float32[N=2,3,H=8,W=8]``, the example sizes seeded checks use)."""
+    from ...conversion import random_inputs
+    from ...ir import dims
+
+    if graph is None:
+        return None
+    arrays = random_inputs(graph)
+    specs = []
+    for spec, array in zip(graph.inputs, arrays):
+        axes = [str(size) if isinstance(size, int) else f"{size}={actual}" if dims.is_name(size) else "?"
+                for size, actual in zip(spec.shape, array.shape)]
+        specs.append(f"{spec.name}:{spec.dtype}[{','.join(axes)}]")
+    return {INPUTS_KEY: json.dumps(specs)}
+
+
+def input_specs(directory: str | Path) -> list[str] | None:
+    """The input specs a package folder's weights file records, if any."""
+    from safetensors import safe_open
+
+    try:
+        with safe_open(str(Path(directory) / "model.safetensors"), "np") as weights:
+            text = (weights.metadata() or {}).get(INPUTS_KEY)
+        specs = json.loads(text) if text else None
+    except Exception:  # noqa: BLE001  (a damaged file is reported when the weights are loaded)
+        return None
+    return specs if isinstance(specs, list) and all(isinstance(x, str) for x in specs) else None
+
+
 def write_package(model, directory: str | Path, source: str = "") -> Path:
     """Write ``model.py`` and ``model.safetensors`` for a GraphModule built by interlayer into ``directory``
     (created here), then check the written package (:func:`check_package`). A package that does not reproduce
@@ -117,7 +153,7 @@ def write_package(model, directory: str | Path, source: str = "") -> Path:
     try:
         (directory / "model.py").write_text(text, encoding="utf-8")
         state = {name: tensor.detach().contiguous() for name, tensor in model.state_dict().items()}
-        save_file(state, str(directory / "model.safetensors"))
+        save_file(state, str(directory / "model.safetensors"), metadata=_input_metadata(graph))
         check_package(model, directory, graph)
     except BaseException:
         shutil.rmtree(directory, ignore_errors=True)
@@ -139,8 +175,7 @@ def check_package(model, directory: str | Path, graph=None, rtol: float = RTOL) 
     graph and compare it with ``model``; the largest relative error, or :class:`ConversionError` when the code
     does not run or the outputs differ by more than ``rtol``."""
     from ...conversion import random_inputs
-    from ...tolerance import relative_error
-    from .build import predict
+    from .build import output_error, predict
 
     inputs = random_inputs(_graph(model) if graph is None else graph)
     try:
@@ -153,7 +188,7 @@ def check_package(model, directory: str | Path, graph=None, rtol: float = RTOL) 
     except Exception as exc:
         raise ConversionError(f"torch package: the written model.py does not run; nothing was written. Expected "
                               f"load() and forward() to run on seeded inputs. Received: {_first_line(exc)}") from exc
-    errors = [relative_error(a, e) for a, e in zip(actual, expected)]
+    errors = [output_error(a, e) for a, e in zip(actual, expected)]
     error = max(errors, default=0.0) if len(actual) == len(expected) else float("inf")
     if not error <= rtol:
         raise ConversionError(f"torch package: the written model.py does not reproduce the built model; nothing "
@@ -300,7 +335,7 @@ def _forward_lines(model) -> tuple[list[str], list[str], list[str]]:
     code = model.graph.python_code(root_module="self")
     src, helpers, aliases, unknown = code.src, [], [], []
     for name, value in code.globals.items():
-        if name in FX_GLOBALS:
+        if name in FX_GLOBALS or getattr(builtins, name, None) is value:  # getattr(x, "device")
             continue
         copied = _helpers().get(value) if callable(value) else None
         if copied is None:
@@ -314,7 +349,8 @@ def _forward_lines(model) -> tuple[list[str], list[str], list[str]]:
     if unknown:
         raise InterlayerError(f"torch package: the forward code needs names it cannot import: {sorted(unknown)}.")
     body = [_CLUTTER.sub("", line.rstrip()) for line in src.strip("\n").splitlines() if line.strip()]
-    return ["    " + _index_containers(line) for line in body], helpers, aliases
+    inline = {node.name for node in model.graph.nodes if node.meta.get(INLINE)}
+    return ["    " + _index_containers(line) for line in readable(body, inline)], helpers, aliases
 
 
 def _index_containers(line: str) -> str:

@@ -2,9 +2,9 @@
 
 A module built by interlayer records which fx node computes each IR value (``meta["interlayer.values"]``): an
 ``fx.Interpreter`` run keeps them all. Any other module exposes each submodule's output through forward
-hooks, under its module path, which is the name the PyTorch frontend gives the node. PyTorch tensors are in
-the IR's layout already, except those the graph lists in ``source["batch_second"]`` (time-major sequences,
-recurrent states), whose first two axes are exchanged.
+hooks, under its module path, which is the name the PyTorch frontend gives the node; a source module is given
+its inputs by name (the graph's input names are its forward's parameters). PyTorch tensors are in the IR's
+layout already.
 """
 from __future__ import annotations
 
@@ -15,18 +15,13 @@ import torch
 from torch import fx
 
 from ...ir.graph import Graph
-from .build import _numpy
+from .build import _numpy, call, to_eval
 
 
 def activations(model, inputs: Sequence[np.ndarray], graph: Graph) -> dict[str, np.ndarray]:
-    from ...execute import source_perms
-
-    perms = source_perms(model, graph)
-    if perms is not None:  # a source module that takes time-major sequences or recurrent states
-        inputs = [x if perm is None else np.transpose(x, perm) for x, perm in zip(inputs, perms[0])]
     tensors = _tensors(model, inputs)
     modes = {module: module.training for module in model.modules()}
-    model.eval()
+    to_eval(model)
     try:
         with torch.no_grad():
             recorded = getattr(model, "meta", {}).get("interlayer.values")
@@ -65,7 +60,6 @@ def _interpreted(model: fx.GraphModule, tensors: list, recorded: dict[str, str])
 
 def _hooked(model, tensors: list, graph: Graph) -> dict[str, np.ndarray]:
     nodes = {node.name: node for node in graph.nodes}
-    second = set(graph.source.get("batch_second", ()))
     seen: dict[str, np.ndarray] = {}
     handles = []
 
@@ -74,16 +68,14 @@ def _hooked(model, tensors: list, graph: Graph) -> dict[str, np.ndarray]:
             first = output[0] if isinstance(output, (tuple, list)) else output
             value = nodes[name].outputs[0]
             if isinstance(first, torch.Tensor):
-                seen[value] = _numpy(first).swapaxes(0, 1) if value in second else _numpy(first)
+                seen[value] = _numpy(first.detach().clone())  # an in-place layer after it changes it
         return keep
 
     for path, module in model.named_modules():
         if path in nodes:
             handles.append(module.register_forward_hook(hook(path)))
     try:
-        from ...frontends.torch.outputs import forward_options
-
-        model(*tensors, **forward_options(model.forward, len(tensors)))
+        call(model, tensors, [spec.name for spec in graph.inputs])
     finally:
         for handle in handles:
             handle.remove()

@@ -1,15 +1,18 @@
 """conv_transpose -> nn.ConvTranspose1d/2d/3d (a crop behind it where PyTorch's padding cannot say it);
-resize -> nn.Upsample."""
+resize -> nn.Upsample (F.interpolate for sizes computed at run time)."""
 from __future__ import annotations
 
 import math
 import operator
+from fractions import Fraction
 
 import numpy as np
+import torch.nn.functional as F
 from torch import nn
 
+from ...ir import dims
 from ...registry import register
-from .context import Step, parameter, per_rank, single
+from .context import Step, known, parameter, per_rank, same_size, single
 
 _CONV_TRANSPOSE = {3: nn.ConvTranspose1d, 4: nn.ConvTranspose2d, 5: nn.ConvTranspose3d}
 _LINEAR = {3: "linear", 4: "bilinear", 5: "trilinear"}
@@ -73,6 +76,8 @@ def resize(ctx: Step, node):
                                f"those. Received: coordinate_mode={coordinates!r}, rank={rank}")
     options = {"mode": "nearest"} if mode == "nearest" else {
         "mode": _LINEAR[rank], "align_corners": coordinates == "align_corners"}
+    if any(isinstance(d, str) for d in (*ctx.shape()[2:], *attrs["sizes"])):
+        return _resize_symbolic(ctx, options)
     factors = _scale_factors(ctx)
     if factors is False:
         return ctx.unsupported(f"these scales give PyTorch another output size, or a copy of an axis whose length "
@@ -81,6 +86,29 @@ def resize(ctx: Step, node):
     if factors is None:
         return ctx.module(nn.Upsample(size=single(attrs["sizes"]), **options), ctx.input)
     return ctx.module(nn.Upsample(scale_factor=single(factors), recompute_scale_factor=False, **options), ctx.input)
+
+
+def _resize_symbolic(ctx: Step, options: dict):
+    """Sizes computed at run time: ``F.interpolate(x, size=(2 * H, 2 * W))`` where the sizes map coordinates;
+    where the scales do, nn.Upsample(scale_factor=s), whose output is floor(n * s): exact where each size is that
+    (``(3 * n) // 2`` for 1.5) or the input size is one the IR cannot name."""
+    attrs = ctx.attrs
+    if attrs["scales"] is None or attrs["coordinate_mode"] == "align_corners":
+        return ctx.call(F.interpolate, ctx.input, size=ctx.sizes(attrs["sizes"]), **options)
+    spatial, scales = ctx.shape()[2:], [Fraction(s) for s in attrs["scales"]]
+    if all(f.denominator <= _DENOMINATOR and (not known(n) or same_size(m, dims.floordiv(dims.mul(n, f.numerator),
+                                                                                         f.denominator)))
+           for f, n, m in zip(scales, spatial, attrs["sizes"])):
+        return ctx.module(nn.Upsample(scale_factor=single(list(attrs["scales"])), recompute_scale_factor=False,
+                                      **options), ctx.input)
+    return ctx.unsupported(f"these scales give PyTorch another output size at some input size. Expected sizes "
+                           f"floor(input size * scale), with scales of small denominators (1.5, 2, 0.25). Received: "
+                           f"scales={attrs['scales']}, sizes={attrs['sizes']}, input shape={list(spatial)}")
+
+
+_DENOMINATOR = 1024
+"""the largest denominator of a scale whose floor(n * scale) PyTorch computes exactly for any size n in range
+(a float times a short dyadic fraction is exact)"""
 
 
 def _scale_factors(ctx: Step):
