@@ -17,6 +17,12 @@ SEARCH = 128
 """how many sizes near the one asked for the search tries for each name"""
 
 
+def defaults(graph: Graph, batch: int = 2, length: int = 8) -> dict[str, int]:
+    """The sizes asked for by default: ``batch`` for a name first bound by an axis 0 (the batch, whatever it is
+    called), ``length`` for any other."""
+    return {name: batch if axis == 0 else length for name, (_, axis) in bound_names(graph).items()}
+
+
 def choose(graph: Graph, wanted: Mapping[str, int]) -> dict[str, int] | None:
     """A size for each name the graph's inputs bind: ``wanted``'s where allowed, else allowed ones near it,
     searched name by name in input order with backtracking (a guard may tie several names); None when no sizes
@@ -51,7 +57,8 @@ def alternatives(graph: Graph, base: Mapping[str, int], count: int = 2) -> list[
     """Up to ``count`` sets of sizes other than ``base``: the batch and every other size grown, where allowed."""
     found = []
     for step in range(1, count + 1):
-        wanted = {name: size + (step if name == "N" else 3 * step + (step - 1)) for name, size in base.items()}
+        batch = {name for name, (_, axis) in bound_names(graph).items() if axis == 0}
+        wanted = {name: size + (step if name in batch else 3 * step + (step - 1)) for name, size in base.items()}
         chosen = choose(graph, wanted)
         if chosen is not None and chosen != dict(base) and chosen not in found:
             found.append(chosen)

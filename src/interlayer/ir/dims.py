@@ -353,6 +353,19 @@ def relation_names(text: str) -> set[str]:
     return names(normal(match[1])) | names(normal(match[3]))
 
 
+def product_equality(text: str) -> bool:
+    """Whether a relation says a product of sizes is one number (``16*(H//2 - 1)*(W//2 - 1) == 400``): a flatten
+    before a layer of fixed features. Its solutions are scattered, so the sizes it reads are one size in practice
+    (a relation such as ``T == S`` or ``H % 2 == 0`` is not one)."""
+    match = _RELATION.match(text)
+    if match is None or match[2] != "==":
+        return False
+    sides = [_poly(_parse(str(normal(match[1])))), _poly(_parse(str(normal(match[3]))))]
+    if not any(_is_const(side) for side in sides):
+        return False
+    return any(len(term) > 1 or any(power > 1 for _, power in term) for side in sides for term in side)
+
+
 def holds(text: str, bindings: Mapping[str, int]) -> bool:
     """Whether a relation holds for the sizes ``bindings`` gives."""
     match = _RELATION.match(text)

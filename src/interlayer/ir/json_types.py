@@ -77,7 +77,8 @@ SOURCE: Fields = {
     "output_names": (list_of(Rule("a string or null", lambda v: v is None or isinstance(v, str)),
                              "names (strings or null)"), False),
     "layer_outputs": (map_of(TEXTS, "lists of value names"), False),
-    "shared": (map_of(TEXT, "tensor names"), False), "batch_second": (list_of(TEXT, "value names"), False),
+    "shared": (map_of(TEXT, "tensor names"), False),
+    "held_perms": (map_of(PERM, "permutations of axes"), False),
 }
 """Provenance entries interlayer reads; any other is kept as it is."""
 

@@ -1,6 +1,8 @@
 """Activations and softmax as modules, functions and tensor methods: captured graph == torch."""
 from __future__ import annotations
 
+import math
+
 import pytest
 import torch
 import torch.nn.functional as F
@@ -98,3 +100,31 @@ def test_rrelu_at_inference_is_a_leaky_relu_of_its_mean_slope():
 def test_activation_option_without_ir_equivalent():
     with pytest.raises(UnsupportedLayerError, match=r"node 'elu' \(aten.elu\): ELU with scales"):
         capture(Fn(lambda m, x: torch.ops.aten.elu(x, 1.0, 2.0, 1.0)), SHAPE)
+
+
+WRITTEN = [
+    pytest.param(lambda m, x: 0.5 * x * (1.0 + torch.erf(x / math.sqrt(2.0))), "gelu", {"approximate": "none"},
+                 id="gelu-erf"),
+    pytest.param(lambda m, x: x * 0.5 * (1.0 + torch.tanh(0.7978845608 * (x + 0.044715 * x * x * x))), "gelu",
+                 {"approximate": "tanh"}, id="gelu-tanh"),
+    pytest.param(lambda m, x: F.softsign(x), "softsign", {}, id="F.softsign"),
+    pytest.param(lambda m, x: x / (x.abs() + 1), "softsign", {}, id="softsign-by-hand"),
+]
+
+
+@pytest.mark.parametrize("fn, op, attrs", WRITTEN)
+def test_activation_written_out_is_its_op(fn, op, attrs):
+    """An activation written op by op, of a layer's output: the IR op, reading that output."""
+    graph = check_capture(Fn(lambda m, x: fn(m, m.layers[0](x)), nn.Linear(5, 5)), (1, 3, 5))
+    assert [(node.op, node.attrs) for node in graph.nodes] == [("linear", {"in_features": 5, "out_features": 5,
+                                                                          "bias": True}), (op, attrs)]
+
+
+@pytest.mark.parametrize("fn", [
+    pytest.param(lambda m, x: x * torch.sigmoid(1.702 * x), id="quick-gelu"),
+    pytest.param(lambda m, x: 0.5 * x * (1.0 + torch.tanh(0.8 * (x + 0.044715 * x ** 3))), id="other-constant"),
+    pytest.param(lambda m, x: 0.5 * x * (1.0 + torch.erf(x / 1.5)), id="erf-of-another-scale"),
+])
+def test_a_formula_close_to_gelu_stays_as_written(fn):
+    graph = check_capture(Fn(fn), SHAPE)
+    assert "gelu" not in [node.op for node in graph.nodes]

@@ -327,3 +327,15 @@ def test_variance_and_standard_deviation(fn):
 def test_negation_is_one_neg_node(fn):
     graph = check_capture(Fn(fn), MAP)
     assert [node.op for node in graph.nodes] == ["neg"]
+
+
+@pytest.mark.parametrize("fn, ops", [
+    pytest.param(lambda m, x: torch.logsumexp(x, (2, 3)), ["reduce_max", "sub", "exp", "reduce_sum", "log", "reshape",
+                                                          "add"], id="torch.logsumexp"),
+    pytest.param(lambda m, x: x.logsumexp(-1, keepdim=True), ["reduce_max", "sub", "exp", "reduce_sum", "log", "add"],
+                 id="Tensor.logsumexp-keepdim"),
+    pytest.param(lambda m, x: torch.square(x), ["mul"], id="torch.square"),
+])
+def test_written_out_reductions(fn, ops):
+    graph = check_capture(Fn(fn), MAP)
+    assert [node.op for node in graph.nodes] == ops

@@ -92,3 +92,19 @@ def test_unsupported_recurrent_option_is_refused(case):
     with pytest.raises(UnsupportedLayerError, match="layers.0") as error:
         capture(Fn(lambda self, x: forward(self.layers[0], x), make()), example_inputs=SEQUENCE)
     assert option in str(error.value)
+
+
+@pytest.mark.parametrize("case", ["lstm", "gru-two-layers-bidirectional", "rnn-relu-bidirectional"])
+def test_sequence_length_stays_generic(case):
+    """torch.export's own aten.lstm steps through the example's length, which would fix it; the layers compute
+    through interlayer::recurrent while exporting, so a graph takes any length."""
+    graph = check_capture(Fn(lambda self, x: self.layers[0](x)[0], MODULES[case]()), SEQUENCE)
+    assert graph.inputs[0].shape == ("N", "T", 5) and graph.outputs[0].shape[:2] == ("N", "T")
+    assert [node.op for node in graph.nodes] == [case.split("-")[0]]
+
+
+def test_unbatched_sequence():
+    graph = check_capture(Fn(lambda self, x: self.layers[0](x)[0], nn.GRU(5, 4)), (7, 5))
+    assert graph.inputs[0].shape == ("N", 5)  # (T, F): its length is named as any axis 0
+    # nn.GRU adds a batch of 1 on axis 1 (time-major), the converter makes it batch-first and back
+    assert [node.op for node in graph.nodes] == ["reshape", "transpose", "gru", "transpose", "flatten"]

@@ -176,12 +176,14 @@ def test_scale_on_an_unchanged_axis_is_one(mode):
     assert graph.node("0").attrs["scales"] == [1.0, 1.3]
 
 
-def test_scale_that_may_leave_a_generic_axis_unchanged_is_refused():
-    # scale 1.3 keeps sizes 2 and 3 (copied) and scales 4 and more: no one IR resize does both
-    with pytest.raises(UnsupportedLayerError, match=r"node '0' \(aten.upsample_bilinear2d in Upsample\): "
-                                                    r"scale_factor=1.3 keeps an axis of H positions unchanged when it "
-                                                    r"has fewer than 4"):
-        capture(nn.Sequential(nn.Upsample(scale_factor=1.3, mode="bilinear")), (1, 2, 3, 5))
+def test_scale_that_may_leave_a_generic_axis_unchanged_fixes_it():
+    # scale 1.3 keeps sizes 2 and 3 (copied) and scales 4 and more: no one IR resize does both, so the capture
+    # exports again with those sizes fixed at the example's, and says so
+    graph = check_capture(nn.Sequential(nn.Upsample(scale_factor=1.3, mode="bilinear")), (1, 2, 3, 5))
+    assert graph.inputs[0].shape == ("N", 2, 3, 5)
+    assert graph.node("0").attrs["scales"] == [1.0, 1.3]
+    assert sorted(graph.source["fixed_sizes"]) == ["H", "W"]
+    assert "scale_factor=1.3 keeps an axis unchanged below 4 positions" in graph.source["fixed_sizes"]["H"]["reason"]
 
 
 @pytest.mark.parametrize("module, attrs", [
@@ -245,3 +247,21 @@ def test_instance_norm_is_a_group_norm_of_one_channel_per_group():
 def test_instance_norm_of_an_unbatched_input_normalises_it_as_one_sample():
     graph = check_capture(nn.Sequential(nn.InstanceNorm2d(3)), (3, 5, 5))
     assert [node.op for node in graph.nodes] == ["reshape", "group_norm", "reshape"]
+
+
+@pytest.mark.parametrize("module, shape, result", [
+    pytest.param(nn.PixelShuffle(2), (1, 8, 3, 4), ("N", 2, "2*H", "2*W"), id="PixelShuffle"),
+    pytest.param(nn.PixelUnshuffle(2), (1, 2, 4, 6), ("N", 8, "H//2", "W//2"), id="PixelUnshuffle"),
+])
+def test_pixel_shuffle_is_a_reshape_a_transpose_and_a_reshape(module, shape, result):
+    graph = check_capture(nn.Sequential(module), shape)
+    assert [node.op for node in graph.nodes] == ["reshape", "transpose", "reshape"]
+    assert graph.outputs[0].shape == result
+
+
+def test_layer_norm_over_a_permuted_map_is_a_norm_over_its_axis():
+    """permute, LayerNorm(C), permute back (ConvNeXt's channels-first norm): one norm over axis 1, no transpose."""
+    model = Fn(lambda self, x: self.layers[0](x.permute(0, 2, 3, 1)).permute(0, 3, 1, 2), nn.LayerNorm(4))
+    graph = check_capture(model, (1, 4, 5, 6))
+    assert [(node.op, node.attrs.get("axes")) for node in graph.nodes] == [("layer_norm", [1])]
+    assert graph.source["name_map"] == {"layers.0.weight": "layers.0.scale", "layers.0.bias": "layers.0.offset"}

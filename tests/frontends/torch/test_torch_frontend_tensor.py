@@ -164,3 +164,51 @@ def test_functional_zero_padding_writes_no_node():
     model = Fn(lambda self, x: self.layers[0](F.pad(x, (0, 0, 0, 0))), nn.Conv2d(3, 4, 3))
     graph = check_capture(model, (1, 3, 6, 6))
     assert [node.op for node in graph.nodes] == ["conv"]
+
+
+# calls torch.export records that the concrete tracer never saw: assignments made functional, flips, windows
+MOVES = [
+    pytest.param(lambda m, x: torch.flip(x, (1, 3)), ["arange", "sub", "gather", "arange", "sub", "gather"],
+                 id="torch.flip"),
+    pytest.param(lambda m, x: x.repeat_interleave(2, dim=1), ["reshape", "expand", "reshape"],
+                 id="Tensor.repeat_interleave"),
+    pytest.param(lambda m, x: x.repeat_interleave(3), ["reshape", "reshape", "expand", "reshape"],
+                 id="Tensor.repeat_interleave-flat"),
+    pytest.param(lambda m, x: x.unfold(3, 2, 1), ["arange", "reshape", "add", "gather"], id="Tensor.unfold-last"),
+    pytest.param(lambda m, x: x.unfold(2, 3, 2), ["arange", "reshape", "add", "gather", "transpose"],
+                 id="Tensor.unfold-middle"),
+]
+
+
+@pytest.mark.parametrize("fn, ops", MOVES)
+def test_data_movement_matches_torch(fn, ops):
+    graph = check_capture(Fn(fn), (1, 3, 5, 4))
+    assert [node.op for node in graph.nodes] == ops
+
+
+class Assigned(nn.Module):
+    """Slices and positions assigned in place (made functional by torch.export: slice_scatter, select_scatter,
+    copy, fill)."""
+
+    def forward(self, x):
+        y = x.clone()
+        y[:, 1:3] = x[:, :2] * 2.0
+        y[:, 0] = 5.0
+        y[..., -1] = x[..., 0]
+        return y
+
+
+def test_assignments_to_slices_are_joins():
+    graph = check_capture(Assigned(), (1, 4, 3))
+    assert [node.op for node in graph.nodes].count("concat") == 3
+    assert "full" in [node.op for node in graph.nodes]  # y[:, 0] = 5.0
+
+
+def test_assignment_to_a_strided_slice_is_refused():
+    def forward(m, x):
+        y = x.clone()
+        y[:, ::2] = 0.0
+        return y
+
+    with pytest.raises(UnsupportedLayerError, match=r"an assignment to a strided slice"):
+        capture(Fn(forward), (1, 4, 3))

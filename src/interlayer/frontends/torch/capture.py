@@ -34,8 +34,9 @@ from ...ir.builder import GraphBuilder
 from ...ir.graph import Graph
 from ...registry import converters
 from . import inputs as example_inputs_module
-from . import leaves
-from .context import Call, Capture, Const, LeafCall, ir_dtype
+from . import leaves, recurrent
+from ...backends.torch.build import to_eval
+from .context import Call, Capture, Const, FixSizes, LeafCall, ir_dtype
 from .sizes import SizeNames, role_name
 
 _SIZE_FUNCTIONS = {operator.add, operator.sub, operator.mul, operator.floordiv, operator.mod, operator.neg,
@@ -62,13 +63,50 @@ def capture(model, example_inputs=None, *, dynamic_shapes=None, **options: Any) 
             f"'input_ids:int64[batch,seq]'. Received: example_inputs=None.")
     examples = example_inputs_module.examples(model, example_inputs)
     modes = {module: module.training for module in model.modules()}
-    model.eval()
+    to_eval(model)
+    fixed: dict[str, dict] = {}
     try:
-        program, leaf_modules = _export(model, examples, dynamic_shapes)
-        return _convert(model, program, examples, leaf_modules)
+        for _ in range(_RETRIES):
+            program, leaf_modules = _export(model, examples, dynamic_shapes)
+            try:
+                graph = _convert(model, program, examples, leaf_modules)
+            except FixSizes as request:
+                if dynamic_shapes is not None or not _fix(examples, program, request, fixed):
+                    raise InterlayerError(f"torch frontend: {request.reason}; its sizes could not be fixed. "
+                                          f"Expected sizes the IR can keep generic. Give the input sizes as "
+                                          f"fixed numbers in the input spec.") from None
+                continue
+            if fixed:
+                graph.source["fixed_sizes"] = fixed
+            return graph
+        raise InterlayerError(f"torch frontend: sizes kept being fixed after {_RETRIES} exports ({sorted(fixed)}).")
     finally:
         for module, mode in modes.items():
             module.training = mode
+
+
+_RETRIES = 4
+"""exports of one capture at most: the first, and one more for each set of sizes a converter asks to fix"""
+
+
+def _fix(examples: list, program, request: FixSizes, fixed: dict) -> bool:
+    """Make the examples' axes whose sizes ``request`` names fixed at the example's size; whether any was."""
+    changed = False
+    placeholders = {node.name: node for node in program.graph.nodes if node.op == "placeholder"}
+    for example in examples:
+        node = placeholders.get(example.name)
+        value = node.meta.get("val") if node is not None else None
+        for axis, size in enumerate(getattr(value, "shape", ())):
+            expression = getattr(getattr(size, "node", None), "expr", None)
+            if expression is None or not expression.is_Symbol:
+                continue
+            kind = example.axes[axis]
+            name = request.size_names.get(str(expression))
+            if name in request.names and not isinstance(kind, int):
+                example.axes[axis] = int(example.tensor.shape[axis])
+                fixed[name] = {"size": int(example.tensor.shape[axis]), "reason": request.reason}
+                changed = True
+    return changed
 
 
 def frontend_table() -> dict:
@@ -85,7 +123,8 @@ def _export(model, examples: list, dynamic_shapes):
         kwargs["use_cache"] = False
         shapes["use_cache"] = None
     try:
-        with torch.no_grad(), leaves.opaque(model, frontend_table(), kwargs) as leaf_modules:
+        with torch.no_grad(), leaves.opaque(model, frontend_table(), kwargs) as leaf_modules, \
+                recurrent.symbolic_steps():  # recurrent layers keep their sequence length generic
             program = torch.export.export(model, (), kwargs=kwargs, dynamic_shapes=shapes)
             if _mutates(program):
                 _alias_inference_dropouts(program)
@@ -146,7 +185,11 @@ def _convert(model, program, examples: list, leaf_modules: dict) -> Graph:
     infos = _module_infos(model, graph)
     for node in graph.nodes:
         if node.op == "call_function" and node.target is not operator.getitem and node not in state.values:
-            _call(state, node, infos)
+            try:
+                _call(state, node, infos)
+            except FixSizes as request:
+                request.size_names = dict(names.names)
+                raise
         elif node.op == "call_function":
             parts = state.values.get(node.args[0])
             state.values[node] = parts[node.args[1]] if isinstance(parts, (list, tuple)) else None
@@ -155,10 +198,51 @@ def _convert(model, program, examples: list, leaf_modules: dict) -> Graph:
     _still_generic(state, program)
     builder.prune()
     result = builder.finish()
+    _pinned(state, result)
     result.source["output_names"] = output_names if output_names != [""] else None
     if result.source["output_names"] is None:
         del result.source["output_names"]
     return result
+
+
+def _pinned(state: Capture, graph: Graph) -> None:
+    """Sizes the model keeps generic only in name: where torch.export knows a value's size is one number for every
+    size it allows (a flatten before a Linear of 400 features, guarded so that the map it flattens is 5x5), while
+    the IR computes it from the input sizes; or where torch.export requires a product of sizes to be one number
+    (the same flatten, when several maps have its size: ``dims.product_equality``). No target's layer of fixed features reads a generic axis, so the
+    input sizes it reads are fixed at the example's (``FixSizes``) and the model exported again."""
+    shapes = graph.shapes()
+    names: set[str] = set()
+    where = []
+    for node, value in state.values.items():
+        found = node.meta.get("val") if hasattr(node, "meta") else None
+        if not isinstance(value, str) or value not in shapes or not hasattr(found, "shape"):
+            continue
+        for ir, size in zip(shapes[value], state.names.shape(found.shape)):
+            if isinstance(ir, str) and isinstance(size, int):
+                read = sorted(dims.names(ir))
+                names |= set(read)
+                where.append(f"'{value}' has a size of {size} at every size of {', '.join(read)} the model allows")
+    for guard in graph.guards:
+        if dims.product_equality(guard) and not _holds_when_scaled(graph, guard):
+            read = sorted(dims.relation_names(guard))
+            names |= set(read)
+            where.append(f"the model requires {guard} (a flatten before a layer of fixed features)")
+    if names:
+        request = FixSizes(names, where[0])
+        request.size_names = dict(state.names.names)
+        raise request
+
+
+def _holds_when_scaled(graph: Graph, guard: str) -> bool:
+    """Whether a relation that holds at some sizes holds at their multiples too (``H // (H // 2) == 2``: any
+    even size), rather than at scattered points (a flatten's ``(H//2 - 1) * (W//2 - 1) == 25``)."""
+    from ...ir import bindings
+
+    base = bindings.choose(graph, bindings.defaults(graph))
+    if base is None:
+        return False
+    return any(dims.holds(guard, {name: size * factor for name, size in base.items()}) for factor in (2, 3, 4))
 
 
 def _still_generic(state: Capture, program) -> None:
@@ -237,6 +321,7 @@ def _bind_inputs(state: Capture, program, examples: list) -> None:
 
     kinds = {example.name: example.axes for example in examples}
     placeholders = {node.name: node for node in program.graph.nodes if node.op == "placeholder"}
+    time_major = _time_major(program)
     for spec in program.graph_signature.input_specs:
         node = placeholders.get(spec.arg.name)
         if node is None:
@@ -244,7 +329,8 @@ def _bind_inputs(state: Capture, program, examples: list) -> None:
         if spec.kind == InputKind.USER_INPUT:
             value = node.meta.get("val")
             if hasattr(value, "shape"):
-                _name_sizes(state, spec.arg.name, value, kinds.get(spec.arg.name, []))
+                roles = {0: "T", 1: "N"} if spec.arg.name in time_major and value.dim() == 3 else {}
+                _name_sizes(state, spec.arg.name, value, kinds.get(spec.arg.name, []), roles)
                 shape = state.names.shape(value.shape)
                 state.values[node] = state.builder.input(spec.arg.name, shape, ir_dtype(value.dtype))
             else:
@@ -256,7 +342,21 @@ def _bind_inputs(state: Capture, program, examples: list) -> None:
                                    spec.kind == InputKind.PARAMETER)
 
 
-def _name_sizes(state: Capture, name: str, value, kinds: list) -> None:
+def _time_major(program) -> set[str]:
+    """The graph inputs a recurrent layer reads as time-major sequences (``batch_first=False``, its last
+    argument): their axis 0 is the time ``T`` and axis 1 the batch ``N``, as the model holds them."""
+    found = set()
+    for node in program.graph.nodes:
+        name = str(getattr(node.target, "__name__", node.target))
+        if node.op == "call_function" and any(kind in name for kind in ("recurrent", "lstm", "gru", "rnn_")) \
+                and node.args and getattr(node.args[0], "op", None) == "placeholder" and node.args[-1] is False:
+            found.add(node.args[0].name)
+    return found
+
+
+def _name_sizes(state: Capture, name: str, value, kinds: list, roles: dict[int, str]) -> None:
+    """Name each symbolic size of input ``name``: as the input spec says (``kinds``), else by its role (``roles``
+    where the model says it, a time-major sequence, else ``role_name``)."""
     for axis, size in enumerate(value.shape):
         expression = getattr(getattr(size, "node", None), "expr", None)
         kind = kinds[axis] if axis < len(kinds) else None
@@ -266,7 +366,8 @@ def _name_sizes(state: Capture, name: str, value, kinds: list) -> None:
                                   f"accepts only one size there ({int(size)}). Expected an axis the model lets "
                                   f"vary. Write the size itself in the input spec, or '?' to let the model decide.")
             continue
-        wanted = kind if isinstance(kind, str) else role_name(axis, value.dim(), not value.is_floating_point())
+        wanted = kind if isinstance(kind, str) else roles.get(axis) or role_name(axis, value.dim(),
+                                                                                  not value.is_floating_point())
         name = state.names.bind(str(expression), wanted)
         lowest = _lowest(size)
         if lowest is not None:

@@ -36,6 +36,16 @@ class Const:
     """its IR ``constant`` node's value, once a converter needed it as a tensor"""
 
 
+class FixSizes(Exception):
+    """Raised by a converter that cannot keep some sizes generic: the capture exports the model again with those
+    input sizes fixed at the example's (``Call.fix``)."""
+
+    def __init__(self, names: set[str], reason: str):
+        super().__init__(reason)
+        self.names = set(names)
+        self.reason = reason
+
+
 class Capture:
     """One capture: the builder, the value of each fx node, size names, converters, the model's modules."""
 
@@ -194,11 +204,21 @@ class Call:
         self.capture.builder.unsupported(self.where, message)
         return None
 
+    def fix(self, sizes, reason: str):
+        """Ask for the input sizes that ``sizes`` (IR sizes) read to be fixed at the example's: the model is
+        exported again with them fixed, and ``reason`` is recorded (``graph.source["fixed_sizes"]``)."""
+        from ...ir import dims
+
+        names = set().union(*(dims.names(size) for size in sizes))
+        raise FixSizes(names, f"{self.where}: {reason}")
+
 
 def describe(node, module=None) -> str:
     """``aten.conv2d`` (in ``Conv2d``) for an fx node of an exported program."""
     target = getattr(node.target, "__name__", str(node.target))
-    text = f"aten.{target.split('.')[0]}" if "aten" in str(getattr(node.target, "namespace", "aten")) else target
+    namespace = str(getattr(node.target, "namespace", "aten"))
+    text = f"{namespace}.{target.split('.')[0]}" if hasattr(node.target, "namespace") or namespace == "aten" \
+        else target  # aten.conv2d, interlayer.recurrent
     return f"{text} in {type(module).__name__}" if module is not None else text
 
 

@@ -5,10 +5,10 @@ their sizes stay generic.
 spec (``"input_ids:int64[batch,seq]"``, ``"x:float32[N,3,H=64,W=64]"``, ``"[1,3,224,224]"``); a list or tuple of
 these for several inputs; or a dict from parameter name to one of them. In a spec an axis is an int (fixed), a
 name (kept generic under that name; ``name=size`` gives the example's size, 2 for axis 0 and 8 otherwise when
-absent) or ``?`` (kept generic if the model allows it, named by its role; ``?=size`` gives the example's size). Axes of tensors and shapes are all
-``?``, but the channels of an image or a volume (axis 1 of a float tensor of rank 4 or 5), which stay the
-example's. torch.export decides which generic axes the model really allows to vary (``Dim.AUTO``); a named axis it
-cannot keep generic is an error naming it.
+absent; a name in several specs is one size) or ``?`` (kept generic if the model allows it, named by its role;
+``?=size`` gives the example's size). Axes of tensors and shapes are all ``?``, but the channels of an image or a
+volume (axis 1 of a float tensor of rank 4 or 5), which stay the example's. torch.export decides which generic
+axes the model really allows to vary (``Dim.AUTO``); a named axis it cannot keep generic is an error naming it.
 
 Axis 0 of an example of size 1 is grown to 2 (rows repeated) before export, because torch.export takes a size
 of 1 for a constant.
@@ -16,19 +16,16 @@ of 1 for a constant.
 from __future__ import annotations
 
 import inspect
-import re
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from ...errors import SourceError
+from ...input_specs import parse_spec
 from ...ir import limits
 
 _SEED = 0
-_SPEC = re.compile(r"^\s*(?:(?P<name>[A-Za-z_][A-Za-z0-9_]*)\s*:\s*)?(?P<dtype>[a-z0-9]+)?\s*\[(?P<axes>[^\]]*)\]\s*$")
-_AXIS = re.compile(r"^\s*(?:(?P<size>\d+)|(?P<auto>\?)|(?P<name>[A-Za-z_][A-Za-z0-9_]*))(?:\s*=\s*(?P<value>\d+))?\s*$")
-_DTYPES = ("float32", "float64", "float16", "bfloat16", "int64", "int32", "int16", "int8", "uint8", "bool")
 
 
 @dataclass
@@ -38,34 +35,6 @@ class Example:
     name: str | None
     tensor: Any
     axes: list = field(default_factory=list)
-
-
-def parse_spec(text: str) -> tuple[str | None, str, list]:
-    """``(name, dtype, axes)`` of an input spec; axes as ``(kind, value, size)``."""
-    match = _SPEC.match(text)
-    if match is None:
-        raise SourceError(f"torch frontend: input spec {text!r} cannot be read. Expected name:dtype[axes] such as "
-                          f"'input_ids:int64[batch,seq]' or 'x:float32[N,3,H=64,W=64]' (name and dtype optional).")
-    name, dtype = match["name"], match["dtype"] or "float32"
-    if name is None and dtype not in _DTYPES:  # 'x[?,4]': a name without a dtype
-        name, dtype = dtype, "float32"
-    if dtype not in _DTYPES:
-        raise SourceError(f"torch frontend: input spec {text!r}: unknown dtype. Expected one of {list(_DTYPES)}. "
-                          f"Received: dtype={dtype!r}.")
-    axes = []
-    for part in match["axes"].split(",") if match["axes"].strip() else []:
-        axis = _AXIS.match(part)
-        if axis is None:
-            raise SourceError(f"torch frontend: input spec {text!r}: axis {part.strip()!r} is not a size. Expected "
-                              f"an int, a name (name=size for the example's size) or '?'.")
-        if axis["size"] is not None:
-            if axis["value"]:
-                raise SourceError(f"torch frontend: input spec {text!r}: axis {part.strip()!r} is a fixed size and "
-                                  f"an example size. Expected one of them.")
-            axes.append(int(axis["size"]))
-        else:
-            axes.append((axis["name"] if axis["name"] else None, int(axis["value"]) if axis["value"] else None))
-    return name, dtype, axes
 
 
 def examples(model, example_inputs) -> list[Example]:
@@ -81,7 +50,8 @@ def examples(model, example_inputs) -> list[Example]:
         raise SourceError(f"torch frontend: example_inputs must be tensors, shapes or input specs (alone, in a list, "
                           f"or in a dict by parameter name). Received: type={type(example_inputs).__name__}.")
     generator = _generator()
-    found = [_example(name, value, generator) for name, value in items]
+    named = _named_sizes([value for _, value in items])
+    found = [_example(name, value, generator, named) for name, value in items]
     free = [p for p in parameters if p not in {e.name for e in found if e.name}]
     for example in found:
         if example.name is None:
@@ -119,7 +89,20 @@ def _generator():
     return torch.Generator().manual_seed(_SEED)
 
 
-def _example(name, value, generator) -> Example:
+def _named_sizes(values: list) -> dict[str, int]:
+    """The example size of each size name the specs give one for (``rows=3``), for every axis of that name."""
+    sizes: dict[str, int] = {}
+    for value in values:
+        if isinstance(value, str):
+            for axis in parse_spec(value)[2]:
+                if not isinstance(axis, int) and axis[0] and axis[1]:
+                    if sizes.setdefault(axis[0], axis[1]) != axis[1]:
+                        raise SourceError(f"torch frontend: input specs give size {axis[0]} two example sizes. "
+                                          f"Expected one. Received: {sizes[axis[0]]} and {axis[1]}.")
+    return sizes
+
+
+def _example(name, value, generator, named: dict[str, int]) -> Example:
     import torch
 
     if isinstance(value, np.ndarray):
@@ -131,7 +114,8 @@ def _example(name, value, generator) -> Example:
         return Example(name, tensor, default_axes(tensor))
     if isinstance(value, str):
         spec_name, dtype, axes = parse_spec(value)
-        sizes = [a if isinstance(a, int) else a[1] or (2 if i == 0 else 8) for i, a in enumerate(axes)]
+        sizes = [a if isinstance(a, int) else a[1] or named.get(a[0]) or (2 if i == 0 else 8)
+                 for i, a in enumerate(axes)]
         kinds = [a if isinstance(a, int) else a[0] for a in axes]
         return Example(name or spec_name, _made(dtype, sizes, generator, name or spec_name), kinds)
     raise SourceError(f"torch frontend: each example input is a tensor, an array, a shape or an input spec. "

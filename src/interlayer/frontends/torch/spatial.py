@@ -257,14 +257,11 @@ def resize(ctx: Call):
     source, sizes = ctx.shape(x)[2:], list(ctx.shape()[2:])
     if factors and coordinate_mode != "align_corners":
         unsure = [(f, n) for f, n, m in zip(factors, source, sizes) if _sometimes_unchanged(ctx, float(f), n, m)]
-        if unsure:
-            factor, size = unsure[0]
-            least = math.ceil(1.0 / (float(factor) - 1.0))
-            return ctx.unsupported(
-                f"scale_factor={float(factor)} keeps an axis of {size} positions unchanged when it has fewer than "
-                f"{least} (PyTorch then copies the axis instead of scaling it), and that size is generic. Expected "
-                f"a scale factor of at least 1.5, or that axis fixed (an input spec such as 'x:float32[N,C,8,8]'), "
-                f"or size= instead of scale_factor=")
+        if unsure:  # no one resize is right for every size: those sizes are fixed at the example's
+            factor = float(unsure[0][0])
+            ctx.fix([size for _, size in unsure],
+                    f"scale_factor={factor} keeps an axis unchanged below {math.ceil(1.0 / (factor - 1.0))} "
+                    f"positions (PyTorch then copies it instead of scaling it), and scales it above")
     attrs = {"sizes": sizes, "mode": mode, "coordinate_mode": coordinate_mode,
              "scales": _scales(factors, source, sizes, coordinate_mode)}
     return ctx.add("resize", [ctx.tensor(x)], attrs)

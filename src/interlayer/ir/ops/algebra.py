@@ -72,20 +72,25 @@ def _elementwise(op: str, many: bool):
     return infer
 
 
-def _binary(name: str, doc: str, ordered: bool = True, many: bool = False) -> OpSchema:
+def _binary(name: str, doc: str, ordered: bool = True, many: bool = False, dtypes=None) -> OpSchema:
     arity = "two or more inputs" if many else "two inputs"
     return define(OpSchema(
         name=name, family="algebra",
         doc=f"{doc} with numpy broadcasting; {arity}, or one input and the constant 'other'.",
         attrs=_constant_attrs(ordered), weights=(_OTHER,), inputs=(1, None if many else 2),
-        infer=_elementwise(name, many), check=_constant_check,
+        infer=_elementwise(name, many), check=_constant_check, dtypes=dtypes,
     ))
+
+
+def _true_division(attrs, dtypes):
+    """A float input's dtype; integers divide into float32 (PyTorch's default dtype)."""
+    return [dtypes[0] if dtypes[0] in ("float32", "float16", "bfloat16", "float64") else "float32"]
 
 
 ADD = _binary("add", "x + y (a sum of several inputs for merges)", ordered=False, many=True)
 SUB = _binary("sub", "x - y")
 MUL = _binary("mul", "x * y", ordered=False)
-DIV = _binary("div", "x / y (true division)")
+DIV = _binary("div", "x / y (true division; integers divide into float32)", dtypes=_true_division)
 POW = _binary("pow", "x ** y")
 FLOOR_DIV = _binary("floor_div", "floor(x / y) (Python's and numpy's //, PyTorch's floor_divide)")
 MOD = _binary("mod", "x - floor(x / y) * y, the sign of y (Python's and numpy's %, PyTorch's remainder)")

@@ -9,9 +9,7 @@ from .schema import (Attr, OpSchema, Weight, define, groups_check, known_size, p
 
 def _conv_transpose_length(size, kernel: int, stride: int, dilation: int, begin: int, end: int, extra: int):
     """(size - 1) * stride + dilation * (kernel - 1) + 1 + output_padding - pads: the full length, cropped."""
-    if isinstance(size, str):
-        return "?"
-    return (size - 1) * stride + dilation * (kernel - 1) + 1 + extra - begin - end
+    return dims.add(dims.mul(dims.sub(size, 1), stride), dilation * (kernel - 1) + 1 + extra - begin - end)
 
 
 def _conv_transpose_check(attrs):
