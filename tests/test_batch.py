@@ -347,6 +347,7 @@ def test_a_manifest_gives_shapes_weights_targets_and_names(capsys, tmp_path, mod
         tmp_path,
         {"path": "interlayer.examples:lenet5", "input_shape": [1, 1, 28, 28], "weights": "lenet.safetensors"},
         {"path": "test_batch:two_inputs", "input_shapes": [[1, 5], [1, 3]], "name": "pair"},
+        {"path": "test_batch:two_inputs", "inputs": ["x:float32[rows=3,5]", "y:float32[rows,3]"], "name": "specs"},
         {"path": "cli_factories:two_unsupported", "input_shape": [1, 1, 4, 4]},
         {"path": str(models / "dense.keras"), "to": "keras", "name": "pair"},
     )
@@ -354,7 +355,8 @@ def test_a_manifest_gives_shapes_weights_targets_and_names(capsys, tmp_path, mod
     assert code == 1, err
     entries = {model["name"]: model for model in _report(tmp_path / "out")["models"]}
     assert {n: e["status"] for n, e in entries.items()} == {"lenet": "converted", "pair": "converted",
-                                                            "two_unsupported": "failed", "pair-2": "converted"}
+                                                            "specs": "converted", "two_unsupported": "failed",
+                                                            "pair-2": "converted"}
     assert entries["two_unsupported"]["error_class"] == "UnsupportedLayerError"
     assert entries["lenet"]["sha256"] == hashlib.sha256((tmp_path / "lenet.safetensors").read_bytes()).hexdigest()
     assert (entries["lenet"]["source"], entries["lenet"]["origin"]) == ("interlayer.examples:lenet5", f"{manifest}:1")
@@ -364,6 +366,8 @@ def test_a_manifest_gives_shapes_weights_targets_and_names(capsys, tmp_path, mod
     assert np.array_equal(state[graph.source["name_map"]["0.weight"]], lenet.state_dict()["0.weight"].numpy())
     pair = interlayer.load(tmp_path / "out" / "pair.safetensors")
     assert [list(spec.shape[1:]) for spec in pair.inputs] == [[5], [3]]
+    specs = interlayer.load(tmp_path / "out" / "specs.safetensors")
+    assert [spec.shape for spec in specs.inputs] == [("rows", 5), ("rows", 3)]
     assert (tmp_path / "out" / "pair-2.keras").is_file()
 
 
@@ -373,7 +377,9 @@ def test_a_manifest_gives_shapes_weights_targets_and_names(capsys, tmp_path, mod
     ('{"path": "a.keras", "shape": [1]}', "unknown key(s) ['shape']"),
     ('{"path": "a.keras", "input_shape": [1, -3]}', '"input_shape" holds a shape as a list of positive integers'),
     ('{"path": "a.keras", "to": "caffe"}', "unknown target"),
-], ids=["bad-json", "no-path", "unknown-key", "bad-shape", "bad-target"])
+    ('{"path": "a.keras", "inputs": ["x:complex[N]"]}', "input spec 'x:complex[N]': unknown dtype"),
+    ('{"path": "a.keras", "inputs": ["[1]"], "input_shape": [1]}', "input_shape and inputs together"),
+], ids=["bad-json", "no-path", "unknown-key", "bad-shape", "bad-target", "bad-spec", "specs-and-shape"])
 def test_a_bad_manifest_line_is_a_one_line_error(capsys, tmp_path, line, message):
     (tmp_path / "manifest.jsonl").write_text(line + "\n")
     code, _, err = _cli(capsys, "convert", "--manifest", tmp_path / "manifest.jsonl", "--to", "archive",

@@ -75,7 +75,8 @@ def test_debug_after_the_command_shows_the_traceback(monkeypatch):
 def test_a_factory_without_input_shape_is_told_the_flag(capsys):
     assert main(["inspect", "interlayer.examples:lenet5"]) == 2
     err = capsys.readouterr().err
-    assert "Expected --input-shape once per input, e.g. --input-shape 1,3,224,224. Received: no --input-shape." in err
+    assert ("Expected --input-shape once per input, e.g. --input-shape 1,3,224,224, or --input specs such as "
+            "--input input_ids:int64[batch,seq]. Received: no --input-shape.") in err
     assert "example_inputs" not in err and "interlayer.export" not in err
 
 
@@ -83,7 +84,7 @@ def test_a_factory_without_input_shape_is_told_the_flag(capsys):
     ("torch frontend: Net needs example inputs. Expected example_inputs= tensors, shapes such as (1, 3, 224, 224), "
      "or input specs such as 'ids:int64[batch,seq]'. Received: example_inputs=None.",
      "torch frontend: Net needs example inputs. Expected --input-shape once per input, e.g. --input-shape "
-     "1,3,224,224. Received: no --input-shape."),
+     "1,3,224,224, or --input specs such as --input input_ids:int64[batch,seq]. Received: no --input-shape."),
     ("convert: the output 'm.keras' exists. Pass --force (overwrite=True) to replace it.",
      "convert: the output 'm.keras' exists. Pass --force to replace it."),
     ("drawing 'g.svg': the file exists. Pass overwrite=True (--force) to replace it.",

@@ -52,8 +52,9 @@ def _parser() -> argparse.ArgumentParser:
 
 def _convert_options(convert: argparse.ArgumentParser) -> None:
     convert.add_argument("sources", nargs="*", metavar="source",
-                         help="a .keras/.h5 or .onnx file, an interlayer .safetensors archive, or a PyTorch factory "
-                              "package.module:function; several of them, folders or globs for a batch")
+                         help="a .keras/.h5 or .onnx file, an interlayer .safetensors archive, a PyTorch factory "
+                              "package.module:function, or a Hugging Face model folder (config.json and safetensors "
+                              "weights); several of them, folders or globs for a batch")
     convert.add_argument("--to", required=True, choices=("archive", "keras", "torch", "onnx"),
                          help="what to write: an interlayer .safetensors archive, a .keras file, a PyTorch package "
                               "folder or .pt2 program, or an .onnx file")
@@ -82,7 +83,7 @@ def _convert_options(convert: argparse.ArgumentParser) -> None:
 
 def _inspect_options(inspect: argparse.ArgumentParser) -> None:
     inspect.add_argument("source", help="the model: a .keras/.h5 or .onnx file, an interlayer .safetensors archive, "
-                                        "or a PyTorch factory package.module:function")
+                                        "a PyTorch factory package.module:function or a Hugging Face model folder")
     _source_options(inspect)
     inspect.add_argument("--graph", type=Path, metavar="PATH",
                          help="also draw the layer graph: a name ending in .svg for a picture, in .html for a page "
@@ -120,7 +121,7 @@ def _verify_options(verify: argparse.ArgumentParser) -> None:
     verify.add_argument("--atol", type=float, default=1e-7,
                         help="a value also passes when its largest absolute difference is within this, for values "
                              "near zero (default 1e-7)")
-    _source_options(verify)
+    _source_options(verify, specs=False)  # its --input is data
 
 
 def _transfer_options(transfer: argparse.ArgumentParser) -> None:
@@ -150,11 +151,17 @@ def _demo_options(demo: argparse.ArgumentParser) -> None:
     demo.add_argument("--force", action="store_true", help="replace the demo's files in --out if they exist")
 
 
-def _source_options(parser: argparse.ArgumentParser) -> None:
+def _source_options(parser: argparse.ArgumentParser, specs: bool = True) -> None:
     parser.add_argument("--weights", type=Path, help="weights for a factory: .safetensors, or a .pt state dict "
                                                      "(read with weights_only=True)")
     parser.add_argument("--input-shape", action="append", type=_shape, dest="input_shapes", metavar="SHAPE",
-                        help="input shape of a PyTorch model, e.g. 1,3,224,224 (once per input)")
+                        help="input shape of a PyTorch model, e.g. 1,3,224,224 (once per input; the batch, "
+                             "height and width stay generic where the model allows)")
+    if specs:
+        parser.add_argument("--input", action="append", dest="input_specs", metavar="NAME:DTYPE[AXES]",
+                            help="an input of a PyTorch model as a spec, e.g. input_ids:int64[batch,seq] or "
+                                 "x:float32[N,3,H=224,W=224]: each axis a fixed size, a name kept generic (name=size "
+                                 "for the example's size) or ? (generic if the model allows); once per input")
 
 
 def _shape(text: str) -> tuple[int, ...]:
@@ -165,7 +172,12 @@ def _shape(text: str) -> tuple[int, ...]:
 
 
 def _example(args) -> object:
-    shapes = args.input_shapes
+    shapes, specs = args.input_shapes, getattr(args, "input_specs", None)
+    if shapes and specs:
+        raise InterlayerError("the inputs are given twice. Expected --input-shape or --input, not both. Received: "
+                              "both.")
+    if specs:
+        return specs
     return None if not shapes else (shapes[0] if len(shapes) == 1 else shapes)
 
 
@@ -196,9 +208,21 @@ def _convert(args) -> int:
               f"{', '.join(result.swept)}")
     print(f"{source} -> {result.path} ({args.to}): {len(graph.nodes)} nodes, "
           f"{graph.parameter_count():,} parameters")
+    print(_input_lines(graph))
     for check in result.checks:
         print(check.line())
     return 0
+
+
+def _input_lines(graph) -> str:
+    """The inputs the converted model takes, each size a number or the name it keeps generic, and the sizes the
+    source allowed only one value of."""
+    lines = [f"  input {spec.name}: ({', '.join(str(d) for d in spec.shape)}) {spec.dtype}" for spec in graph.inputs]
+    reasons: dict[str, list[str]] = {}
+    for name, fixed in graph.source.get("fixed_sizes", {}).items():
+        reasons.setdefault(fixed["reason"], []).append(f"{name}={fixed['size']}")
+    lines += [f"  fixed {', '.join(sizes)}: {reason}" for reason, sizes in reasons.items()]
+    return "\n".join(lines)
 
 
 def _convert_batch(args, options: dict) -> int:

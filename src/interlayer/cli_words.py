@@ -22,7 +22,8 @@ ARGUMENTS = {**FLAGS, "inputs": "--input", "weights": "--weights"}
 VALUES = {"example_inputs=None": "no --input-shape", "overwrite=True": "--force", "overwrite=False": "no --force",
           "verify=False": "--no-verify", "resume=True": "--resume", "resume=False": "no --resume"}
 """Argument=value as the command line says it."""
-RULES = {"example_inputs": "--input-shape once per input, e.g. --input-shape 1,3,224,224"}
+RULES = {"example_inputs": "--input-shape once per input, e.g. --input-shape 1,3,224,224, or --input specs such as "
+                           "--input input_ids:int64[batch,seq]"}
 """An ``Expected ...`` sentence describing what the argument takes is replaced by the rule the command line
 follows (the API accepts forms, tensors and specs, that the flag does not)."""
 PLACEHOLDERS = {"--weights": "FILE", "--hint": "SRC=DST", "--input": "FILE", "--input-shape": "1,3,224,224"}

@@ -20,15 +20,17 @@ TARGETS = ("archive", "keras", "torch", "onnx")
 @dataclass
 class Check:
     """How closely a built model reproduces the graph on seeded random inputs (or, for the source, how closely
-    the captured graph reproduces the source model): the largest relative error against the float64 reference,
-    and the error allowed for it (``interlayer.tolerance``: ``rtol``, or more where float32 rounding of this
-    graph, ``float32_error``, is larger)."""
+    the captured graph reproduces the source model), at the example's sizes and at other sizes the graph keeps
+    generic: the largest relative error against the float64 reference, and the error allowed for it
+    (``interlayer.tolerance``: ``rtol``, or more where float32 rounding of this graph, ``float32_error``, is
+    larger). ``sizes`` lists each set of sizes checked, with its error."""
 
     relative_error: float
     rtol: float = RTOL
     batch: int = 2
     what: str = "the built model against the reference interpreter"
     float32_error: float = 0.0
+    sizes: list[tuple[dict, float]] = field(default_factory=list)
 
     @property
     def passed(self) -> bool:
@@ -37,8 +39,13 @@ class Check:
     def line(self) -> str:
         verdict = "verified" if self.passed else "NOT equivalent"
         measured = "" if self.rtol <= RTOL else f": float32 rounding of this graph is {self.float32_error:.1e}"
+        where = f"; {self.batch} seeded random inputs"
+        if self.sizes:
+            shown = "; ".join(", ".join(f"{k}={v}" for k, v in chosen.items()) or "fixed sizes"
+                              for chosen, _ in self.sizes)
+            where = f"; seeded random inputs at {len(self.sizes)} size(s): {shown}"
         return (f"{verdict}: {self.what}, max relative error {self.relative_error:.2e} "
-                f"(allowed {self.rtol:.1e}{measured}; {self.batch} seeded random inputs)")
+                f"(allowed {self.rtol:.1e}{measured}{where})")
 
 
 @dataclass
@@ -60,7 +67,7 @@ def random_inputs(graph: Graph, batch: int = 2, seed: int = 0, length: int = 8,
 
     rng = np.random.default_rng(seed)
     if sizes is None:
-        wanted = {name: batch if name == "N" else length for name in _bound(graph)}
+        wanted = bindings.defaults(graph, batch, length)
         sizes = bindings.choose(graph, wanted)
         if sizes is None:
             raise InterlayerError(f"graph '{graph.name}': no input sizes near {wanted} keep its guards "
@@ -90,26 +97,36 @@ def _id_bound(graph: Graph) -> int:
     return min(sizes, default=2)
 
 
-def check(graph: Graph, model: Any, rtol: float = RTOL, *, source: bool = False) -> Check:
+def check(graph: Graph, model: Any, rtol: float = RTOL, *, source: bool = False, others: int = 2) -> Check:
     """Compare ``model`` (built from ``graph``, or with ``source`` the model ``graph`` was captured from) with the
-    float64 reference interpreter on seeded random inputs, each output held to its ``interlayer.tolerance``
-    bound; the check reports the output nearest its bound (or furthest past it)."""
+    float64 reference interpreter on seeded random inputs at the default sizes (batch 2, other sizes 8) and at
+    up to ``others`` other sizes the graph keeps generic (``ir/bindings.py``), each output held to its
+    ``interlayer.tolerance`` bound; the check reports the output nearest its bound (or furthest past it)."""
     from .execute import predict
+    from .ir import bindings
     from .tolerance import Bound, bounds, relative_error
 
-    inputs = random_inputs(graph)
-    exact, allowed = bounds(graph, inputs, rtol)
-    actual = predict(model, inputs, graph=graph)
-    what = "the archive's graph against the source model" if source else Check.what
-    batch = len(inputs[0]) if inputs else 0
-    if len(actual) != len(graph.outputs):
-        return Check(float("inf"), rtol, batch, what)
-    worst = (-1.0, 0.0, Bound(rtol, 0.0))
-    for spec, value in zip(graph.outputs, actual):
-        error, bound = relative_error(value, exact[spec.name]), allowed[spec.name]
-        worst = max(worst, (error / bound.allowed, error, bound), key=lambda item: item[0])
+    what = "the captured graph against the source model" if source else Check.what
+    base = bindings.choose(graph, bindings.defaults(graph))
+    if base is None:
+        raise InterlayerError(f"convert: no input sizes near the defaults keep the guards of graph '{graph.name}' "
+                              f"{graph.guards}. Expected a model that runs at some size.")
+    worst, checked, batch = (-1.0, 0.0, Bound(rtol, 0.0)), [], 0
+    for index, chosen in enumerate([base, *bindings.alternatives(graph, base, others)]):
+        inputs = random_inputs(graph, seed=index, sizes=chosen)
+        batch = batch or (len(inputs[0]) if inputs and np.ndim(inputs[0]) else 0)
+        exact, allowed = bounds(graph, inputs, rtol)
+        actual = predict(model, inputs, graph=graph)
+        if len(actual) != len(graph.outputs):
+            return Check(float("inf"), rtol, len(inputs[0]) if inputs else 0, what, sizes=[(chosen, float("inf"))])
+        here = 0.0
+        for spec, value in zip(graph.outputs, actual):
+            error, bound = relative_error(value, exact[spec.name]), allowed[spec.name]
+            here = max(here, error)
+            worst = max(worst, (error / bound.allowed, error, bound), key=lambda item: item[0])
+        checked.append((chosen, here))
     _, error, bound = worst
-    return Check(error, bound.allowed, batch, what, bound.float32_error)
+    return Check(error, bound.allowed, batch, what, bound.float32_error, checked)
 
 
 def convert_file(source: Any, to: str, output: str | os.PathLike, *, example_inputs: Any = None,
@@ -122,7 +139,7 @@ def convert_file(source: Any, to: str, output: str | os.PathLike, *, example_inp
     """
     from .api import build, export
     from .ir import archive
-    from .sources import load_model, open_source
+    from .sources import default_examples, load_model, open_source
 
     if to not in TARGETS:
         raise InterlayerError(f"convert: unknown target. Expected one of {TARGETS}. Received: to={to!r}.")
@@ -134,20 +151,21 @@ def convert_file(source: Any, to: str, output: str | os.PathLike, *, example_inp
     live = source
     if isinstance(source, (str, os.PathLike)):
         live = None if _is_archive(source) else load_model(source, weights)
-        graph = open_source(source, weights=weights) if live is None else export(live, example_inputs=example_inputs)
+        graph = open_source(source, weights=weights) if live is None else export(
+            live, example_inputs=default_examples(source, live, example_inputs))
     else:
         graph = export(source, example_inputs=example_inputs)
+    result = Result(graph, output, swept=swept)
+    if verify and live is not None:  # the source's own run, against the graph captured from it
+        result.checks.append(check(graph, live, source=True))
+        if not result.checks[-1].passed:
+            raise _failed(f"convert: the captured graph does not reproduce the source; nothing was written. "
+                          f"{result.checks[-1].line()}", result.checks[-1])
     if to == "archive":
-        result = Result(graph, output, swept=swept)
-        if verify and live is not None:
-            result.checks.append(check(graph, live, source=True))
-            if not result.checks[-1].passed:
-                raise _failed(f"convert: the captured graph does not reproduce the source; nothing was written. "
-                              f"{result.checks[-1].line()}", result.checks[-1])
         result.path = archive.save(graph, output, overwrite=overwrite)
         return result
     model = build(graph, to, **options)
-    result = Result(graph, output, model, swept=swept)
+    result.model = model
     if verify:
         result.checks.append(check(graph, model))
         if not result.checks[-1].passed:

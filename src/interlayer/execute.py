@@ -24,30 +24,16 @@ def predict(model: Any, inputs: Sequence[np.ndarray], graph: Graph | None = None
     framework = framework_of(model)
     if framework == "torch":
         from .backends.torch import predict as torch_predict
+        from .backends.torch.build import built
 
-        perms = source_perms(model, graph)
-        if perms is None:
+        if graph is None or built(model) or graph.source.get("framework") != "torch":
             return torch_predict(model, list(inputs))
-        held = [x if perm is None else np.transpose(x, perm) for x, perm in zip(inputs, perms[0])]
-        outputs = torch_predict(model, held)
-        return [y if perm is None else np.transpose(y, invert(perm)) for y, perm in zip(outputs, perms[1])]
+        return torch_predict(model, list(inputs), names=[spec.name for spec in graph.inputs])
     if framework == "onnx":
         from .backends.onnx import predict as onnx_predict
 
         return onnx_predict(model, list(inputs), graph)
     return _keras_predict(model, list(inputs), graph)
-
-
-def source_perms(model: Any, graph: Graph | None) -> tuple[list, list] | None:
-    """How a PyTorch module holds its inputs and outputs, when not as the IR does: as the ``perm`` of the graph
-    exported from it says (a time-major sequence, a recurrent state). None for a module interlayer built."""
-    from .backends.torch.build import built
-
-    if graph is None or built(model) or graph.source.get("framework") != "torch":
-        return None
-    if all(spec.perm is None for spec in (*graph.inputs, *graph.outputs)):
-        return None
-    return [spec.perm for spec in graph.inputs], [spec.perm for spec in graph.outputs]
 
 
 def _keras_predict(model: Any, inputs: list[np.ndarray], graph: Graph | None) -> list[np.ndarray]:

@@ -41,17 +41,61 @@ def open_source(spec: str | os.PathLike, example_inputs: Any = None, weights: st
                                   f"Pass the model as a factory and this file as its weights: "
                                   f"`interlayer convert package.module:factory --weights {spec} ...`.") from exc
             raise
-    return export(load_model(spec, weights), example_inputs=example_inputs, **options)
+    model = load_model(spec, weights)
+    return export(model, example_inputs=default_examples(spec, model, example_inputs), **options)
+
+
+def default_examples(spec: Any, model: Any, given: Any) -> Any:
+    """The example inputs to export ``model`` on: the ones given, or for a Hugging Face folder specs that fit its
+    config (``hugging_face.py``), or for a PyTorch package folder the specs its weights file records."""
+    from . import hugging_face
+
+    if given is None and hugging_face.is_folder(spec):
+        return hugging_face.example_inputs(model)
+    if given is None and not is_factory(spec) and isinstance(spec, (str, os.PathLike)) and is_package(spec):
+        from .backends.torch.package import input_specs
+
+        return input_specs(spec)
+    return given
+
+
+def is_package(path: str | os.PathLike) -> bool:
+    """A PyTorch package folder (``model.py`` and ``model.safetensors``, as ``--to torch -o DIR`` writes)."""
+    path = Path(path)
+    return path.is_dir() and (path / "model.py").is_file() and (path / "model.safetensors").is_file()
 
 
 def load_model(spec: str | os.PathLike, weights: str | os.PathLike | None = None) -> Any:
-    """A live model: a Keras file, or the result of calling a ``package.module:factory`` (weights loaded)."""
+    """A live model: a Keras or ONNX file, a Hugging Face folder (``config.json`` and safetensors weights), or
+    the result of calling a ``package.module:factory`` (weights loaded)."""
+    from . import hugging_face
+
+    if hugging_face.is_folder(spec):
+        if weights is not None:
+            raise SourceError(f"source '{spec}': a Hugging Face folder carries its weights; --weights is for "
+                              f"factories.")
+        return hugging_face.load(spec)
     if is_factory(spec):
         model = _call_factory(str(spec))
         if weights is not None:
             _load_weights(model, Path(weights))
         return model
     path = Path(spec)
+    if is_package(path):  # a PyTorch package folder interlayer wrote: its model.py is run
+        if weights is not None:
+            raise SourceError(f"source '{spec}': a PyTorch package folder carries its weights; --weights is for "
+                              f"factories.")
+        from .backends.torch.package import load_package
+
+        return load_package(path)
+    if path.suffix.lower() == ".pt2" and path.is_file():
+        import torch
+
+        try:
+            return torch.export.load(str(path)).module()
+        except Exception as exc:  # noqa: BLE001  (torch's loader raises many kinds for a damaged file)
+            raise SourceError(f"source '{spec}': torch.export.load cannot read it ({type(exc).__name__}: "
+                              f"{str(exc).splitlines()[0] if str(exc) else ''}).") from exc
     if not path.exists():
         raise SourceError(f"source '{spec}': no such file. Expected a .keras/.h5 or .onnx file, an interlayer "
                           f".safetensors archive, or a PyTorch factory as package.module:function.")

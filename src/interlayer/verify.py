@@ -34,9 +34,15 @@ from .tolerance import RTOL  # the floor: float32 rounding of a graph may raise 
 ATOL = 1e-7
 
 
+class Unmapped(str):
+    """A value a model exposes in a layout that cannot be brought to the graph's: the reason it is not
+    compared."""
+
+
 @dataclass
 class Row:
-    """One compared value: ``relative`` = max |target - source| / max |source|."""
+    """One compared value: ``relative`` = max |target - source| / max |source|. A value both models expose but
+    one holds in a layout that cannot be mapped to the graph's is a row with ``reason`` set, not compared."""
 
     name: str
     op: str
@@ -44,10 +50,18 @@ class Row:
     max_abs: float
     relative: float
     passed: bool
+    reason: str | None = None
+
+    @property
+    def compared(self) -> bool:
+        return self.reason is None
 
     def to_json(self) -> dict:
-        return {"name": self.name, "op": self.op, "shape": list(self.shape), "max_abs": self.max_abs,
-                "relative": self.relative, "passed": self.passed}
+        data = {"name": self.name, "op": self.op, "shape": list(self.shape), "compared": self.compared,
+                "max_abs": self.max_abs, "relative": self.relative, "passed": self.passed}
+        if self.reason is not None:
+            data["reason"] = self.reason
+        return data
 
 
 @dataclass
@@ -70,7 +84,11 @@ class Report:
 
     @property
     def first_divergence(self) -> Row | None:
-        return next((row for row in self.layers if not row.passed), None)
+        """The first compared value beyond tolerance, when the verdict fails (where to look); None when it
+        passes."""
+        if self.passed:
+            return None
+        return next((row for row in self.layers if row.compared and not row.passed), None)
 
     @property
     def inputs_to_blame(self) -> bool:
@@ -93,6 +111,10 @@ class Report:
                  f"{self.inputs} inputs", "", f"{'value':<40} {'op':<22} {'max abs':>10} {'relative':>10}  ok"]
         first = self.first_divergence
         for row in self.layers:
+            if not row.compared:
+                lines.append(f"{row.name[:40]:<40} {row.op[:22]:<22} {'-':>10} {'-':>10}  not compared: "
+                             f"{row.reason}")
+                continue
             mark = "yes" if row.passed else ("NO  <- first divergence" if row is first else "NO")
             lines.append(f"{row.name[:40]:<40} {row.op[:22]:<22} {row.max_abs:>10.2e} {row.relative:>10.2e}  {mark}")
         lines.append("")
@@ -156,14 +178,6 @@ def open_model(spec: Any) -> Any:
     path = Path(spec)
     if not is_factory(spec) and archive.is_archive_path(path):
         return archive.load(path)
-    if path.is_dir() and (path / "model.py").is_file():
-        from .backends.torch.package import load_package
-
-        return load_package(path)
-    if path.suffix == ".pt2":
-        import torch
-
-        return torch.export.load(str(path)).module()
     return load_model(spec)
 
 
@@ -260,16 +274,74 @@ def _compare(graph: Graph, source: Any, target: Any, inputs: Sequence[np.ndarray
     outputs = [_row(spec.name, ops.get(spec.name, "output"), a, e, tolerance.get(spec.name, rtol), atol)
                for spec, a, e in zip(graph.outputs, actual, expected)]
     left, right = activations(source, inputs, graph), activations(target, inputs, graph)
-    layers = [_row(value, ops[value], right[value], left[value], tolerance.get(value, rtol), atol)
-              for node in graph.nodes for value in node.outputs if value in left and value in right]
+    orders = _flatten_orders(source, graph), _flatten_orders(target, graph)
+    shapes = graph.shapes()
+    layers = []
+    for node in graph.nodes:
+        for value in node.outputs:
+            if value not in left or value not in right:
+                continue
+            expected, actual = left[value], right[value]
+            if node.op == "flatten":
+                expected = _in_graph_order(expected, node, shapes, orders[0].get(node.name))
+                actual = _in_graph_order(actual, node, shapes, orders[1].get(node.name))
+            unmapped = next((x for x in (expected, actual) if isinstance(x, Unmapped)), None)
+            if unmapped is not None:
+                layers.append(Row(value, ops[value], tuple(np.shape(left[value])), float("nan"), float("nan"),
+                                  True, str(unmapped)))
+                continue
+            layers.append(_row(value, ops[value], actual, expected, tolerance.get(value, rtol), atol))
     notes = [] if layers else ["no intermediate value is exposed by both models: outputs compared only"]
     return Report("", "", rtol, atol, kind, outputs, layers, notes=notes)
+
+
+def _flatten_orders(model: Any, graph: Graph) -> dict[str, str]:
+    """The order in which ``model`` flattens each flatten node of ``graph``: a model interlayer built flattens
+    as its backend refolded the graph (PyTorch channels-first, Keras as its file or model records, ONNX as the
+    graph); a model the graph was captured from, as the graph says."""
+    from .ir import layout
+
+    stated = {node.name: node.attrs.get("order", "channels_first") for node in graph.nodes if node.op == "flatten"}
+    framework = _framework(model)
+    if framework == "torch":
+        built = getattr(model, "meta", {}).get("interlayer.graph")
+        if built is not None:
+            return {node.name: node.attrs.get("order", "channels_first") for node in built.nodes
+                    if node.op == "flatten"}
+        if graph.source.get("framework") != "torch":  # a package or a twin: PyTorch's own order where it can
+            refolded = layout.refold_flatten(graph, "channels_first")
+            return {node.name: node.attrs.get("order", "channels_first") for node in refolded.nodes
+                    if node.op == "flatten"}
+    if framework == "keras":
+        recorded = (getattr(model, "_interlayer_perms", None) or {}).get("flatten_order")
+        if recorded is not None:
+            return {**stated, **recorded}
+    return stated
+
+
+def _in_graph_order(value, node, shapes: dict, order: str | None):
+    """A flatten's value brought from the order ``order`` a model flattened in to the graph node's order; an
+    :class:`Unmapped` when the flattened map's sizes are not known numbers."""
+    from .ir import layout
+
+    want = node.attrs.get("order", "channels_first")
+    if isinstance(value, Unmapped) or order is None or order == want:
+        return value
+    features = tuple(shapes[node.inputs[0]][1:])
+    if not all(isinstance(d, int) for d in features):
+        return Unmapped(f"flattened {order.replace('_', '-')} over sizes {features} that vary")
+    taken = layout.flatten_index(features, order)
+    columns = np.argsort(taken)[layout.flatten_index(features, want)]
+    return np.asarray(value)[..., columns]
 
 
 def _row(name: str, op: str, actual: np.ndarray, expected: np.ndarray, rtol: float, atol: float) -> Row:
     from .tolerance import relative_error
 
     actual, expected = np.asarray(actual), np.asarray(expected)
+    if actual.shape != expected.shape and actual.size == expected.size \
+            and [d for d in actual.shape if d != 1] == [d for d in expected.shape if d != 1]:
+        actual = actual.reshape(expected.shape)  # (N, C, 1, 1) against (N, C): the same values
     if actual.shape != expected.shape:
         return Row(name, op, tuple(expected.shape), float("inf"), float("inf"), False)
     difference = np.abs(actual.astype(np.float64) - expected.astype(np.float64))

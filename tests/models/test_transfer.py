@@ -545,3 +545,38 @@ def test_the_command_line_transfers_into_a_factory_model(tmp_path, capsys):
     assert main(["transfer", str(source), "--into", "interlayer.examples:lenet5", "-o", str(output)]) == 0
     assert output.is_file() and "verif" in capsys.readouterr().out.lower()
     assert main(["transfer", str(source), "--into", "interlayer.examples:lenet5", "-o", str(output)]) == 2
+
+
+class ChannelsLastPort(nn.Module):
+    """``keras_small_cnn`` ported by hand as people port Keras models: permuted to channels-last before flatten,
+    so that the Dense weights keep Keras's column order."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv_a, self.norm_a = nn.Conv2d(3, 8, 3, padding=1), nn.BatchNorm2d(8)
+        self.conv_b = nn.Conv2d(8, 16, 2)
+        self.hidden, self.scores = nn.Linear(400, 32), nn.Linear(32, 5)
+
+    def forward(self, x):
+        x = F.max_pool2d(torch.relu(self.norm_a(self.conv_a(x))), 2)
+        x = torch.relu(self.conv_b(x)).permute(0, 2, 3, 1)
+        return self.scores(torch.relu(self.hidden(torch.flatten(x, 1))))
+
+
+@pytest.mark.parametrize("verify", [True, False], ids=["verified", "no-verify"])
+@pytest.mark.parametrize("direction", ["keras-into-port", "port-into-keras"])
+def test_a_port_that_flattens_channels_last(direction, verify):
+    """The port flattens a transposed map: transfer reads its columns in that order, in both directions, and
+    with --no-verify the weights written are the right ones all the same."""
+    if direction == "keras-into-port":
+        source, destination = randomise_keras(keras_small_cnn()), ChannelsLastPort()
+        options = {"example_inputs": (1, 3, 12, 12)}
+    else:
+        source, destination = randomise(ChannelsLastPort()), keras_small_cnn()
+        options = {"example_inputs": (1, 3, 12, 12)}
+    report = transfer(source, destination, verify=verify, **options)
+    assert report.tensors_copied == 12
+    x, other = images((3, 3, 12, 12))
+    expected = outputs(source, x)
+    assert_varies(expected, outputs(source, other))
+    assert_equivalent(outputs(destination, x), expected)

@@ -132,10 +132,82 @@ def test_the_command_line_fails_when_the_models_differ(lenet, tmp_path, capsys):
 def test_convert_to_an_archive_checks_the_capture_and_says_so(capsys, tmp_path):
     assert main(["convert", "interlayer.examples:lenet5", "--input-shape", "1,1,28,28", "--to", "archive",
                  "-o", str(tmp_path / "lenet.safetensors")]) == 0
-    assert "verified: the archive's graph against the source model" in capsys.readouterr().out
+    assert "verified: the captured graph against the source model" in capsys.readouterr().out
 
 
 def test_onnx_target_agrees_layer_by_layer(lenet, lenet_graph):
     report = verify(lenet, interlayer.build(lenet_graph, "onnx"))
     assert report.passed
     assert [row.name for row in report.layers] == [node.name for node in lenet_graph.nodes]
+
+
+# no false divergences: every value compared in the layout both sides hold it in ---------------------------------
+
+
+def _square_keras_cnn():
+    """A Keras CNN whose maps are 16x16 with 16 channels (NHWC and NCHW shapes coincide: the layout cannot be read
+    from the shape), BatchNorm statistics random, a Flatten before Dense (Keras and PyTorch flatten in other
+    orders) and a global pooling."""
+    keras.utils.set_random_seed(3)
+    image = keras.Input((32, 32, 3), name="image")
+    x = keras.layers.Conv2D(16, 3, strides=2, padding="same", name="stem")(image)
+    x = keras.layers.BatchNormalization(name="stem_bn")(x)
+    x = keras.layers.ReLU(6.0, name="stem_relu")(x)
+    branch = keras.layers.Conv2D(16, 1, name="project")(x)
+    x = keras.layers.Add(name="add")([x, branch])
+    pooled = keras.layers.GlobalAveragePooling2D(name="pool")(x)
+    flat = keras.layers.Flatten(name="flat")(keras.layers.MaxPooling2D(4, name="shrink")(x))
+    x = keras.layers.Concatenate(name="join")([pooled, flat])
+    model = keras.Model(image, keras.layers.Dense(5, name="head")(x))
+    rng = np.random.default_rng(4)
+    for weight in model.weights:
+        low = 0.5 if "variance" in weight.path else -0.5
+        weight.assign(rng.uniform(low, low + 1.5, weight.shape).astype("float32"))
+    return model
+
+
+@pytest.mark.parametrize("target", ["torch", "pt2", "keras", "onnx", "archive"])
+def test_no_false_divergence_on_a_correct_conversion(target, tmp_path, capsys):
+    source = tmp_path / "cnn.keras"
+    _square_keras_cnn().save(source)
+    output = tmp_path / {"torch": "cnn_torch", "pt2": "cnn.pt2", "keras": "converted.keras", "onnx": "cnn.onnx",
+                         "archive": "cnn.safetensors"}[target]
+    assert main(["convert", str(source), "--to", "torch" if target == "pt2" else target, "-o", str(output)]) == 0
+    capsys.readouterr()
+    assert main(["verify", str(source), str(output), "--json", str(tmp_path / "v.json")]) == 0
+    printed = capsys.readouterr().out
+    data = json.loads((tmp_path / "v.json").read_text())
+    assert data["passed"] and data["first_divergence"] is None, printed
+    compared = [row for row in data["layers"] if row["compared"]]
+    assert all(row["passed"] for row in compared), printed
+    assert " NO" not in printed and "first divergence" not in printed
+    if target in ("torch", "keras", "onnx", "archive"):  # each exposes its layers; every one is compared
+        names = {row["name"] for row in compared}
+        wanted = {"stem", "stem_bn", "project", "add", "pool", "flat", "join", "head"}
+        if target == "torch":  # a package exposes its modules (hooks); the add and the join are plain code
+            wanted -= {"add", "join"}
+        assert wanted <= names, printed
+
+
+def test_a_value_whose_layout_cannot_be_told_is_not_compared(tmp_path):
+    """A Keras model that interlayer neither built nor captured as the graph's source: a 16x16x16 map fits both
+    layouts, so it is reported as not compared, never as a divergence."""
+    from interlayer.verify import Unmapped
+    from interlayer.backends.keras.probe import activations
+
+    model = _square_keras_cnn()
+    graph = interlayer.export(model)
+    graph.source = {"framework": "elsewhere"}  # as if captured from another model
+    x = np.random.default_rng(0).standard_normal((2, 3, 32, 32)).astype(np.float32)
+    found = activations(model, [x], graph)
+    assert isinstance(found["stem"], Unmapped) and "fits both" in found["stem"]
+    assert not isinstance(found["head"], Unmapped)
+
+
+def test_first_divergence_only_when_the_verdict_fails(lenet, lenet_graph):
+    model = interlayer.build(lenet_graph, "torch")
+    report = verify(lenet, model)
+    report.layers[2].passed = False  # a value beyond tolerance while every output agrees
+    assert report.passed and report.first_divergence is None
+    assert "first divergence" not in report.table()
+    assert report.to_json()["first_divergence"] is None

@@ -12,13 +12,14 @@ from typing import Any, Iterable
 
 from ..conversion import TARGETS
 from ..errors import InterlayerError
-from ..sources import KERAS_SUFFIXES, ONNX_SUFFIXES, is_factory
+from ..input_specs import parse_spec
+from ..sources import KERAS_SUFFIXES, ONNX_SUFFIXES, is_factory, is_package
 from .files import SHARD_INDEX, archive_kind, archive_of_index
 
 MODEL_SUFFIXES = (*KERAS_SUFFIXES, *ONNX_SUFFIXES, ".safetensors")
 EXTENSIONS = {"archive": ".safetensors", "keras": ".keras", "onnx": ".onnx", "torch": ""}  # torch: a package folder
 REPORT_JSON, REPORT_MD, LEDGER = "report.json", "report.md", ".interlayer-batch.json"
-MANIFEST_KEYS = ("path", "input_shape", "input_shapes", "weights", "to", "name")
+MANIFEST_KEYS = ("path", "input_shape", "input_shapes", "inputs", "weights", "to", "name")
 _GLOB = re.compile(r"[*?\[]")
 _UNSAFE = re.compile(r"[^A-Za-z0-9_-]+")
 _RESERVED = {"con", "prn", "aux", "nul", *(f"com{i}" for i in range(10)), *(f"lpt{i}" for i in range(10)),
@@ -61,12 +62,14 @@ def _jsonable(value: Any) -> Any:
 
 def is_batch(sources: Iterable[str | os.PathLike], manifest: str | os.PathLike | None = None) -> bool:
     """Whether a command line names a batch: several sources, a folder, a glob that is not a file, or a manifest.
-    (One file or factory is a single conversion, whose ``-o`` is the output itself.)"""
+    (One file, factory, Hugging Face folder or PyTorch package folder is a single conversion, whose ``-o`` is the output itself.)"""
+    from .. import hugging_face
+
     sources = [str(source) for source in sources]
     if manifest is not None or len(sources) > 1:
         return True
-    return any(not is_factory(source) and (Path(source).is_dir() or (not Path(source).exists()
-                                                                     and bool(_GLOB.search(source))))
+    return any(not is_factory(source) and not hugging_face.is_folder(source) and not is_package(source)
+               and (Path(source).is_dir() or (not Path(source).exists() and bool(_GLOB.search(source))))
                for source in sources)
 
 
@@ -95,10 +98,15 @@ def plan_jobs(sources: Iterable[str | os.PathLike], to: str, outdir: Path, *, ma
 
 
 def _expand(given: str, outdir: Path) -> list[tuple[str, str | None]]:
-    """The sources one command-line item names: itself (a file or a factory), a folder's model files, or a glob's."""
+    """The sources one command-line item names: itself (a file, a factory or a Hugging Face folder), a folder's
+    model files, or a glob's."""
+    from .. import hugging_face
+
     if is_factory(given):
         return [(given, None)]
     path = Path(given)
+    if hugging_face.is_folder(path):
+        return [(str(path.absolute()), None)]
     if path.is_dir():
         found = _walk(path, outdir)
         if not found:
@@ -179,9 +187,10 @@ def _manifest_job(line: str, where: str, base: Path, to: str, options: dict, ver
     if unknown:
         raise InterlayerError(f"manifest {where}: unknown key(s) {unknown}. Expected keys among {list(MANIFEST_KEYS)}. "
                               f"Received: {line[:80]!r}.")
-    if "input_shape" in entry and "input_shapes" in entry:
-        raise InterlayerError(f"manifest {where}: both \"input_shape\" and \"input_shapes\". Expected one of them "
-                              f"(input_shapes lists one shape per input).")
+    given = [key for key in ("input_shape", "input_shapes", "inputs") if key in entry]
+    if len(given) > 1:
+        raise InterlayerError(f"manifest {where}: {' and '.join(given)} together. Expected one of them (input_shapes "
+                              f"lists one shape per input, inputs one input spec per input).")
     target = entry.get("to", to)
     _check_target(target, f"manifest {where}: \"to\"")
     source = entry["path"]
@@ -199,6 +208,17 @@ def _manifest_job(line: str, where: str, base: Path, to: str, options: dict, ver
 
 
 def _shapes(entry: dict, where: str) -> Any:
+    if "inputs" in entry:
+        specs = entry["inputs"]
+        if not isinstance(specs, list) or not specs or not all(isinstance(spec, str) for spec in specs):
+            raise InterlayerError(f"manifest {where}: \"inputs\" must be a list of input specs, e.g. "
+                                  f"[\"input_ids:int64[batch,seq]\"]. Received: inputs={specs!r}.")
+        for spec in specs:
+            try:
+                parse_spec(spec)
+            except InterlayerError as exc:
+                raise InterlayerError(f"manifest {where}: {exc}") from None
+        return list(specs)
     if "input_shape" in entry:
         return _shape(entry["input_shape"], where, "input_shape")
     if "input_shapes" in entry:

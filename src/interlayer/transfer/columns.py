@@ -5,7 +5,8 @@ the linear weight's columns in that order, so the same trained layer has differe
 frameworks. Before pairing, every such weight is read as if its flatten were ``channels_first``; when writing,
 the columns go back to the destination's own order. Unlike ``layout.refold_flatten``, the flatten may reach its
 linear layers through layers that leave values in place (dropout, identity), as a Keras ``Flatten -> Dropout ->
-Dense`` does.
+Dense`` does. A flatten of a transposed map (``x.permute(0, 2, 3, 1).flatten(1)``, as PyTorch ports of Keras
+models flatten) reads in the order the transpose makes, and is read so.
 """
 from __future__ import annotations
 
@@ -33,17 +34,14 @@ def canonical_columns(graph: Graph) -> tuple[Graph, dict[str, Columns]]:
     linear node. Nodes that do not change are shared with ``graph``."""
     shapes = graph.shapes()
     consumers = graph.consumers()
+    producers = {value: node for node in graph.nodes for value in node.outputs}
     outputs = {spec.name for spec in graph.outputs}
     found: dict[str, Columns] = {}
     for node in graph.nodes:
-        order = node.attrs.get("order", "channels_first") if node.op == "flatten" else "channels_first"
-        if order == "channels_first":
-            continue
-        feature = shapes[node.inputs[0]][1:]
-        if len(feature) < 2 or any(isinstance(d, str) for d in feature) or all(d == 1 for d in feature[1:]):
+        native = _flatten_order(node, shapes, producers) if node.op == "flatten" else None
+        if native is None or np.array_equal(native, np.arange(native.size)):
             continue
         readers = _linear_readers(node.outputs[0], consumers, outputs)
-        native = layout.flatten_index(feature, order)
         for reader in readers or []:
             found[reader.name] = Columns(np.argsort(native), native)
     if not found:
@@ -52,6 +50,24 @@ def canonical_columns(graph: Graph) -> tuple[Graph, dict[str, Columns]]:
     result.nodes = [_permuted(node, found[node.name].to_canonical) if node.name in found else node
                     for node in graph.nodes]
     return result, found
+
+
+def _flatten_order(node: Node, shapes: dict, producers: dict[str, Node]) -> np.ndarray | None:
+    """For each feature a flatten yields, its index in a channels-first flatten of the map: from the order the
+    flatten records (Keras's channels-last), or from a transpose of the map just before it (a PyTorch port of a
+    Keras model that permutes to channels-last, then flattens). None when the map's sizes are not numbers."""
+    order = node.attrs.get("order", "channels_first")
+    before = producers.get(node.inputs[0])
+    perm = before.attrs.get("perm") if before is not None and before.op == "transpose" else None
+    if perm is not None and order == "channels_first" and perm[0] == 0 and len(perm) >= 3:
+        feature = shapes[before.inputs[0]][1:]
+        if all(isinstance(d, int) for d in feature):
+            index = np.arange(int(np.prod(feature))).reshape(feature)
+            return index.transpose([axis - 1 for axis in perm[1:]]).reshape(-1)
+    feature = shapes[node.inputs[0]][1:]
+    if len(feature) < 2 or any(isinstance(d, str) for d in feature):
+        return None
+    return layout.flatten_index(feature, order)
 
 
 def _linear_readers(value: str, consumers: dict[str, list[Node]], outputs: set[str]) -> list[Node] | None:

@@ -159,14 +159,59 @@ def _pairs(slots: list, matching: Matching, source: Graph) -> list[TensorPair]:
 
 
 def _verify(side: Source, source_graph: Graph, destination: Any, destination_graph: Graph) -> Verification:
+    """Both models on the same seeded inputs: at sizes both accept (a size one model fixes is the other's too),
+    each fed them in its own axis order (a time-major and a batch-first twin name the same sizes in another
+    order), the outputs compared in the source's."""
+    import numpy as np
+
     from ..conversion import random_inputs
     from ..execute import predict
     from ..tolerance import relative_error
 
-    inputs = random_inputs(source_graph)
+    inputs = random_inputs(source_graph, sizes=_shared_sizes(source_graph, destination_graph))
+    orders = [_axis_order(s.shape, d.shape) for s, d in zip(source_graph.inputs, destination_graph.inputs)]
+    given = [x if order is None else np.transpose(x, order) for x, order in zip(inputs, orders)]
     expected = predict_source(side, source_graph, inputs)
-    actual = predict(destination, inputs, destination_graph)
+    actual = predict(destination, given, destination_graph)
     if len(actual) != len(expected):
         return Verification(float("inf"), RTOL, len(inputs[0]) if inputs else 0)
+    source_shapes, destination_shapes = source_graph.shapes(), destination_graph.shapes()
+    for index, (s, d) in enumerate(zip(source_graph.outputs, destination_graph.outputs)):
+        order = _axis_order(destination_shapes[d.name], source_shapes[s.name])
+        if order is not None and np.ndim(actual[index]) == len(order):
+            actual[index] = np.transpose(actual[index], order)
     error = max((relative_error(a, e) for a, e in zip(actual, expected)), default=0.0)
     return Verification(error, RTOL, len(inputs[0]) if inputs else 0)
+
+
+def _shared_sizes(source: Graph, destination: Graph) -> dict[str, int] | None:
+    """Sizes for the source's names that the destination accepts too: where the destination holds a number for an
+    axis the source names (a Keras model built for 16x16 images), that number."""
+    from ..ir import bindings
+
+    wanted = bindings.defaults(source)
+    for s, d in zip(source.inputs, destination.inputs):
+        order = _axis_order(s.shape, d.shape)
+        shape = d.shape if order is None else [d.shape[order.index(axis)] for axis in range(len(order))]
+        for mine, theirs in zip(s.shape, shape):
+            if isinstance(mine, str) and mine in wanted and isinstance(theirs, int):
+                wanted[mine] = theirs
+    return bindings.choose(source, wanted)
+
+
+def _axis_order(shape: tuple, other: tuple) -> tuple[int, ...] | None:
+    """The axes of ``shape`` in the order ``other`` holds them (``np.transpose``'s axes), matched by size name,
+    when the two name the same sizes in another order; None when they agree or cannot be matched."""
+    if len(shape) != len(other) or tuple(shape) == tuple(other):
+        return None
+    order, free = [], list(range(len(shape)))
+    for size in other:
+        if isinstance(size, str) and shape.count(size) == 1 and shape.index(size) in free:
+            axis = shape.index(size)
+        else:
+            axis = next((a for a in free if not isinstance(shape[a], str) and shape[a] == size), None)
+            if axis is None:
+                return None
+        free.remove(axis)
+        order.append(axis)
+    return None if order == list(range(len(shape))) else tuple(order)

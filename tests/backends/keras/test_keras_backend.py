@@ -116,7 +116,10 @@ def test_conv_flatten_dense_reads_nhwc():
     model = build(CASES["conv-flatten-linear"]())
     assert layer_types(model) == ["InputLayer", "Conv2D", "ReLU", "Flatten", "Dense"]
     assert model.inputs[0].shape == (None, 7, 6, 2)
-    assert model._interlayer_perms == {"inputs": [[0, 2, 3, 1]], "outputs": [None]}
+    perms = model._interlayer_perms
+    assert (perms["inputs"], perms["outputs"]) == ([[0, 2, 3, 1]], [None])
+    assert perms["values"] == {"conv_0": [0, 2, 3, 1], "relu_1": [0, 2, 3, 1]}  # NHWC maps, for verify
+    assert perms["flatten_order"] == {"flatten_2": "channels_last"}  # the Dense columns refolded to match
 
 
 def test_linear_reshape_transpose_conv_output_stays_nhwc():

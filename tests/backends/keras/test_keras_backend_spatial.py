@@ -53,7 +53,9 @@ def test_channel_axis_layer_norm_reads_the_last_keras_axis():
     model = build(graph)
     norm = model.get_layer("layer_norm_1")
     assert (norm.axis, norm.epsilon) == ([-1], 1e-6)  # the last axis of the NHWC tensor
-    assert model._interlayer_perms == {"inputs": [[0, 2, 3, 1]], "outputs": [[0, 2, 3, 1]]}
+    perms = model._interlayer_perms
+    assert (perms["inputs"], perms["outputs"]) == ([[0, 2, 3, 1]], [[0, 2, 3, 1]])
+    assert perms["values"]["layer_norm_1"] == [0, 2, 3, 1]
     assert_matches_reference(graph, model)
 
 

@@ -89,7 +89,12 @@ def build(graph: Graph, keep_input_layout: bool = False, **options: Any) -> kera
     model = keras.Model(_one_or_list([held.tensor for held in inputs]), _one_or_list([held.tensor for held in outputs]),
                         name=_Names.clean(graph.name))
     perms = {"inputs": [_perm_or_none(held.perm) for held in inputs],
-             "outputs": [_perm_or_none(held.perm) for held in outputs]}
+             "outputs": [_perm_or_none(held.perm) for held in outputs],
+             # how every other value is held, where not as the IR does (verify compares layers through it)
+             "values": {value: list(held.perm) for value, held in state.held.items()
+                        if _perm_or_none(held.perm) is not None and id(held.tensor) not in state.input_tensors},
+             "flatten_order": {node.name: node.attrs.get("order", "channels_first")
+                               for node in graph.nodes if node.op == "flatten"}}
     object.__setattr__(model, "_interlayer_perms", perms)  # plain attribute: no Keras tracking
     # the Keras tensor and perm of every IR value, for layer-by-layer verification (interlayer.verify)
     values = {value: (held.tensor, held.perm) for value, held in state.held.items()

@@ -2,8 +2,11 @@
 
 A model built by interlayer keeps the Keras tensor and layout of every IR value (``_interlayer_values``): one
 sub-model returns them all, each brought back to the canonical layout. Any other model exposes the output of
-each layer called once, by layer name (the name the Keras frontend gives the node); its layout is read from
-its shape (the canonical one, or channels-last), and a value whose shape fits neither is left out.
+each layer called once, by layer name (the name the Keras frontend gives the node), brought back through the
+layout it is known to hold: the one interlayer recorded when it wrote the file (``_interlayer_perms["values"]``),
+or the one the Keras frontend recorded capturing this model (``source["held_perms"]``). Without either, the
+layout is read from the shape when only one of the canonical and the channels-last layouts fits it; a value
+whose layout stays unknown is :class:`Unmapped`, with the reason, never compared in a guessed layout.
 """
 from __future__ import annotations
 
@@ -14,6 +17,7 @@ import numpy as np
 
 from ...ir import layout
 from ...ir.graph import Graph
+from ...verify import Unmapped
 from .build import run_native
 
 
@@ -21,6 +25,12 @@ def activations(model, inputs: Sequence[np.ndarray], graph: Graph) -> dict[str, 
     held = getattr(model, "_interlayer_values", None)
     built = getattr(model, "_interlayer_perms", None)  # a model interlayer built, or a .keras file it wrote
     perms = built["inputs"] if built else [spec.perm for spec in graph.inputs]
+    if built is not None:
+        known = built.get("values")
+    elif graph.source.get("framework") == "keras":
+        known = graph.source.get("held_perms", {})
+    else:
+        known = None
     if held:
         names = list(held)
         tensors, value_perms = zip(*(held[name] for name in names))
@@ -37,8 +47,16 @@ def activations(model, inputs: Sequence[np.ndarray], graph: Graph) -> dict[str, 
     batch = len(inputs[0]) if len(inputs) else 1
     found = {}
     for name, output, perm in zip(names, outputs, value_perms):
-        perm = perm if perm is not None else _perm_from_shape(output.shape, shapes.get(name), batch)
-        if perm is not None:
+        if perm is None and known is not None:
+            perm = tuple(known.get(name) or layout.identity(np.ndim(output)))
+        if perm is None:
+            perm = _perm_from_shape(output.shape, shapes.get(name), batch)
+        if perm is None:
+            found[name] = Unmapped(f"held as {tuple(output.shape)}, which fits both the IR's layout and "
+                                   f"channels-last, or neither")
+        elif len(perm) != np.ndim(output):
+            found[name] = Unmapped(f"held as {tuple(output.shape)}, not in a layout of rank {len(perm)}")
+        else:
             found[name] = np.transpose(output, layout.invert(perm)).astype(np.float32, copy=False)
     return found
 
@@ -64,13 +82,12 @@ def _layer_outputs(model, graph: Graph) -> tuple[list[str], list]:
 
 
 def _perm_from_shape(held_shape, canonical, batch: int):
-    """The perm that holds ``canonical`` (batch symbolic) as ``held_shape``: identity or channels-last."""
+    """The perm that holds ``canonical`` as ``held_shape`` when exactly one of identity and channels-last fits."""
     if canonical is None or len(held_shape) != len(canonical):
         return None
     sizes = [batch if index == 0 else d for index, d in enumerate(canonical)]
     rank = len(sizes)
-    for perm in (layout.identity(rank), layout.channels_last(rank) if rank >= 3 else None):
-        if perm is not None and all(isinstance(sizes[axis], str) or sizes[axis] == size
-                                    for axis, size in zip(perm, held_shape)):
-            return perm
-    return None
+    fits = {perm for perm in (layout.identity(rank), layout.channels_last(rank) if rank >= 3 else None)
+            if perm is not None and all(isinstance(sizes[axis], str) or sizes[axis] == size
+                                        for axis, size in zip(perm, held_shape))}
+    return fits.pop() if len(fits) == 1 else None

@@ -61,6 +61,10 @@ def capture(model: keras.Model, example_inputs: Any = None, **options: Any) -> G
     moved = {layer: values for layer, values in state.layer_outputs.items() if named.get(layer) != values}
     if moved:  # a layer whose output is not its namesake node's (a Dense's fused activation: <layer>_activation)
         graph.source["layer_outputs"] = moved
+    shapes = graph.shapes()
+    kept = {value: perm for value, perm in state.held_perms.items() if value in shapes}
+    if kept:  # how the source holds its layers' outputs (NHWC maps): what verify compares them through
+        graph.source["held_perms"] = kept
     structure = functional.output
     if isinstance(structure, dict) and len(structure) == len(graph.outputs):  # Keras flattens by sorted key
         graph.source["output_names"] = [str(key) for key in sorted(structure)]
@@ -81,6 +85,8 @@ class _State:
         self.placeholders: set[str] = set()
         """values standing for the outputs of layers that could not be converted"""
         self.layer_outputs: dict[str, list[str]] = {}
+        self.held_perms: dict[str, list[int]] = {}
+        """layer output value -> how Keras holds it, where not as the IR does (``np.transpose(ir, perm)``)"""
         """the IR values of each layer's outputs (its first call), for verification's layer-by-layer rows"""
 
     def declare_input(self, tensor, channels_last: bool) -> Held:
@@ -191,6 +197,8 @@ def _convert_layer(state: _State, node, inputs: list[Held], prefix: str) -> list
     outputs = [_with_dtype(ctx, held, _dtype(tensor)) for held, tensor in zip(outputs, node.outputs)]
     if call == 0:
         state.layer_outputs[ctx.name] = [held.value for held in outputs]
+        state.held_perms.update({held.value: list(held.perm) for held in outputs
+                                 if held.perm != layout.identity(held.rank)})
     return list(outputs)
 
 

@@ -79,6 +79,13 @@ def _perms_problem(perms: Any, model: Any) -> str | None:
             if entry is not None and not _is_permutation(entry, rank):
                 return (f"an entry of '{kind}' is not a layout. Expected null or a permutation of {rank} axes. "
                         f"Received: {_short(entry)}")
+    values = perms.get("values", {})
+    if not isinstance(values, dict) or not all(isinstance(v, list) and _is_permutation(v, len(v))
+                                               for v in values.values()):
+        return f"'values' is not an object of layouts. Received: values={_short(values)}"
+    orders = perms.get("flatten_order", {})
+    if not isinstance(orders, dict) or not all(v in ("channels_first", "channels_last") for v in orders.values()):
+        return f"'flatten_order' is not an object of flatten orders. Received: flatten_order={_short(orders)}"
     return None
 
 
