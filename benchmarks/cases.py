@@ -108,10 +108,9 @@ class Case:
         import safetensors.torch
         import torch
 
-        try:
-            torch.fx.symbolic_trace(self.model)
-        except Exception:  # fx cannot trace it: the capture PyTorch offers for such a model
-            torch.export.export(self.model, tuple(self.example))
+        auto = torch.export.Dim.AUTO  # every axis left for torch.export to keep dynamic, as interlayer's capture does
+        torch.export.export(self.model, tuple(self.example),
+                            dynamic_shapes=tuple({axis: auto for axis in range(x.dim())} for x in self.example))
         safetensors.torch.save_file(self.model.state_dict(), str(self.path(".floor.safetensors")))
 
     def _floor_keras_export(self):

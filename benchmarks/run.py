@@ -6,7 +6,7 @@ process per step and per floor: the peak resident size above the size after the 
 
 | step | floor: what the frameworks need for the same work |
 |---|---|
-| PyTorch -> archive | `torch.fx.symbolic_trace(model)` (`torch.export.export` where fx cannot trace the model) + `safetensors.torch.save_file(model.state_dict())` |
+| PyTorch -> archive | `torch.export.export(model, example, dynamic_shapes=...)` with every axis `Dim.AUTO` + `safetensors.torch.save_file(model.state_dict())` |
 | Keras -> archive | `model.get_config()` + `model.get_weights()` + `safetensors.numpy.save_file` |
 | archive -> PyTorch | constructing the module + `load_state_dict(safetensors.torch.load_file(...))` |
 | archive -> Keras | building the same Keras architecture (`keras.Model.from_config`) + `set_weights` of the weights read with `safetensors.numpy.load_file` |

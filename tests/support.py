@@ -132,3 +132,13 @@ def typed_graph(inputs: list[tuple], steps: list, outputs: list, seed: int = 0, 
     graph = builder.finish()
     graph.source = {"input_ranges": dict(ranges)} if ranges else {}
     return graph
+
+def upstream(graph, value: str) -> list:
+    """Every node of ``graph`` that ``value`` depends on, itself included."""
+    producers, found, pending = graph.producers(), {}, [value]
+    while pending:
+        node = producers.get(pending.pop())
+        if node is not None and node.name not in found:
+            found[node.name] = node
+            pending.extend(node.inputs)
+    return list(found.values())

@@ -1,7 +1,7 @@
 """Decoder-only language models of the Llama family and their neighbours, and encoders of the same era (Hugging
 Face, built from small configs with seeded random weights) through the archive into every framework: RMSNorm's
 ``rsqrt``, rotary position tables, grouped-query attention's repeated key/value heads (``x[:, :, None]`` expanded
-and merged), the boolean causal mask made for the batch (one additive constant that follows the batch), and
+and merged), the boolean causal mask made for the batch (built in the graph from the batch and length sizes), and
 subclasses of nn layers with their own forward."""
 from __future__ import annotations
 
@@ -12,8 +12,9 @@ import transformers
 
 import interlayer
 from interlayer.execute import predict
+from interlayer.ir.check import infer_dtypes
 from package_check import assert_package_reproduces
-from support import assert_equivalent, assert_varies
+from support import assert_equivalent, assert_varies, upstream
 from torch_models import archive_maker, randomise
 
 VOCAB, TOKENS = 100, 7
@@ -63,12 +64,29 @@ def test_decoder_through_the_archive(name, target_name, archives, tmp_path):
         assert_package_reproduces(target, [x], tmp_path / "package")
 
 
-def test_llama_graph_has_no_batch_sized_constant_but_the_mask(archives):
-    """The causal mask made for the batch is one batch_constant per use; RMSNorm is pow by -0.5 (rsqrt)."""
-    _, path = archives("llama")
+def test_llama_graph_holds_no_example_sized_tensor(archives):
+    """No tensor the graph holds depends on the example it was captured on: the causal mask made for the batch is
+    built in the graph from the sizes N and T (arange, cumsum, comparisons; no input, no tensor of more than one
+    element), one boolean (N, 1, T, T) both attentions read; RMSNorm's rsqrt is 1 / sqrt, once per norm."""
+    model, path = archives("llama")
     graph = interlayer.load(path)
-    constants = [node for node in graph.nodes if node.op == "batch_constant"]
-    assert constants and all(set(np.unique(node.weights["value"])) <= {0.0, -np.inf} for node in constants)
-    powers = [node for node in graph.nodes if node.op == "pow" and node.weights.get("other") is not None
-              and float(node.weights["other"]) == -0.5]
-    assert len(powers) == 2 * 2 + 1  # two norms per layer and the final one
+    attentions = [node for node in graph.nodes if node.op == "scaled_dot_product_attention"]
+    assert len(attentions) == 2
+    (mask,) = {node.inputs[3] for node in attentions}
+    assert graph.shapes()[mask] == ("N", 1, "T", "T") and infer_dtypes(graph)[mask] == "bool"
+    before = upstream(graph, mask)
+    assert {node.attrs["limit"] for node in before if node.op == "arange"} == {"N", "T"}
+    assert not [node.name for node in before if "input_ids" in node.inputs]
+    assert not [(node.name, key) for node in before for key, value in node.weights.items() if np.size(value) > 1]
+    other = interlayer.export(model, example_inputs=(torch.from_numpy(_tokens(3, 3)[:, :4]),))
+    held, again = dict(graph.tensors()), dict(other.tensors())
+    assert sorted(again) == sorted(held), "another example gives other tensors"
+    assert not [name for name in held if not np.array_equal(again[name], held[name])]
+    producers = graph.producers()
+    roots = [node.name for node in graph.nodes if node.op == "div" and node.attrs["constant_first"]
+             and float(node.weights["other"]) == 1.0 and producers[node.inputs[0]].op == "sqrt"]
+    assert roots == [f"layers.{i}.{norm}_rsqrt" for i in range(2) for norm in ("input_layernorm",
+                     "post_attention_layernorm")] + ["norm_rsqrt"]  # two norms per layer and the final one
+    tokens = _tokens(4, 3)[:, :5]
+    assert_equivalent(list(interlayer.run(graph, [tokens]).values())[0], predict(model, [tokens])[0],
+                      what="llama graph at (3, 5)")

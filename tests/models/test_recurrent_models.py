@@ -2,6 +2,8 @@
 sequence length kept (the converted model takes another length), and clear refusals where a target has no form."""
 from __future__ import annotations
 
+import itertools
+
 import keras
 import numpy as np
 import pytest
@@ -180,7 +182,8 @@ def test_converted_lstm_weights_survive_round_trip(tmp_path):
     assert any(np.array_equal(w, source) for node in again.nodes for w in node.weights.values())
 
 
-# time-major PyTorch models (batch_first=False): the converted models take batch-first tensors --------------------
+# time-major PyTorch models (batch_first=False): the archive and the converted models take time-major tensors as
+# the source does, the graph transposing inside --------------------------------------------------------------
 
 
 class TimeMajorTagger(nn.Module):
@@ -211,17 +214,19 @@ class Seq2Seq(nn.Module):
         return out[-1], final
 
 
-def _tagger_inputs(batch, seed):
-    return [np.random.default_rng(seed).integers(0, 40, (11, batch))]
+def _tagger_inputs(batch, length, seed):
+    return [np.random.default_rng(seed).integers(0, 40, (length, batch))]
 
 
-def _seq2seq_inputs(batch, seed):
+def _seq2seq_inputs(batch, length, seed):
+    """A source of ``length`` steps, a target of 4 fewer (another size), the state offset."""
     rng = np.random.default_rng(seed)
-    return [rng.standard_normal(shape).astype(np.float32) for shape in ((9, batch, 8), (5, batch, 6), (2, batch, 12))]
+    return [rng.standard_normal(shape).astype(np.float32)
+            for shape in ((length, batch, 8), (length - 4, batch, 6), (2, batch, 12))]
 
 
-def _transformer_inputs(batch, seed):
-    return [np.random.default_rng(seed).standard_normal((7, batch, 32)).astype(np.float32)]
+def _transformer_inputs(batch, length, seed):
+    return [np.random.default_rng(seed).standard_normal((length, batch, 32)).astype(np.float32)]
 
 
 def _transformer():
@@ -229,11 +234,13 @@ def _transformer():
     return nn.TransformerEncoder(layer, 2, enable_nested_tensor=False)
 
 
-TIME_MAJOR = {
-    "tagger": (TimeMajorTagger, _tagger_inputs, [(1, 0)]),
-    "seq2seq-state-inputs": (Seq2Seq, _seq2seq_inputs, [(1, 0, 2)] * 3),
-    "transformer-encoder": (_transformer, _transformer_inputs, [(1, 0, 2)]),
+TIME_MAJOR = {  # the model, its inputs (batch, length, seed), the names of its inputs' axes
+    "tagger": (TimeMajorTagger, _tagger_inputs, [("T", "N")]),
+    "seq2seq-state-inputs": (Seq2Seq, _seq2seq_inputs, [("T", "N", 8), ("T1", "N", 6), (2, "N", 12)]),
+    "transformer-encoder": (_transformer, _transformer_inputs, [("T", "N", 32)]),
 }
+MISNAMED = "torch frontend names axes (T, N) only for inputs a recurrent layer reads (capture._time_major); a " \
+           "time-major attention's input is named by position, (N, T, ...)"
 
 
 def _source_outputs(model, arrays):
@@ -242,36 +249,52 @@ def _source_outputs(model, arrays):
     return [t.numpy() for t in (result if isinstance(result, tuple) else (result,))]
 
 
+def _time_major_graph(case: str):
+    make, inputs, _ = TIME_MAJOR[case]
+    model = _randomise_torch(make())
+    return model, interlayer.export(model, example_inputs=[torch.from_numpy(a) for a in inputs(2, 11, 0)])
+
+
 @pytest.mark.parametrize("target_name", ["keras", "torch", "onnx"])
 @pytest.mark.parametrize("case", sorted(TIME_MAJOR))
-def test_time_major_torch_models_convert_batch_first(case, target_name, tmp_path):
-    make, inputs, perms = TIME_MAJOR[case]
-    model = _randomise_torch(make())
-    graph = interlayer.export(model, example_inputs=[torch.from_numpy(a) for a in inputs(2, 0)])
-    assert [spec.perm for spec in graph.inputs] == perms
+def test_time_major_torch_models_keep_their_layout(case, target_name, tmp_path):
+    """No input is permuted: each holds the source's shape (its fixed sizes, its generic ones generic), and each
+    target takes the source's time-major arrays and gives its outputs, at 2 batch sizes and 2 lengths."""
+    _, inputs, names = TIME_MAJOR[case]
+    model, graph = _time_major_graph(case)
+    assert [spec.perm for spec in graph.inputs] == [None] * len(names)
+    assert [tuple(d if isinstance(d, int) else "?" for d in spec.shape) for spec in graph.inputs] == \
+        [tuple(d if isinstance(d, int) else "?" for d in shape) for shape in names]
     graph = interlayer.load(interlayer.save(graph, tmp_path / "model.safetensors"))
     converted = interlayer.build(graph, target_name)
-    for batch, seed in ((2, 1), (3, 2)):
-        arrays = inputs(batch, seed)
+    for batch, length in itertools.product((2, 3), (11, 7)):
+        arrays = inputs(batch, length, batch + length)
         expected = _source_outputs(model, arrays)
-        expected = [y if spec.perm is None else y.transpose(spec.perm) for y, spec in zip(expected, graph.outputs)]
-        canonical = [a.transpose(spec.perm) if spec.perm else a for a, spec in zip(arrays, graph.inputs)]
-        actual = predict(converted, canonical, graph=graph)
+        actual = predict(converted, arrays, graph=graph)
         assert len(actual) == len(expected)
         for index, (got, want) in enumerate(zip(actual, expected)):
-            assert_equivalent(got, want, what=f"{case} -> {target_name} batch {batch} output {index}")
+            assert_equivalent(got, want, what=f"{case} -> {target_name} batch {batch} length {length} output {index}")
     if target_name == "torch":
-        assert_package_reproduces(converted, canonical, tmp_path / "package")
-    assert_varies(_source_outputs(model, inputs(2, 7))[0], _source_outputs(model, inputs(2, 8))[0])
+        assert_package_reproduces(converted, arrays, tmp_path / "package")
+    assert_varies(_source_outputs(model, inputs(2, 11, 7))[0], _source_outputs(model, inputs(2, 11, 8))[0])
+
+
+@pytest.mark.parametrize("case", [pytest.param(case, marks=[pytest.mark.xfail(strict=True, reason=MISNAMED)]
+                                               if case == "transformer-encoder" else [])
+                                  for case in sorted(TIME_MAJOR)])
+def test_time_major_torch_inputs_are_named_time_major(case):
+    """A time-major input's axes are named as the source holds them: the time T, then the batch N."""
+    _, graph = _time_major_graph(case)
+    assert [spec.shape for spec in graph.inputs] == TIME_MAJOR[case][2]
 
 
 def test_verify_reads_a_time_major_source_in_its_own_layout():
     model = _randomise_torch(Seq2Seq())
-    example = [torch.from_numpy(a) for a in _seq2seq_inputs(2, 0)]
+    example = [torch.from_numpy(a) for a in _seq2seq_inputs(2, 9, 0)]
     report = interlayer.verify(model, interlayer.convert(model, "keras", example_inputs=example),
                                example_inputs=example)
     assert report.passed and report.layers
     assert max(row.relative for row in report.layers + report.outputs) < 1e-5
     given = interlayer.verify(model, interlayer.convert(model, "torch", example_inputs=example),
-                              _seq2seq_inputs(3, 5), example_inputs=example)
+                              _seq2seq_inputs(3, 9, 5), example_inputs=example)
     assert given.passed and given.inputs == "given"

@@ -1,9 +1,10 @@
-"""Real PyTorch models whose forward is code, captured by the concrete-shape tracer and converted both ways.
+"""Real PyTorch models whose forward is code, captured through torch.export and converted both ways.
 
 Hugging Face ResNet, ConvNeXt and MobileNetV2 are built from their default configs with seeded random weights
 (never downloaded), plus three hand-written networks: a residual network, a U-Net and a squeeze-excitation
 network. Each goes PyTorch -> archive -> Keras and PyTorch -> archive -> PyTorch and must match the source
-output by output within 1e-5; the Keras model must hold its feature maps channels-last with no Permute layer.
+output by output within 1e-5, at the capture's image size and, where the graph keeps the height and width
+generic, at another; the Keras model must hold its feature maps channels-last with no Permute layer.
 """
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from torch_models import ResidualNet, SENet, UNet, archive_maker, randomise, tar
 
 
 SIZE = 64  # every model still ends on a real 2x2 (or larger) feature map
+OTHER_SIZE = (48, 80)  # another height and width (not square), multiples of 16 as the U-Net needs
 
 
 def _inputs(shape, seed: int = 1) -> tuple[np.ndarray, np.ndarray]:
@@ -82,6 +84,9 @@ MODELS = {
     "squeeze-excitation": (SENet, None),
 }
 SLOW = {"hf-resnet", "hf-convnext", "hf-mobilenet-v2"}
+PINNED = {"hf-mobilenet-v2", "hf-tiny-mobilenet-v2"}
+"""Models whose height and width torch.export fixes at the example's: MobileNetV2's TF-style padding computes its
+pads from int(height) and int(width). Every other model keeps both generic."""
 
 
 @pytest.fixture(scope="module")
@@ -91,22 +96,32 @@ def archives(tmp_path_factory):
                          lambda name: (randomise(MODELS[name][0]()), (1, 3, SIZE, SIZE)))
 
 
+def _assert_source_outputs(name: str, target_name: str, model, graph, target, x) -> None:
+    expected = predict(model, [x])
+    actual = predict(target, [x])
+    names = provenance.output_names(graph)
+    assert len(actual) == len(expected) == len(names)
+    for output, got, want in zip(names, actual, expected):
+        assert_equivalent(got, want, what=f"{name} -> {target_name} at {x.shape[2:]}: {output}")
+
+
 def _check(name: str, target_name: str, archives, folder):
     model, path = archives(name)
     graph = interlayer.load(path)
     assert graph.source.get("output_names") == MODELS[name][1]
+    pinned = name in PINNED
+    assert graph.inputs[0].shape == (("N", 3, SIZE, SIZE) if pinned else ("N", 3, "H", "W"))
     x, other = _inputs((2, 3, SIZE, SIZE))
     expected = predict(model, [x])
     assert_varies(expected[0], predict(model, [other])[0], what=f"{name} output 0")
     assert np.ndim(expected[0]) < 4 or min(expected[0].shape[2:]) >= 2, "a real spatial map at the end"
     target = interlayer.build(graph, target_name)
-    actual = predict(target, [x])
-    names = provenance.output_names(graph)
-    assert len(actual) == len(expected) == len(names)
-    for output, got, want in zip(names, actual, expected):
-        assert_equivalent(got, want, what=f"{name} -> {target_name}: {output}")
+    _assert_source_outputs(name, target_name, model, graph, target, x)
+    if not pinned:
+        _assert_source_outputs(name, target_name, model, graph, target, _inputs((3, 3, *OTHER_SIZE), seed=2)[0])
     if target_name == "keras":
-        assert target.inputs[0].shape == (None, SIZE, SIZE, 3), "an NHWC Keras model"
+        spatial = (SIZE, SIZE) if pinned else (None, None)
+        assert target.inputs[0].shape == (None, *spatial, 3), "an NHWC Keras model"
         assert _permutes(target) == 0, "layout tracking absorbs every transpose"
     if target_name == "torch":
         assert_package_reproduces(target, [x], folder / "package")
@@ -135,17 +150,35 @@ def test_hugging_face_provenance_both_ways(name, archives):
 
 
 def test_convnext_layers_become_single_ops(archives):
-    """ConvNextLayerNorm is one layer_norm over the channels whichever its data format, gelu_new one gelu,
-    the layer scale a constant operand, and drop path nothing at all."""
+    """ConvNextLayerNorm is one layer_norm over the channels whichever its data format (channels_first: its two
+    permutes cancel; channels_last after permute(0, 2, 3, 1): the norm of the tensor before the permute, which
+    follows it), gelu_new one gelu, the layer scale a constant operand, and drop path nothing at all."""
     model, path = archives("hf-tiny-convnext")
     graph = interlayer.load(path)
+    name_map, shapes, producers, readers = (graph.source["name_map"], graph.shapes(), graph.producers(),
+                                            graph.consumers())
+
+    def holder(key: str):
+        return graph.node(name_map[key].rpartition(".")[0])
+
     assert any(type(m).__name__ == "ConvNextDropPath" for m in model.modules())
     assert not [node.name for node in graph.nodes if "drop_path" in node.name and node.op != "identity"]
-    norms = {node.name: node.attrs["axes"] for node in graph.nodes if node.op == "layer_norm"}
-    assert norms["embeddings.layernorm"] == [1]  # channels_first on (N, C, H, W)
-    assert norms["encoder.stages.0.layers.0.layernorm"] == [3]  # channels_last after permute(0, 2, 3, 1)
-    assert norms["layernorm"] == [1]  # nn.LayerNorm on the pooled (N, C)
+    stem = holder("embeddings.layernorm.weight")  # channels_first on (N, C, H, W)
+    assert stem.op == "layer_norm" and stem.attrs["axes"] == [1] and len(shapes[stem.outputs[0]]) == 4
+    assert producers[stem.inputs[0]].name == "embeddings.patch_embeddings"
+    assert "transpose" not in {node.op for node in readers[stem.outputs[0]]}
+    block = holder("encoder.stages.0.layers.0.layernorm.weight")  # channels_last after permute(0, 2, 3, 1)
+    assert block.op == "layer_norm" and block.attrs["axes"] == [1]
+    assert producers[block.inputs[0]].name == "encoder.stages.0.layers.0.dwconv"
+    (permute,) = readers[block.outputs[0]]
+    assert permute.op == "transpose" and permute.attrs["perm"] == [0, 2, 3, 1]
+    pooled = holder("layernorm.weight")  # nn.LayerNorm on the pooled (N, C)
+    assert pooled.op == "layer_norm" and pooled.attrs["axes"] == [1] and len(shapes[pooled.outputs[0]]) == 2
     assert {node.attrs["approximate"] for node in graph.nodes if node.op == "gelu"} == {"tanh"}
-    scale = graph.node("mul")
-    assert scale.attrs["trainable"] and graph.source["name_map"]["encoder.stages.0.layers.0.layer_scale_parameter"] \
-        == "mul.other"
+    scale = holder("encoder.stages.0.layers.0.layer_scale_parameter")
+    assert scale.op == "mul" and scale.attrs["trainable"]
+    assert name_map["encoder.stages.0.layers.0.layer_scale_parameter"] == f"{scale.name}.other"
+    (back,) = readers[scale.outputs[0]]
+    assert back.op == "transpose" and back.attrs["perm"] == [0, 3, 1, 2]
+    (residual,) = readers[back.outputs[0]]  # the residual add reads the block's output: no drop path between
+    assert residual.op == "add" and sorted(residual.inputs) == sorted([stem.outputs[0], back.outputs[0]])

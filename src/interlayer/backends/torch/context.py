@@ -41,23 +41,23 @@ class Emitter:
         self.device: fx.Node | None = None
         """``x.device`` of the first graph input, once some code makes a tensor from sizes alone"""
 
-    def attach(self, path: str, module: nn.Module) -> None:
+    def _owner(self, path: str) -> tuple[nn.Module, str]:
+        """The module that holds ``path``'s last part (containers made for its dots), and that part."""
         *parents, leaf = path.split(".")
         owner = self.root
         for part in parents:
             if part not in owner._modules:
                 owner.add_module(part, nn.Module())
             owner = owner._modules[part]
+        return owner, leaf
+
+    def attach(self, path: str, module: nn.Module) -> None:
+        owner, leaf = self._owner(path)
         owner.add_module(leaf, module)
 
     def hold(self, path: str, value: torch.Tensor) -> None:
-        """Register ``value`` at ``path`` (containers made for its dots): a parameter, or else a buffer."""
-        *parents, leaf = path.split(".")
-        owner = self.root
-        for part in parents:
-            if part not in owner._modules:
-                owner.add_module(part, nn.Module())
-            owner = owner._modules[part]
+        """Register ``value`` at ``path``: a parameter, or else a buffer."""
+        owner, leaf = self._owner(path)
         if isinstance(value, nn.Parameter):
             owner.register_parameter(leaf, value)
         else:

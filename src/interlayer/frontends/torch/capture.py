@@ -329,7 +329,7 @@ def _bind_inputs(state: Capture, program, examples: list) -> None:
         if spec.kind == InputKind.USER_INPUT:
             value = node.meta.get("val")
             if hasattr(value, "shape"):
-                roles = {0: "T", 1: "N"} if spec.arg.name in time_major and value.dim() == 3 else {}
+                roles = {0: "T", 1: "N"} if spec.arg.name in time_major and value.dim() >= 2 else {}
                 _name_sizes(state, spec.arg.name, value, kinds.get(spec.arg.name, []), roles)
                 shape = state.names.shape(value.shape)
                 state.values[node] = state.builder.input(spec.arg.name, shape, ir_dtype(value.dtype))
@@ -349,9 +349,26 @@ def _time_major(program) -> set[str]:
     for node in program.graph.nodes:
         name = str(getattr(node.target, "__name__", node.target))
         if node.op == "call_function" and any(kind in name for kind in ("recurrent", "lstm", "gru", "rnn_")) \
-                and node.args and getattr(node.args[0], "op", None) == "placeholder" and node.args[-1] is False:
-            found.add(node.args[0].name)
+                and node.args and node.args[-1] is False:
+            source = _through_features(node.args[0])
+            if getattr(source, "op", None) == "placeholder":
+                found.add(source.name)
     return found
+
+
+_FEATURE_OPS = ("embedding", "dropout", "linear", "relu", "gelu", "tanh", "sigmoid", "layer_norm", "clone", "alias")
+"""Calls that keep their input's leading axes (they work on its features): a time-major input read through them
+is time-major still (token ids through an embedding)."""
+
+
+def _through_features(node):
+    """The value ``node`` computes from through calls of ``_FEATURE_OPS`` (an embedding's ids)."""
+    while getattr(node, "op", None) == "call_function":
+        name = str(getattr(node.target, "__name__", node.target)).split(".")[0]
+        if name not in _FEATURE_OPS or not node.args:
+            break
+        node = node.args[1] if name == "embedding" else node.args[0]
+    return node
 
 
 def _name_sizes(state: Capture, name: str, value, kinds: list, roles: dict[int, str]) -> None:
