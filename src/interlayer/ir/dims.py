@@ -348,6 +348,12 @@ def relation(text: str) -> str:
     return f"{normal(match[1])} {match[2]} {normal(match[3])}"
 
 
+def split_relation(text: str) -> tuple[Dim, str, Dim]:
+    """``(left size, operator, right size)`` of a relation."""
+    match = _RELATION.match(relation(text))
+    return normal(match[1]), match[2], normal(match[3])
+
+
 def relation_names(text: str) -> set[str]:
     match = _RELATION.match(text)
     return names(normal(match[1])) | names(normal(match[3]))

@@ -25,6 +25,8 @@ def build(graph: Graph, **options: Any):
     from torch import fx
 
     from .context import Emitter, Step
+    from .forward_text import CALL
+    from .guards import require, requirements
     from .sizes import Sizes
 
     if options:
@@ -45,6 +47,11 @@ def build(graph: Graph, **options: Any):
     # each size name read from the input that binds it, at the top of forward (only those the code uses remain)
     emitter.sizes = Sizes(emitter.graph, {name: (emitter.values[graph.inputs[index].name], axis)
                                           for name, (index, axis) in bound_names(graph).items()})
+    for requirement in requirements(graph):  # what the source requires of the input sizes, checked first
+        holds = emitter.sizes.relation(requirement)
+        if holds is not True:
+            check = emitter.graph.create_node("call_function", require, (holds, requirement), {}, name="check")
+            check.meta[CALL] = True
     with _no_initialisation():
         for node in graph.nodes:
             step = Step(emitter, node)

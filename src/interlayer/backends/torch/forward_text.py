@@ -13,14 +13,17 @@ import re
 INLINE = "interlayer.inline"
 """``fx.Node.meta`` key of a value the package writes where it is used, not on a line of its own (size
 arithmetic, ``x.device``)."""
+CALL = "interlayer.call"
+"""``fx.Node.meta`` key of a call made for its effect (a size check): written as a plain call."""
 _ARGUMENT = (ast.Call, ast.keyword, ast.Tuple, ast.List, ast.Slice, ast.Assign, ast.Return)
 """parents in which an inlined expression needs no parentheses (as an argument, an element, a slice bound)"""
 _ATOMS = (ast.Name, ast.Attribute, ast.Call, ast.Constant, ast.Subscript)
 
 
-def readable(body: list[str], inline: set[str]) -> list[str]:
+def readable(body: list[str], inline: set[str], calls: set[str] = frozenset()) -> list[str]:
     """``body`` (forward's lines, each one statement) with the assignments to the names in ``inline`` removed
-    and their values written where they are read."""
+    and their values written where they are read, and the calls whose result nobody reads (``calls``: a size
+    check) written as plain calls."""
     values: dict[str, ast.expr] = {}
     lines = []
     for line in body:
@@ -34,7 +37,10 @@ def readable(body: list[str], inline: set[str]) -> list[str]:
         if isinstance(target, ast.Name) and target.id in inline:
             values[target.id] = _substituted(statement.value, values)
             continue
-        lines.append(indent + _public_names(_rewritten(line.strip(), statement, values)))
+        text = _public_names(_rewritten(line.strip(), statement, values))
+        if isinstance(target, ast.Name) and target.id in calls:
+            text = text.split(" = ", 1)[1]
+        lines.append(indent + text)
     return lines
 
 

@@ -23,7 +23,7 @@ import shutil
 from pathlib import Path
 
 from ...errors import ConversionError, InterlayerError
-from .forward_text import INLINE, readable
+from .forward_text import CALL, INLINE, readable
 from .names import FX_GLOBALS, part
 
 RTOL = 1e-6
@@ -99,9 +99,10 @@ _ARGUMENTS: dict[str, tuple[str, ...]] = {
 def _helpers() -> dict:
     """interlayer's own code a package may need (a layer or function no torch class provides), by the object the
     model uses: the names to copy into model.py, in the order they are defined."""
-    from . import recurrent
+    from . import guards, recurrent
 
-    return {recurrent._merge: ("_merge",), recurrent.MergedRecurrent: ("_merge", "MergedRecurrent")}
+    return {recurrent._merge: ("_merge",), recurrent.MergedRecurrent: ("_merge", "MergedRecurrent"),
+            guards.require: ("require",)}
 
 
 INPUTS_KEY = "interlayer.inputs"
@@ -252,12 +253,12 @@ def _class_name(name: str) -> str:
 
 def _helper_lines(names: list[str]) -> list[str]:
     """The source of each helper ``model.py`` needs, once each, two blank lines after each."""
-    from . import recurrent
+    from . import guards, recurrent
 
     lines = []
     for name in dict.fromkeys(names):
         try:
-            text = inspect.getsource(getattr(recurrent, name))
+            text = inspect.getsource(getattr(recurrent, name, None) or getattr(guards, name))
         except (OSError, TypeError) as exc:
             raise InterlayerError(f"torch package: the source of interlayer's {name} is not available to copy into "
                                   f"model.py. Install interlayer from source files.") from exc
@@ -350,7 +351,8 @@ def _forward_lines(model) -> tuple[list[str], list[str], list[str]]:
         raise InterlayerError(f"torch package: the forward code needs names it cannot import: {sorted(unknown)}.")
     body = [_CLUTTER.sub("", line.rstrip()) for line in src.strip("\n").splitlines() if line.strip()]
     inline = {node.name for node in model.graph.nodes if node.meta.get(INLINE)}
-    return ["    " + _index_containers(line) for line in readable(body, inline)], helpers, aliases
+    calls = {node.name for node in model.graph.nodes if node.meta.get(CALL)}
+    return ["    " + _index_containers(line) for line in readable(body, inline, calls)], helpers, aliases
 
 
 def _index_containers(line: str) -> str:

@@ -26,6 +26,10 @@ _PLAIN = {"+": operator.add, "-": operator.sub, "*": operator.mul, "//": operato
           "max": max, "min": min, "neg": operator.neg}
 
 
+_RELATIONS = {"==": operator.eq, "!=": operator.ne, "<=": operator.le, ">=": operator.ge, "<": operator.lt,
+              ">": operator.gt}
+
+
 class Sizes:
     """The size values of one fx graph under construction."""
 
@@ -54,6 +58,17 @@ class Sizes:
             else:
                 return result
         return self.computed[dim]
+
+    def relation(self, text: str) -> bool | fx.Node:
+        """A relation between sizes (``"T <= 512"``, ``interlayer.ir.dims.relation``) as the fx value computing
+        it, or a bool when it involves no size of this run."""
+        left, symbol, right = dims.split_relation(text)
+        operands = self.value(left), self.value(right)
+        if not any(isinstance(operand, fx.Node) for operand in operands):
+            return _RELATIONS[symbol](*operands)
+        node = self.graph.create_node("call_function", _RELATIONS[symbol], operands, {}, name="holds")
+        node.meta[INLINE] = True
+        return node
 
     def values(self, sizes) -> tuple:
         return tuple(self.value(d) for d in sizes)

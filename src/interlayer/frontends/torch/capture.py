@@ -163,14 +163,33 @@ def _alias_inference_dropouts(program) -> None:
 
 
 def _mutates(program) -> bool:
-    """Whether the program has in-place calls (``relu_``, ``add_``): they are made functional first (through
-    every alias a mutation reaches) by ``run_decompositions`` with no decompositions, which costs another trace,
-    so only programs that need it pay for it."""
+    """Whether the program has in-place calls (``relu_``, ``add_``) that must be made functional first (through
+    every alias a mutation reaches) by ``run_decompositions`` with no decompositions, which costs another trace.
+    An in-place call on a fresh result nobody reads afterwards (``nn.ReLU(inplace=True)`` after a conv) needs
+    none: it is converted as its functional twin. Only programs with another kind pay for the trace."""
+    order = {node: index for index, node in enumerate(program.graph.nodes)}
     for node in program.graph.nodes:
         schema = getattr(node.target, "_schema", None)
-        if node.op == "call_function" and schema is not None and schema.is_mutable:
+        if node.op != "call_function" or schema is None or not schema.is_mutable:
+            continue
+        written = [value for argument, value in zip(schema.arguments, node.args)
+                   if argument.alias_info is not None and argument.alias_info.is_write]
+        if len(written) != 1 or not _fresh(written[0], node, order):
             return True
     return False
+
+
+def _fresh(value, mutation, order: dict) -> bool:
+    """Whether ``value`` is a result of its own (not an input, a parameter or a view of another tensor) that no
+    call reads after ``mutation`` but the mutation's own result."""
+    if getattr(value, "op", None) != "call_function" or value.target is operator.getitem:
+        return False
+    if "dropout" in str(value.target):  # an inactive dropout returns its input itself (_alias_inference_dropouts)
+        return False
+    schema = getattr(value.target, "_schema", None)
+    if schema is None or any(result.alias_info is not None for result in schema.returns):
+        return False
+    return all(order[user] <= order[mutation] for user in value.users)
 
 
 def _convert(model, program, examples: list, leaf_modules: dict) -> Graph:

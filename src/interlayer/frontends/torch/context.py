@@ -75,8 +75,10 @@ class Call:
 
     @property
     def op(self) -> str:
-        """The ATen operator's name without overload: ``conv2d``, ``add``."""
-        return self.node.target.__name__.split(".")[0]
+        """The ATen operator's name without overload: ``conv2d``, ``add``; an in-place one's functional twin
+        (``add_`` is ``add``), whose converter it shares."""
+        name = self.node.target.__name__.split(".")[0]
+        return name[:-1] if name.endswith("_") and not name.startswith("_") else name
 
     @property
     def overload(self) -> str:
