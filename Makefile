@@ -28,6 +28,7 @@ lock:
 
 bench: bootstrap
 	$(PYTHON) benchmarks/run.py
+	$(PYTHON) benchmarks/torch_export.py
 
 docs: bootstrap
 	$(PYTHON) -m interlayer.docs

@@ -1,5 +1,5 @@
-"""What the source model requires of its input sizes (``Graph.sizes`` ranges, ``Graph.guards``), checked at the top
-of ``forward``: ``require(T <= 512, 'T <= 512')``, one line per requirement, so that a sequence longer than the
+"""What the source model requires of its input sizes (``Graph.sizes`` maxima, ``Graph.guards`` equalities), checked
+at the top of ``forward``: ``require(T <= 512, 'T <= 512')``, one line per requirement, so that a sequence longer than the
 position table, or an odd size where the model halves it, stops with a message saying which requirement the input
 breaks rather than a shape error deep inside the model. ``torch._check`` makes it an assertion torch.export keeps
 in a ``.pt2`` program too. A package's ``model.py`` carries its own copy of :func:`require`."""
@@ -14,11 +14,11 @@ def require(holds, requirement: str) -> None:
 
 
 def requirements(graph) -> list[str]:
-    """The relations to check, in the graph's order: each size's range (beyond 1 and up), then each guard."""
-    found = []
-    for name, limits in graph.sizes.items():
-        if (limits.get("min") or 1) > 1:
-            found.append(f"{name} >= {limits['min']}")
-        if limits.get("max") is not None:
-            found.append(f"{name} <= {limits['max']}")
-    return list(dict.fromkeys([*found, *graph.guards]))
+    """The relations to check, in the graph's order: each size's maximum (a position table's length), then each
+    guard that says two sizes are equal (an even length: ``2*(T//2) == T``). Lower bounds are left out: torch.export
+    states them where it would not trace a size of 1 (``H//32 > 1``), which the model accepts all the same."""
+    from ...ir import dims
+
+    found = [f"{name} <= {limits['max']}" for name, limits in graph.sizes.items() if limits.get("max") is not None]
+    found += [guard for guard in graph.guards if dims.split_relation(guard)[1] == "=="]
+    return list(dict.fromkeys(found))
