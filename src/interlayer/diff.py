@@ -186,8 +186,8 @@ def diff(a: Any, b: Any, *, atol: float = 0.0, attr_rtol: float = ATTR_RTOL, exa
     from .api import export
     from .verify import describe
 
-    graph_a = export(a, example_inputs=example_inputs, **options)
-    graph_b = export(b, example_inputs=example_inputs, **options)
+    graph_a = _canonical(export(a, example_inputs=example_inputs, **options))
+    graph_b = _canonical(export(b, example_inputs=example_inputs, **options))
     report = GraphDiff(describe(a), describe(b), float(atol), float(attr_rtol))
     _compare_nodes(report, graph_a, graph_b)
     report.input_changes = _spec_changes("input", graph_a.inputs, graph_b.inputs)
@@ -196,7 +196,105 @@ def diff(a: Any, b: Any, *, atol: float = 0.0, attr_rtol: float = ATTR_RTOL, exa
     if graph_a.nodes and graph_b.nodes and not any(node.name in names_b for node in graph_a.nodes):
         _pair_by_position(report, graph_a, graph_b)
     _provenance_note(report, graph_a, graph_b)
+    _layout_notes(report, graph_a, graph_b)
     return report
+
+
+def _canonical(graph: Graph) -> Graph:
+    """``graph`` as every framework would hold the same model: flattens of transposed maps merged
+    (``_flatten_orders``), and every flatten before linear layers channels-first, their weights' columns read so
+    (``transfer.columns``: Keras flattens NHWC, PyTorch NCHW, the PyTorch target refolds Keras's order)."""
+    import copy
+
+    from .transfer.columns import canonical_columns
+
+    graph, permuted = canonical_columns(_flatten_orders(_pooled_vectors(graph)))
+    if not permuted:
+        return graph
+    producers = {value: node for node in graph.nodes for value in node.outputs}
+    flattens = set()
+    for node in graph.nodes:
+        if node.name in permuted:
+            source = producers.get(node.inputs[0])
+            while source is not None and source.op in ("dropout", "identity"):
+                source = producers.get(source.inputs[0])
+            if source is not None and source.op == "flatten":
+                flattens.add(source.name)
+    nodes = []
+    for node in graph.nodes:
+        if node.name in flattens:
+            node = copy.copy(node)
+            node.attrs = {**node.attrs, "order": "channels_first"}
+        nodes.append(node)
+    result = copy.copy(graph)
+    result.nodes = nodes
+    return result
+
+
+def _pooled_vectors(graph: Graph) -> Graph:
+    """``graph`` with each global pooling that keeps its (1, 1) axes, flattened by its only reader, written as the
+    one pooling to (N, C) it is (ONNX's GlobalAveragePool and Flatten against Keras's GlobalAveragePooling2D), named
+    after the flatten."""
+    import copy
+
+    producers = {value: node for node in graph.nodes for value in node.outputs}
+    consumers = graph.consumers()
+    dropped, replaced = set(), {}
+    for node in graph.nodes:
+        pool = producers.get(node.inputs[0]) if node.op == "flatten" and node.inputs else None
+        if pool is None or pool.op not in ("global_avg_pool", "global_max_pool") or not pool.attrs.get("keepdims") \
+                or len(consumers[pool.outputs[0]]) != 1:
+            continue
+        merged = copy.copy(pool)
+        merged.name, merged.outputs = node.name, list(node.outputs)
+        merged.attrs = {**pool.attrs, "keepdims": False}
+        dropped.add(pool.name)
+        replaced[node.name] = merged
+    if not replaced:
+        return graph
+    result = copy.copy(graph)
+    result.nodes = [replaced.get(node.name, node) for node in graph.nodes if node.name not in dropped]
+    return result
+
+
+def _flatten_orders(graph: Graph) -> Graph:
+    """``graph`` with each channels-first flatten of a channels-last transpose that nothing else reads written as
+    the one channels-last flatten it is (how a target that holds maps channels-first writes a Keras Flatten), so
+    that the same model is the same graph whichever framework holds it."""
+    import copy
+
+    from .ir import layout
+
+    producers = {value: node for node in graph.nodes for value in node.outputs}
+    consumers = graph.consumers()
+    dropped, replaced = set(), {}
+    for node in graph.nodes:
+        before = producers.get(node.inputs[0]) if node.op == "flatten" and node.inputs else None
+        if before is None or before.op != "transpose" or node.attrs.get("order", "channels_first") != "channels_first":
+            continue
+        perm = list(before.attrs.get("perm") or [])
+        if len(perm) < 3 or perm != list(layout.channels_last(len(perm))) or len(consumers[before.outputs[0]]) != 1:
+            continue
+        flat = copy.copy(node)
+        flat.inputs, flat.attrs = [before.inputs[0]], {**node.attrs, "order": "channels_last"}
+        dropped.add(before.name)
+        replaced[node.name] = flat
+    if not replaced:
+        return graph
+    result = copy.copy(graph)
+    result.nodes = [replaced.get(node.name, node) for node in graph.nodes if node.name not in dropped]
+    return result
+
+
+def _layout_notes(report: GraphDiff, graph_a: Graph, graph_b: Graph) -> None:
+    """How each side holds its inputs and outputs (a Keras model's NHWC images) is the framework's, not the
+    model's: said in a note, not counted as a change."""
+    for kind, specs_a, specs_b in (("input", graph_a.inputs, graph_b.inputs),
+                                   ("output", graph_a.outputs, graph_b.outputs)):
+        for index, (spec_a, spec_b) in enumerate(zip(specs_a, specs_b)):
+            if (list(spec_a.perm) if spec_a.perm else None) != (list(spec_b.perm) if spec_b.perm else None):
+                report.notes.append(f"note: {kind} {index} is held as perm {_value(spec_a.perm)} -> "
+                                    f"{_value(spec_b.perm)} (each framework's layout; not a change)")
 
 
 def _compare_nodes(report: GraphDiff, graph_a: Graph, graph_b: Graph) -> None:
@@ -237,6 +335,12 @@ def _attr_changes(node: Node, other: Node, rtol: float) -> tuple[list[tuple], li
     return changes, rounded
 
 
+def _complements_close(a: float, b: float, rtol: float) -> bool:
+    """Two values in (0, 1) whose complements agree within ``rtol``: a momentum stored as 1 - 0.999 in float32 is
+    0.0009999871, 1.3e-5 from 0.001 relative, though 0.999 itself was rounded by 6e-8."""
+    return 0.0 < a < 1.0 and 0.0 < b < 1.0 and math.isclose(1.0 - a, 1.0 - b, rel_tol=rtol, abs_tol=0.0)
+
+
 def _close(a: Any, b: Any, rtol: float) -> bool:
     """Two attribute values (JSON) of the same structure whose numbers agree within ``rtol``, relative to the
     larger; integers and booleans, strings and None must be equal."""
@@ -245,7 +349,8 @@ def _close(a: Any, b: Any, rtol: float) -> bool:
     if isinstance(a, (int, float)) and isinstance(b, (int, float)):
         if isinstance(a, int) and isinstance(b, int):
             return a == b
-        return (math.isnan(a) and math.isnan(b)) or math.isclose(a, b, rel_tol=rtol, abs_tol=0.0)
+        return (math.isnan(a) and math.isnan(b)) or math.isclose(a, b, rel_tol=rtol, abs_tol=0.0) \
+            or _complements_close(a, b, rtol)
     if isinstance(a, list) and isinstance(b, list):
         return len(a) == len(b) and all(_close(x, y, rtol) for x, y in zip(a, b))
     if isinstance(a, dict) and isinstance(b, dict):
@@ -281,7 +386,7 @@ def _spec_changes(kind: str, specs_a: list[TensorSpec], specs_b: list[TensorSpec
     if len(specs_a) != len(specs_b):
         changes.append(f"{len(specs_a)} {kind}s -> {len(specs_b)} {kind}s")
     for index, (spec_a, spec_b) in enumerate(zip(specs_a, specs_b)):
-        for what in ("name", "shape", "dtype", "perm"):
+        for what in ("name", "shape", "dtype"):
             old, new = getattr(spec_a, what), getattr(spec_b, what)
             if (list(old) if isinstance(old, tuple) else old) != (list(new) if isinstance(new, tuple) else new):
                 changes.append(f"{kind} {index} {what}: {_value(old)} -> {_value(new)}")

@@ -249,6 +249,17 @@ def _canonical_inputs(graph: Graph, inputs: Any) -> list[np.ndarray]:
         arrays = list(inputs) if isinstance(inputs, (list, tuple)) else [inputs]
     if len(arrays) != len(graph.inputs):
         raise InterlayerError(f"verify: the model takes {len(graph.inputs)} input(s). Received: {len(arrays)}.")
+    problems = []
+    for x, spec in zip(arrays, graph.inputs):
+        held = spec.shape if spec.perm is None else tuple(spec.shape[axis] for axis in spec.perm)
+        shape = np.shape(x)
+        if len(shape) != len(held) or any(isinstance(d, int) and d != n for d, n in zip(held, shape)):
+            layout = " (a Keras model takes images channels-last, NHWC)" if spec.perm is not None else ""
+            problems.append(f"'{spec.name}' of shape {tuple(shape)}, where the source takes "
+                            f"({', '.join(map(str, held))}){layout}")
+    if problems:
+        raise InterlayerError(f"verify: the given inputs do not fit the source model: {'; '.join(problems)}. "
+                              f"Expected the inputs as the source takes them.")
     return [np.asarray(x) if spec.perm is None else np.transpose(np.asarray(x), invert(spec.perm))
             for x, spec in zip(arrays, graph.inputs)]
 

@@ -211,3 +211,33 @@ def test_first_divergence_only_when_the_verdict_fails(lenet, lenet_graph):
     assert report.passed and report.first_divergence is None
     assert "first divergence" not in report.table()
     assert report.to_json()["first_divergence"] is None
+
+
+def test_inputs_in_the_wrong_layout_for_a_keras_source_are_refused_by_name(tmp_path, capsys):
+    source = tmp_path / "cnn.keras"
+    _square_keras_cnn().save(source)
+    assert main(["convert", str(source), "--to", "onnx", "-o", str(tmp_path / "cnn.onnx")]) == 0
+    np.save(tmp_path / "nchw.npy", np.zeros((2, 3, 32, 32), np.float32))
+    capsys.readouterr()
+    assert main(["verify", str(source), str(tmp_path / "cnn.onnx"), "--input", str(tmp_path / "nchw.npy")]) == 2
+    err = capsys.readouterr().err
+    assert "'image' of shape (2, 3, 32, 32), where the source takes (N, 32, 32, 3)" in err and "NHWC" in err
+
+
+@pytest.mark.parametrize("target", ["keras", "onnx", "archive"])
+def test_diff_of_a_keras_model_and_its_conversion_is_equal(target, tmp_path, capsys):
+    """The same model held by another framework is the same graph: input layouts are notes, a flatten of a
+    transposed map or in another order and ONNX's pooling-then-flatten read as the source's, a momentum rounded
+    through 1 - m in float32 is rounding; a changed epsilon is still a change."""
+    source = tmp_path / "cnn.keras"
+    _square_keras_cnn().save(source)
+    output = tmp_path / {"keras": "converted.keras", "onnx": "cnn.onnx", "archive": "cnn.safetensors"}[target]
+    assert main(["convert", str(source), "--to", target, "-o", str(output)]) == 0
+    capsys.readouterr()
+    assert main(["diff", str(source), str(output)]) == 0, capsys.readouterr().out
+    assert "EQUAL" in capsys.readouterr().out
+    changed = _square_keras_cnn()
+    changed.get_layer("stem_bn").epsilon = 1e-2
+    changed.save(tmp_path / "changed.keras")
+    assert main(["diff", str(tmp_path / "changed.keras"), str(output)]) == 1
+    assert "stem_bn.epsilon" in capsys.readouterr().out
