@@ -250,11 +250,7 @@ def _pooled_vectors(graph: Graph) -> Graph:
         merged.attrs = {**pool.attrs, "keepdims": False}
         dropped.add(pool.name)
         replaced[node.name] = merged
-    if not replaced:
-        return graph
-    result = copy.copy(graph)
-    result.nodes = [replaced.get(node.name, node) for node in graph.nodes if node.name not in dropped]
-    return result
+    return _merged(graph, replaced, dropped)
 
 
 def _flatten_orders(graph: Graph) -> Graph:
@@ -279,6 +275,13 @@ def _flatten_orders(graph: Graph) -> Graph:
         flat.inputs, flat.attrs = [before.inputs[0]], {**node.attrs, "order": "channels_last"}
         dropped.add(before.name)
         replaced[node.name] = flat
+    return _merged(graph, replaced, dropped)
+
+
+def _merged(graph: Graph, replaced: dict, dropped: set) -> Graph:
+    """A copy of ``graph`` with the nodes ``replaced`` names replaced and those ``dropped`` names left out."""
+    import copy
+
     if not replaced:
         return graph
     result = copy.copy(graph)
