@@ -206,7 +206,7 @@ def _canonical(graph: Graph) -> Graph:
     (``transfer.columns``: Keras flattens NHWC, PyTorch NCHW, the PyTorch target refolds Keras's order)."""
     import copy
 
-    from .transfer.columns import canonical_columns
+    from .transfer.columns import PASSING, canonical_columns
 
     graph, permuted = canonical_columns(_flatten_orders(_pooled_vectors(graph)))
     if not permuted:
@@ -216,7 +216,7 @@ def _canonical(graph: Graph) -> Graph:
     for node in graph.nodes:
         if node.name in permuted:
             source = producers.get(node.inputs[0])
-            while source is not None and source.op in ("dropout", "identity"):
+            while source is not None and source.op in PASSING:
                 source = producers.get(source.inputs[0])
             if source is not None and source.op == "flatten":
                 flattens.add(source.name)

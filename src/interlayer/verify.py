@@ -312,22 +312,23 @@ def _flatten_orders(model: Any, graph: Graph) -> dict[str, str]:
     graph); a model the graph was captured from, as the graph says."""
     from .ir import layout
 
-    stated = {node.name: node.attrs.get("order", "channels_first") for node in graph.nodes if node.op == "flatten"}
+    stated = _orders(graph)
     framework = _framework(model)
     if framework == "torch":
         built = getattr(model, "meta", {}).get("interlayer.graph")
         if built is not None:
-            return {node.name: node.attrs.get("order", "channels_first") for node in built.nodes
-                    if node.op == "flatten"}
+            return _orders(built)
         if graph.source.get("framework") != "torch":  # a package or a twin: PyTorch's own order where it can
-            refolded = layout.refold_flatten(graph, "channels_first")
-            return {node.name: node.attrs.get("order", "channels_first") for node in refolded.nodes
-                    if node.op == "flatten"}
+            return _orders(layout.refold_flatten(graph, "channels_first"))
     if framework == "keras":
         recorded = (getattr(model, "_interlayer_perms", None) or {}).get("flatten_order")
         if recorded is not None:
             return {**stated, **recorded}
     return stated
+
+
+def _orders(graph: Graph) -> dict[str, str]:
+    return {node.name: node.attrs.get("order", "channels_first") for node in graph.nodes if node.op == "flatten"}
 
 
 def _in_graph_order(value, node, shapes: dict, order: str | None):

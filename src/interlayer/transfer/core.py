@@ -168,8 +168,8 @@ def _verify(side: Source, source_graph: Graph, destination: Any, destination_gra
     from ..execute import predict
     from ..tolerance import relative_error
 
-    inputs = random_inputs(source_graph, sizes=_shared_sizes(source_graph, destination_graph))
     orders = [_axis_order(s.shape, d.shape) for s, d in zip(source_graph.inputs, destination_graph.inputs)]
+    inputs = random_inputs(source_graph, sizes=_shared_sizes(source_graph, destination_graph, orders))
     given = [x if order is None else np.transpose(x, order) for x, order in zip(inputs, orders)]
     expected = predict_source(side, source_graph, inputs)
     actual = predict(destination, given, destination_graph)
@@ -184,14 +184,14 @@ def _verify(side: Source, source_graph: Graph, destination: Any, destination_gra
     return Verification(error, RTOL, len(inputs[0]) if inputs else 0)
 
 
-def _shared_sizes(source: Graph, destination: Graph) -> dict[str, int] | None:
+def _shared_sizes(source: Graph, destination: Graph, orders: list) -> dict[str, int] | None:
     """Sizes for the source's names that the destination accepts too: where the destination holds a number for an
-    axis the source names (a Keras model built for 16x16 images), that number."""
+    axis the source names (a Keras model built for 16x16 images), that number. ``orders``: each input's axis
+    order in the destination (``_axis_order``)."""
     from ..ir import bindings
 
     wanted = bindings.defaults(source)
-    for s, d in zip(source.inputs, destination.inputs):
-        order = _axis_order(s.shape, d.shape)
+    for s, d, order in zip(source.inputs, destination.inputs, orders):
         shape = d.shape if order is None else [d.shape[order.index(axis)] for axis in range(len(order))]
         for mine, theirs in zip(s.shape, shape):
             if isinstance(mine, str) and mine in wanted and isinstance(theirs, int):

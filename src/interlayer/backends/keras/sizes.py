@@ -80,15 +80,22 @@ class SizedLayer(keras.layers.Layer):
         return {**super().get_config(), "bindings": {name: list(pair) for name, pair in self.bindings.items()}}
 
 
-@keras.saving.register_keras_serializable(package="interlayer")
-class ReshapeTo(SizedLayer):
-    """Row-major reshape of every axis (axis 0 included) to ``shape``: ints, size expressions and at most one
-    -1; what Keras's Reshape (which keeps axis 0 and one unknown size) cannot say: a batch merged with a sequence
-    (``["N*T", 64]``), heads moved into the batch (``["2*N", "T", 32]``), a table of rows made from a length."""
+class ShapedLayer(SizedLayer):
+    """A sized layer whose one attribute is a target ``shape`` of ints and size expressions."""
 
     def __init__(self, shape, bindings=None, **kwargs):
         super().__init__(bindings, **kwargs)
         self.shape = tuple(config_size(size) for size in shape)
+
+    def get_config(self):
+        return {**super().get_config(), "shape": list(self.shape)}
+
+
+@keras.saving.register_keras_serializable(package="interlayer")
+class ReshapeTo(ShapedLayer):
+    """Row-major reshape of every axis (axis 0 included) to ``shape``: ints, size expressions and at most one
+    -1; what Keras's Reshape (which keeps axis 0 and one unknown size) cannot say: a batch merged with a sequence
+    (``["N*T", 64]``), heads moved into the batch (``["2*N", "T", 32]``), a table of rows made from a length."""
 
     def call(self, inputs):
         (x,), sources = self.split(inputs)
@@ -111,18 +118,11 @@ class ReshapeTo(SizedLayer):
                 shape[shape.index(-1)] = None
         return keras.KerasTensor(tuple(shape), dtype=x.dtype)
 
-    def get_config(self):
-        return {**super().get_config(), "shape": list(self.shape)}
-
 
 @keras.saving.register_keras_serializable(package="interlayer")
-class BroadcastTo(SizedLayer):
+class BroadcastTo(ShapedLayer):
     """``numpy.broadcast_to(x, shape)`` (the IR's ``expand``): axes of size 1 repeat to ``shape``, new axes in
     front; sizes are ints or size expressions."""
-
-    def __init__(self, shape, bindings=None, **kwargs):
-        super().__init__(bindings, **kwargs)
-        self.shape = tuple(config_size(size) for size in shape)
 
     def call(self, inputs):
         (x,), sources = self.split(inputs)
@@ -132,6 +132,3 @@ class BroadcastTo(SizedLayer):
         (x,), sources = self.split(inputs)
         shape = self.known(self.shape, sources)
         return keras.KerasTensor(tuple(shape), dtype=x.dtype)
-
-    def get_config(self):
-        return {**super().get_config(), "shape": list(self.shape)}

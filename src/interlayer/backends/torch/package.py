@@ -111,16 +111,15 @@ INPUTS_KEY = "interlayer.inputs"
 
 def _input_metadata(graph) -> dict[str, str] | None:
     """The graph's inputs as input specs (``x:float32[N=2,3,H=8,W=8]``, the example sizes seeded checks use)."""
-    from ...conversion import random_inputs
-    from ...ir import dims
+    from ...ir import bindings
 
     if graph is None:
         return None
-    arrays = random_inputs(graph)
+    sizes = bindings.choose(graph, bindings.defaults(graph)) or {}
     specs = []
-    for spec, array in zip(graph.inputs, arrays):
-        axes = [str(size) if isinstance(size, int) else f"{size}={actual}" if dims.is_name(size) else "?"
-                for size, actual in zip(spec.shape, array.shape)]
+    for spec in graph.inputs:
+        axes = [str(size) if isinstance(size, int) else f"{size}={sizes[size]}" if size in sizes else "?"
+                for size in spec.shape]
         specs.append(f"{spec.name}:{spec.dtype}[{','.join(axes)}]")
     return {INPUTS_KEY: json.dumps(specs)}
 

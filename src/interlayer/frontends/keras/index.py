@@ -58,16 +58,22 @@ def cast(ctx: LayerContext, operation, inputs):
     return ctx.add("cast", [inputs[0]], {"dtype": dtype}, perm=inputs[0].perm)
 
 
-@register("keras", "frontend", numpy_ops.Take)
-@prefers("any")
-def take(ctx: LayerContext, operation, inputs):
-    """gather along the IR axis held there; the indices' axes, as held, take its place."""
+def _indexed(ctx: LayerContext, operation, inputs) -> tuple:
+    """``(data, indices, position of the operation's axis among data's held axes)`` of take and
+    take_along_axis; position None when an operand or the axis cannot be read (the problem is reported)."""
     data, indices = ctx.arguments(inputs)[:2]
     data = _operand(ctx, data, keras.backend.standardize_dtype(ctx.node.outputs[0].dtype), "data")
     indices = _operand(ctx, indices, "int64", "indices")
     if data is None or indices is None:
-        return None
-    position = _axis(ctx, data, operation.axis)
+        return data, indices, None
+    return data, indices, _axis(ctx, data, operation.axis)
+
+
+@register("keras", "frontend", numpy_ops.Take)
+@prefers("any")
+def take(ctx: LayerContext, operation, inputs):
+    """gather along the IR axis held there; the indices' axes, as held, take its place."""
+    data, indices, position = _indexed(ctx, operation, inputs)
     if position is None:
         return None
     axis = data.perm[position]
@@ -83,17 +89,12 @@ def take(ctx: LayerContext, operation, inputs):
 @register("keras", "frontend", numpy_ops.TakeAlongAxis)
 @prefers("any")
 def take_along_axis(ctx: LayerContext, operation, inputs):
-    data, indices = ctx.arguments(inputs)[:2]
-    data = _operand(ctx, data, keras.backend.standardize_dtype(ctx.node.outputs[0].dtype), "data")
-    indices = _operand(ctx, indices, "int64", "indices")
-    if data is None or indices is None:
+    data, indices, position = _indexed(ctx, operation, inputs)
+    if position is None:
         return None
     if indices.rank != data.rank:
         ctx.unsupported(f"take_along_axis's indices must have the data's rank. Expected rank {data.rank}. "
                         f"Received: rank {indices.rank}")
-        return None
-    position = _axis(ctx, data, operation.axis)
-    if position is None:
         return None
     indices = ctx.hold(indices, data.perm)
     return ctx.add("gather_elements", [data, indices], {"axis": data.perm[position]}, perm=data.perm)

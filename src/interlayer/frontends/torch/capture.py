@@ -29,7 +29,7 @@ import re
 from typing import Any
 
 from ...errors import InterlayerError, SourceError
-from ...ir import dims
+from ...ir import bindings, dims
 from ...ir.builder import GraphBuilder
 from ...ir.graph import Graph
 from ...registry import converters
@@ -242,8 +242,10 @@ def _pinned(state: Capture, graph: Graph) -> None:
                 read = sorted(dims.names(ir))
                 names |= set(read)
                 where.append(f"'{value}' has a size of {size} at every size of {', '.join(read)} the model allows")
-    for guard in graph.guards:
-        if dims.product_equality(guard) and not _holds_when_scaled(graph, guard):
+    products = [guard for guard in graph.guards if dims.product_equality(guard)]
+    base = bindings.choose(graph, bindings.defaults(graph)) if products else None
+    for guard in products:
+        if not _holds_when_scaled(base, guard):
             read = sorted(dims.relation_names(guard))
             names |= set(read)
             where.append(f"the model requires {guard} (a flatten before a layer of fixed features)")
@@ -253,12 +255,10 @@ def _pinned(state: Capture, graph: Graph) -> None:
         raise request
 
 
-def _holds_when_scaled(graph: Graph, guard: str) -> bool:
-    """Whether a relation that holds at some sizes holds at their multiples too (``H // (H // 2) == 2``: any
-    even size), rather than at scattered points (a flatten's ``(H//2 - 1) * (W//2 - 1) == 25``)."""
-    from ...ir import bindings
-
-    base = bindings.choose(graph, bindings.defaults(graph))
+def _holds_when_scaled(base: dict[str, int] | None, guard: str) -> bool:
+    """Whether a relation that holds at the sizes ``base`` (sizes that keep the graph's guards) holds at their
+    multiples too (``H // (H // 2) == 2``: any even size), rather than at scattered points (a flatten's
+    ``(H//2 - 1) * (W//2 - 1) == 25``)."""
     if base is None:
         return False
     return any(dims.holds(guard, {name: size * factor for name, size in base.items()}) for factor in (2, 3, 4))
